@@ -1,0 +1,58 @@
+"""The ``rtadvisor`` command: wires the layers together and talks to people.
+
+Each command family lives in its own module with a ``register(app)`` function, so that the areas
+(core, bench, deploy, scan, web) can grow independently. Heavy imports happen inside the command
+functions to keep ``rtadvisor --help`` fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from rtadvisor.errors import RtadvisorError
+
+from . import bench, deploy, kb, recommend, scan, serve
+
+app = typer.Typer(
+    name="rtadvisor",
+    help="Choose the isolation runtime for a workload, explain it, measure it, deploy it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+for _module in (recommend, kb, bench, deploy, scan, serve):
+    _module.register(app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: our errors become one line on stderr and a non-zero exit code."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except RtadvisorError as err:
+        print(f"rtadvisor: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("rtadvisor: interrupted", file=sys.stderr)
+        return 130
+    except typer.Exit as exc:  # raised by commands that choose their exit code
+        return exc.exit_code
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    except Exception as exc:  # click usage errors and friends
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return exc.exit_code
+        if isinstance(exc, click.exceptions.Abort):
+            print("rtadvisor: aborted", file=sys.stderr)
+            return 130
+        raise
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

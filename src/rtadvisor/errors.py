@@ -1,0 +1,59 @@
+"""One exception tree for rtadvisor.
+
+::
+
+    RtadvisorError                 base; the CLI prints ``str(err)`` on one line, exits ``err.exit_code``
+    ├── InputError                 bad user input (profile, manifest, option); exit 2
+    │   ├── ProfileError           a workload profile field is wrong (names the field)
+    │   └── ManifestError          a Kubernetes manifest cannot be read (names file and line)
+    ├── KnowledgeBaseError         a packaged knowledge file is invalid (names the file and field)
+    ├── RuntimeUnavailable         a runtime/backend cannot be used on this node (says why)
+    ├── BenchError                 a measurement failed (runtime error, timeout, wrong output)
+    ├── StoreError                 the result store cannot be opened/read/written
+    └── ArtifactError              an artifact (config, manifest, image) cannot be generated or read
+
+Lower-level errors (subprocess, YAML, TOML, SQL) are translated into these at the boundary with
+``raise ... from exc`` so the cause stays chained for debugging while the user sees one line.
+"""
+
+from __future__ import annotations
+
+
+class RtadvisorError(Exception):
+    """Base of every error rtadvisor raises on purpose."""
+
+    exit_code: int = 1
+
+
+class InputError(RtadvisorError):
+    """The user gave us something we cannot use."""
+
+    exit_code = 2
+
+
+class ProfileError(InputError):
+    """A workload profile is invalid; the message names the field and what is allowed."""
+
+
+class ManifestError(InputError):
+    """A Kubernetes manifest cannot be read; the message names the file and line."""
+
+
+class KnowledgeBaseError(RtadvisorError):
+    """A packaged knowledge file is invalid; the message names the file and field."""
+
+
+class RuntimeUnavailable(RtadvisorError):
+    """A runtime or backend cannot be used on this node."""
+
+
+class BenchError(RtadvisorError):
+    """A measurement failed."""
+
+
+class StoreError(RtadvisorError):
+    """The result store cannot be used."""
+
+
+class ArtifactError(RtadvisorError):
+    """An artifact cannot be generated, merged or read."""
