@@ -23,6 +23,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+
+@app.callback()
+def _root() -> None:
+    """Choose the isolation runtime for a workload, explain it, measure it, deploy it."""
+
+
 for _module in (recommend, kb, bench, deploy, scan, serve):
     _module.register(app)
 
