@@ -1,0 +1,97 @@
+"""Runtime backends: one module per runtime family, all behind :class:`~.base.Backend`.
+
+The registry imports a fixed list of backend modules (``_MODULES``); each module calls
+:func:`register` for the backends it provides. A module that does not exist yet is skipped (only a
+``ModuleNotFoundError`` for that very module is tolerated; any other import error is a bug and
+propagates). Adding a runtime = one new module + one entry in ``_MODULES``.
+
+>>> from rtadvisor import backends
+>>> backends.probe("native").usable
+True
+>>> backends.get("native").family
+'native'
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from rtadvisor.errors import InputError
+
+from .base import Assets, Availability, Backend, LaunchPlan
+
+__all__ = ["Assets", "Availability", "Backend", "LaunchPlan", "DEFAULT_ORDER", "all_backends", "get",
+           "names", "probe", "register"]
+
+# Modules that provide backends, in the order they are loaded.
+_MODULES: tuple[str, ...] = ("native", "oci", "containerd", "microvm", "wasm")
+
+# The order results are shown in (known names first, then anything registered later).
+DEFAULT_ORDER: tuple[str, ...] = (
+    "native", "runc", "crun", "runsc", "containerd", "containerd-runsc", "microvm",
+    "wasmtime", "node-wasi", "wasmedge", "wasmtime-cli", "wasmer", "iwasm",
+)
+
+# Which module is expected to provide a name (for a helpful "not available" reason).
+_PROVIDER: dict[str, str] = {
+    "runc": "oci", "crun": "oci", "runsc": "oci", "containerd": "containerd",
+    "containerd-runsc": "containerd", "microvm": "microvm",
+}
+
+_REGISTRY: dict[str, Backend] = {}
+_loaded = False
+
+
+def register(backend: Backend) -> Backend:
+    """Register a backend instance under ``backend.name`` (the last registration wins)."""
+    _REGISTRY[backend.name] = backend
+    return backend
+
+
+def _load() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for module in _MODULES:
+        qualified = f"{__name__}.{module}"
+        try:
+            importlib.import_module(qualified)
+        except ModuleNotFoundError as exc:
+            if exc.name != qualified:  # a real missing dependency inside the module: a bug
+                raise
+
+
+def names() -> tuple[str, ...]:
+    """Every registered backend name, in display order."""
+    _load()
+    known = [n for n in DEFAULT_ORDER if n in _REGISTRY]
+    return tuple(known + sorted(n for n in _REGISTRY if n not in DEFAULT_ORDER))
+
+
+def all_backends() -> tuple[Backend, ...]:
+    """Every registered backend, in display order."""
+    return tuple(_REGISTRY[n] for n in names())
+
+
+def get(name: str) -> Backend:
+    """The backend called ``name``; an :class:`InputError` naming the known ones otherwise."""
+    _load()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise InputError(f"unknown runtime {name!r}: expected one of {', '.join(names())}") from None
+
+
+def probe(name: str) -> Availability:
+    """Availability of ``name``; an unknown or not-yet-provided backend is simply not usable."""
+    _load()
+    backend = _REGISTRY.get(name)
+    if backend is None:
+        provider = _PROVIDER.get(name)
+        if provider is not None:
+            reason = f"backend module rtadvisor.backends.{provider} is not available in this build"
+        else:
+            reason = f"unknown runtime {name!r} (known: {', '.join(names())})"
+        return Availability(name=name, usable=False, reason=reason)
+    return backend.probe()
