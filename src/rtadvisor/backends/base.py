@@ -58,7 +58,8 @@ Contract, in the order the harness uses it:
 * In-process engines (wasmtime) set ``LaunchPlan.in_process`` to an :class:`InProcessRun`: a
   callable the harness calls with a :class:`StageTimer`; it wraps each named stage in
   ``with timer.stage("compile"): ...`` and returns the captured stdout. Its
-  ``cold_start_stages`` names the stages whose sum is the reported cold start.
+  ``cold_start_stages`` names the stages whose sum is the reported cold start; set
+  ``LaunchPlan.whole_process`` to a process-based plan doing the same work end to end.
 * Memory: the harness sums PSS (``/proc/PID/smaps_rollup``) over the process trees of every
   launched stage process, of the pids written to ``pid_files`` and of every host process whose
   command line contains one of ``cmdline_markers`` (e.g. the container id: finds the runsc
@@ -212,6 +213,12 @@ class LaunchPlan:
     artifacts: tuple[Path, ...] = ()
     labels: Mapping[str, str | bool | int] = field(default_factory=dict)
     method: str = ""  # one line for the output: what exactly is timed
+    # For in-process plans: the same work done by a fresh process (interpreter start-up included),
+    # timed beside the in-process figure so nobody mistakes one for the other.
+    whole_process: LaunchPlan | None = None
+    # stdout lines "<prefix>{json}" carry stage times (ms) measured inside the runtime itself (e.g.
+    # node's compile/instantiate/start); shown beside the wall-clock stages, never summed into them.
+    self_report_prefix: str | None = None
 
     def __post_init__(self) -> None:
         if not self.stages and self.in_process is None:

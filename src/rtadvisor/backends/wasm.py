@@ -1,0 +1,454 @@
+"""WebAssembly backends: wasmtime embedded in Python, Node's WASI, and any WASI command-line engine.
+
+* ``wasmtime``: the wasmtime engine in *this* process (PyPI ``wasmtime``). Stages timed apart:
+  ``compile`` (Cranelift, from .wasm), ``serialize``, ``deserialize`` (precompiled load of the
+  prepared ``.cwasm``, mmap), ``instantiate`` (Linker + WASI), ``run`` (``_start``) and the fast
+  path ``instantiate_pre`` (``Linker.instantiate_pre`` -> ``InstancePre.instantiate``). The
+  reported cold start is ``instantiate + run`` of the precompiled module; the whole-process figure
+  (``python`` + ``import wasmtime`` + deserialize + instantiate + run) is reported beside it as
+  ``whole_process``. The pooling allocator is not exposed by wasmtime-py's ``Config`` (checked on
+  50.x), so ``InstancePre`` is the fast path. Density: N idle instances (one ``Store`` each, the way
+  Wasm platforms pack functions) in ONE engine process, beside one process per instance.
+* ``node-wasi``: ``node --no-warnings`` with ``new WASI({version: 'preview1', returnOnExit: true})``;
+  whole process timed; the runner also reports its in-process compile / instantiate / start times.
+* ``wasmedge``, ``wasmtime-cli``, ``wasmer``, ``iwasm``: one generic code path for a WASI
+  command-line engine (``ENGINE [run] module.wasm``), used when the binary is installed; otherwise
+  the backend says "<engine> not installed on this node" and no number is ever made up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from rtadvisor.backends import register
+from rtadvisor.backends.base import (
+    HELLO_OUTPUT,
+    IDLE_READY,
+    Assets,
+    Availability,
+    Backend,
+    Command,
+    InProcessRun,
+    LaunchPlan,
+    Stage,
+    StageTimer,
+)
+from rtadvisor.errors import BenchError
+
+#: stdout lines ``RTADVISOR_STAGES {"compile": 1.2, ...}`` carry stage times measured inside a runtime.
+SELF_REPORT_PREFIX = "RTADVISOR_STAGES "
+
+
+def _user_key(path: Path) -> str:
+    st = path.stat()
+    return hashlib.sha256(f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:12]
+
+
+def _module_for(workload: str, assets: Assets) -> Path:
+    if workload == "user":
+        if assets.user_wasm is None:
+            raise BenchError("workload 'user' needs --wasm FILE")
+        return assets.user_wasm
+    return assets.wasm(workload)
+
+
+def _wasm_supports(name: str, workload: str, assets: Assets) -> str | None:
+    if workload == "user" and assets.user_wasm is None:
+        return f"{name} runs a user artifact only from --wasm FILE"
+    return None
+
+
+def _write_atomic(path: Path, data: bytes | str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staged = path.with_name(f".{path.name}.{os.getpid()}")
+    if isinstance(data, str):
+        staged.write_text(data, encoding="utf-8")
+    else:
+        staged.write_bytes(data)
+    os.replace(staged, path)
+
+
+# ====================================================================== wasmtime (in process)
+
+# Run in a fresh interpreter: the whole-process figure and the one-process-per-instance idle worker.
+_WASMTIME_PROCESS_SCRIPT = """\
+import sys, wasmtime
+engine = wasmtime.Engine()
+module = wasmtime.Module.deserialize_file(engine, sys.argv[1])
+linker = wasmtime.Linker(engine)
+linker.define_wasi()
+store = wasmtime.Store(engine)
+wasi = wasmtime.WasiConfig()
+wasi.inherit_stdout()
+store.set_wasi(wasi)
+instance = linker.instantiate(store, module)
+try:
+    instance.exports(store)["_start"](store)
+except wasmtime.ExitTrap as trap:
+    sys.exit(trap.code)
+"""
+
+# N idle instances in ONE engine process: instantiated (memory, tables, WASI context) but not
+# started, each in its own Store, then hold them.
+_WASMTIME_PACK_SCRIPT = """\
+import signal, sys, wasmtime
+engine = wasmtime.Engine()
+module = wasmtime.Module.deserialize_file(engine, sys.argv[1])
+linker = wasmtime.Linker(engine)
+linker.define_wasi()
+pre = linker.instantiate_pre(module)
+held = []
+for _ in range(int(sys.argv[2])):
+    store = wasmtime.Store(engine)
+    store.set_wasi(wasmtime.WasiConfig())
+    held.append((store, pre.instantiate(store)))
+print(sys.argv[3], flush=True)
+while True:
+    signal.pause()
+"""
+
+
+class _Engine:
+    """One wasmtime Engine + Linker per process (creating them is process start-up, not instance start)."""
+
+    _instance: _Engine | None = None
+
+    def __init__(self) -> None:
+        import wasmtime
+
+        self.wasmtime = wasmtime
+        self.engine = wasmtime.Engine()
+        self.linker = wasmtime.Linker(self.engine)
+        self.linker.define_wasi()
+
+    @classmethod
+    def get(cls) -> _Engine:
+        if cls._instance is None:
+            cls._instance = cls()
+        return cls._instance
+
+
+def _wasmtime_version() -> str | None:
+    try:
+        from importlib.metadata import version
+
+        return version("wasmtime")
+    except Exception:  # noqa: BLE001 - metadata missing just means "unknown"
+        return None
+
+
+class _WasmtimeRun:
+    """The in-process hello/user run (a callable object so the plan itself stays a plain value)."""
+
+    def __init__(self, wasm: Path, cwasm: Path, check_exit: bool) -> None:
+        self.wasm = wasm
+        self.cwasm = cwasm
+        self.check_exit = check_exit
+
+    def __call__(self, timer: StageTimer) -> str:
+        eng = _Engine.get()
+        wasmtime = eng.wasmtime
+        raw = self.wasm.read_bytes()
+        with timer.stage("compile"):
+            compiled = wasmtime.Module(eng.engine, raw)
+        with timer.stage("serialize"):
+            compiled.serialize()
+        with timer.stage("deserialize"):
+            module = wasmtime.Module.deserialize_file(eng.engine, str(self.cwasm))
+        chunks: list[bytes] = []
+        with timer.stage("instantiate"):
+            store = wasmtime.Store(eng.engine)
+            wasi = wasmtime.WasiConfig()
+            wasi.stdout_custom = lambda data: chunks.append(bytes(data))
+            store.set_wasi(wasi)
+            instance = eng.linker.instantiate(store, module)
+        code = 0
+        with timer.stage("run"):
+            start = instance.exports(store)["_start"]
+            try:
+                start(store)  # type: ignore[operator]
+            except wasmtime.ExitTrap as trap:
+                code = trap.code
+        if self.check_exit and code != 0:
+            raise BenchError(f"wasm module exited with code {code}")
+        # The fast path, beside (not inside) the cold start: a pre-linked InstancePre.
+        pre = eng.linker.instantiate_pre(module)
+        with timer.stage("instantiate_pre"):
+            store2 = wasmtime.Store(eng.engine)
+            store2.set_wasi(wasmtime.WasiConfig())
+            pre.instantiate(store2)
+        return b"".join(chunks).decode("utf-8", "replace")
+
+
+class WasmtimeBackend(Backend):
+    """wasmtime embedded in the Python process (PyPI ``wasmtime``)."""
+
+    name = "wasmtime"
+    family = "wasm"
+    kb_runtime = "wasmtime"
+
+    def probe(self) -> Availability:
+        from rtadvisor.workloads import wasi_toolchain_missing
+
+        version = _wasmtime_version()
+        if version is None:
+            return Availability.missing(self.name, "the wasmtime Python package")
+        missing = None if Assets().wasm("hello").exists() else wasi_toolchain_missing()
+        if missing:
+            return Availability(name=self.name, usable=False, version=version, reason=missing)
+        return Availability(name=self.name, usable=True, binary=sys.executable, version=f"wasmtime-py {version}",
+                            notes=("in-process engine; pooling allocator not exposed by wasmtime-py, "
+                                   "fast path = InstancePre",))
+
+    def _cwasm(self, workload: str, assets: Assets) -> Path:
+        if workload == "user":
+            assert assets.user_wasm is not None
+            return assets.dir("wasmtime") / f"user-{_user_key(assets.user_wasm)}.cwasm"
+        return assets.dir("wasmtime") / f"{workload}.cwasm"
+
+    def supports(self, workload: str, assets: Assets) -> str | None:
+        return _wasm_supports(self.name, workload, assets)
+
+    def prepare(self, assets: Assets) -> None:
+        from rtadvisor.workloads import ensure_built
+
+        ensure_built(assets, native=False)
+        eng = _Engine.get()
+        workloads = ["hello", "idle"] + (["user"] if assets.user_wasm is not None else [])
+        version = _wasmtime_version() or "?"
+        for workload in workloads:
+            wasm = _module_for(workload, assets)
+            out = self._cwasm(workload, assets)
+            stamp = out.with_name(out.name + ".stamp")
+            key = hashlib.sha256(wasm.read_bytes() + version.encode()).hexdigest()
+            if out.exists() and stamp.exists() and stamp.read_text().strip() == key:
+                continue
+            try:
+                module = eng.wasmtime.Module(eng.engine, wasm.read_bytes())
+            except Exception as exc:  # wasmtime's own validation/compile error
+                raise BenchError(f"wasmtime cannot compile {wasm}: {exc}") from exc
+            _write_atomic(out, module.serialize())
+            _write_atomic(stamp, key + "\n")
+
+    def plan(self, workload: str, assets: Assets, workdir: Path, *, instance_id: str) -> LaunchPlan:
+        if workload in ("hello", "user"):
+            wasm = _module_for(workload, assets)
+            cwasm = self._cwasm(workload, assets)
+            expected = HELLO_OUTPUT if workload == "hello" else None
+            whole = LaunchPlan(
+                workload=workload,
+                stages=(Stage("process", Command((sys.executable, "-c", _WASMTIME_PROCESS_SCRIPT, str(cwasm)))),),
+                expected_stdout=expected,
+                method="python -c: import wasmtime, deserialize, instantiate, run _start",
+            )
+            return LaunchPlan(
+                workload=workload,
+                in_process=InProcessRun(
+                    run=_WasmtimeRun(wasm, cwasm, check_exit=True),
+                    cold_start_stages=("instantiate", "run"),
+                    description="precompiled module deserialized from .cwasm; Store+WASI+Linker.instantiate, then _start",
+                ),
+                expected_stdout=expected,
+                artifacts=(wasm,),
+                labels={"cache": "precompiled .cwasm in page cache", "in_process": True},
+                method="in-process instantiate + run of a precompiled module (engine already up)",
+                whole_process=whole,
+            )
+        if workload == "idle":
+            cwasm = self._cwasm("idle", assets)
+            return LaunchPlan(
+                workload=workload,
+                stages=(Stage("start", Command((sys.executable, "-c", _WASMTIME_PROCESS_SCRIPT, str(cwasm))),
+                              ready_line=IDLE_READY),),
+                artifacts=(assets.wasm("idle"),),
+                method="one python+wasmtime process per idle instance",
+            )
+        raise ValueError(f"wasmtime cannot run workload {workload!r}")
+
+    def pack_plan(self, count: int, assets: Assets, workdir: Path, *, instance_id: str) -> LaunchPlan | None:
+        cwasm = self._cwasm("idle", assets)
+        return LaunchPlan(
+            workload="idle",
+            stages=(Stage("start", Command((sys.executable, "-c", _WASMTIME_PACK_SCRIPT, str(cwasm), str(count),
+                                           IDLE_READY), timeout_s=120.0), ready_line=IDLE_READY),),
+            artifacts=(assets.wasm("idle"),),
+            method=f"{count} idle instances (one Store each, InstancePre) in one python+wasmtime process",
+        )
+
+
+# ====================================================================== node WASI
+
+_NODE_RUNNER = """\
+// rtadvisor node-wasi runner: run a WASI command module, or hold N idle instances (pack mode).
+import { WASI } from 'node:wasi';
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+
+const [mode, file, count, ready] = process.argv.slice(2);
+const t0 = performance.now();
+const module = await WebAssembly.compile(readFileSync(file));
+const t1 = performance.now();
+if (mode === 'pack') {
+  const held = [];
+  for (let i = 0; i < Number(count); i++) {
+    const wasi = new WASI({ version: 'preview1', returnOnExit: true });
+    held.push([wasi, await WebAssembly.instantiate(module, wasi.getImportObject())]);
+  }
+  process.stdout.write(ready + '\\n');
+  setInterval(() => held.length, 1 << 30);
+} else {
+  const wasi = new WASI({ version: 'preview1', returnOnExit: true });
+  const instance = await WebAssembly.instantiate(module, wasi.getImportObject());
+  const t2 = performance.now();
+  const code = wasi.start(instance);
+  const t3 = performance.now();
+  if (mode === 'report') {
+    process.stdout.write('RTADVISOR_STAGES ' + JSON.stringify(
+      { node_compile: t1 - t0, node_instantiate: t2 - t1, node_start: t3 - t2 }) + '\\n');
+  }
+  process.exitCode = code;
+}
+"""
+
+
+def _node_version(binary: str) -> str | None:
+    try:
+        out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None
+
+
+class NodeWasiBackend(Backend):
+    """Node.js's built-in WASI (preview1) running the same module as a fresh process."""
+
+    name = "node-wasi"
+    family = "wasm"
+    kb_runtime = None
+
+    def probe(self) -> Availability:
+        from rtadvisor.workloads import wasi_toolchain_missing
+
+        binary = shutil.which("node")
+        if binary is None:
+            return Availability.missing(self.name, "node")
+        version = _node_version(binary)
+        major = int(version.lstrip("v").split(".")[0]) if version and version.lstrip("v")[:1].isdigit() else 0
+        if major < 20:
+            return Availability(name=self.name, usable=False, binary=binary, version=version,
+                                reason=f"node {version} too old: WASI preview1 needs node >= 20")
+        missing = None if Assets().wasm("hello").exists() else wasi_toolchain_missing()
+        if missing:
+            return Availability(name=self.name, usable=False, binary=binary, version=version, reason=missing)
+        return Availability(name=self.name, usable=True, binary=binary, version=f"node {version}")
+
+    def supports(self, workload: str, assets: Assets) -> str | None:
+        return _wasm_supports(self.name, workload, assets)
+
+    def _runner(self, assets: Assets) -> Path:
+        return assets.dir("node-wasi") / "runner.mjs"
+
+    def prepare(self, assets: Assets) -> None:
+        from rtadvisor.workloads import ensure_built
+
+        ensure_built(assets, native=False)
+        runner = self._runner(assets)
+        if not runner.exists() or runner.read_text(encoding="utf-8") != _NODE_RUNNER:
+            _write_atomic(runner, _NODE_RUNNER)
+
+    def _argv(self, assets: Assets, *args: str) -> tuple[str, ...]:
+        return ("node", "--no-warnings", str(self._runner(assets)), *args)
+
+    def plan(self, workload: str, assets: Assets, workdir: Path, *, instance_id: str) -> LaunchPlan:
+        module = _module_for(workload, assets)
+        if workload in ("hello", "user"):
+            return LaunchPlan(
+                workload=workload,
+                stages=(Stage("process", Command(self._argv(assets, "report", str(module)))),),
+                expected_stdout=HELLO_OUTPUT if workload == "hello" else None,
+                artifacts=(module,),
+                method="node --no-warnings runner.mjs (WASI preview1): whole process until exit",
+                self_report_prefix=SELF_REPORT_PREFIX,
+            )
+        if workload == "idle":
+            return LaunchPlan(
+                workload=workload,
+                stages=(Stage("start", Command(self._argv(assets, "run", str(module))), ready_line=IDLE_READY),),
+                artifacts=(module,),
+                method="one node process per idle instance",
+            )
+        raise ValueError(f"node-wasi cannot run workload {workload!r}")
+
+    def pack_plan(self, count: int, assets: Assets, workdir: Path, *, instance_id: str) -> LaunchPlan | None:
+        module = assets.wasm("idle")
+        return LaunchPlan(
+            workload="idle",
+            stages=(Stage("start", Command(self._argv(assets, "pack", str(module), str(count), IDLE_READY),
+                                           timeout_s=120.0), ready_line=IDLE_READY),),
+            artifacts=(module,),
+            method=f"{count} idle WASI instances (instantiated, not started) in one node process",
+        )
+
+
+# ====================================================================== generic WASI command-line engines
+
+
+class WasiCliBackend(Backend):
+    """Any WASI command-line engine: ``BINARY [SUBCOMMAND] module.wasm``; used only when installed."""
+
+    family = "wasm"
+
+    def __init__(self, name: str, binary: str, subcommand: tuple[str, ...], kb_runtime: str | None,
+                 version_args: tuple[str, ...] = ("--version",)) -> None:
+        self.name = name
+        self.binary = binary
+        self.subcommand = subcommand
+        self.kb_runtime = kb_runtime
+        self.version_args = version_args
+
+    def probe(self) -> Availability:
+        path = shutil.which(self.binary)
+        if path is None:
+            return Availability.missing(self.name, self.binary)
+        try:
+            out = subprocess.run([path, *self.version_args], capture_output=True, text=True, timeout=10,
+                                 check=False)
+            version = (out.stdout or out.stderr).strip().splitlines()[0] if (out.stdout or out.stderr) else None
+        except (OSError, subprocess.TimeoutExpired):
+            version = None
+        return Availability(name=self.name, usable=True, binary=path, version=version)
+
+    def supports(self, workload: str, assets: Assets) -> str | None:
+        return _wasm_supports(self.name, workload, assets)
+
+    def prepare(self, assets: Assets) -> None:
+        from rtadvisor.workloads import ensure_built
+
+        ensure_built(assets, native=False)
+
+    def plan(self, workload: str, assets: Assets, workdir: Path, *, instance_id: str) -> LaunchPlan:
+        module = _module_for(workload, assets)
+        argv = (self.binary, *self.subcommand, str(module))
+        if workload == "idle":
+            return LaunchPlan(workload=workload, stages=(Stage("start", Command(argv), ready_line=IDLE_READY),),
+                              artifacts=(module,), method=f"one {self.binary} process per idle instance")
+        return LaunchPlan(
+            workload=workload,
+            stages=(Stage("process", Command(argv)),),
+            expected_stdout=HELLO_OUTPUT if workload == "hello" else None,
+            artifacts=(module,),
+            method=f"{' '.join(argv[:1 + len(self.subcommand)])} module.wasm: whole process until exit",
+        )
+
+
+register(WasmtimeBackend())
+register(NodeWasiBackend())
+register(WasiCliBackend("wasmedge", "wasmedge", (), "wasmedge"))
+register(WasiCliBackend("wasmtime-cli", "wasmtime", ("run",), "wasmtime"))
+register(WasiCliBackend("wasmer", "wasmer", ("run",), None))
+register(WasiCliBackend("iwasm", "iwasm", (), None, version_args=("--version",)))

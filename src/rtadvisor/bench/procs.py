@@ -1,0 +1,338 @@
+"""Process plumbing for the harness: spawn with low overhead, wait precisely, kill and reap everything.
+
+Timed commands are started with ``os.posix_spawn`` (vfork+exec in glibc, no Python-side work between
+the clock reads) in a new session, stdout into a pipe, and waited for through a pidfd so that the
+wait has a timeout and the pipe is drained while waiting (no deadlock on a chatty process). This
+keeps the harness's own overhead near hyperfine's (see ``benchmarks/harness_accuracy.py``).
+
+Every spawned process is registered with a :class:`ProcessGuard`; ``guard.kill_all()`` SIGKILLs
+each one's process group and reaps it. PID 1 on this machine reaps orphans late, so we reap our own.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import resource
+import select
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+from rtadvisor.backends.base import Command
+from rtadvisor.errors import BenchError
+
+_F_SETPIPE_SZ = 1031  # Linux fcntl; bigger pipe so typical outputs never block the child
+
+
+@dataclass
+class Spawned:
+    """A process we started: pid, a pidfd to wait on, and the read end of its stdout pipe."""
+
+    pid: int
+    pidfd: int
+    stdout_fd: int
+    argv: tuple[str, ...]
+    started_ns: int
+    output: bytearray = field(default_factory=bytearray)
+    returncode: int | None = None
+    rusage: resource.struct_rusage | None = None
+
+    @property
+    def stdout(self) -> str:
+        return self.output.decode("utf-8", "replace")
+
+
+@dataclass(frozen=True)
+class Exited:
+    """The outcome of a command run to completion."""
+
+    returncode: int
+    stdout: str
+    elapsed_ms: float
+    cpu_ms: float  # user + system CPU of the process and the descendants it waited for
+
+
+def _resolve(argv0: str, env: Mapping[str, str]) -> str:
+    if "/" in argv0:
+        return argv0
+    found = shutil.which(argv0, path=env.get("PATH", os.defpath))
+    if found is None:
+        raise BenchError(f"command not found: {argv0}")
+    return found
+
+
+def build_env(command: Command) -> dict[str, str]:
+    env = dict(os.environ)
+    if command.env:
+        env.update(command.env)
+    return env
+
+
+class ProcessGuard:
+    """Tracks every process the harness starts; ``kill_all`` leaves none behind."""
+
+    def __init__(self) -> None:
+        self.live: dict[int, Spawned] = {}
+
+    # ------------------------------------------------------------------ spawning
+
+    def spawn(self, command: Command) -> Spawned:
+        """Start ``command`` in its own session with stdout on a pipe, stdin from ``command.stdin``."""
+        env = build_env(command)
+        path = _resolve(command.argv[0], env)
+        read_fd, write_fd = os.pipe()
+        try:
+            fcntl.fcntl(write_fd, _F_SETPIPE_SZ, 1 << 20)
+        except OSError:
+            pass  # pipe-max-size may be lower; the pidfd loop still drains the pipe
+        stdin_fd = os.open(os.devnull, os.O_RDONLY)
+        if command.stdin:
+            stdin_read, stdin_write = os.pipe()
+            os.write(stdin_write, command.stdin)  # small inputs only: the pipe buffer holds them
+            os.close(stdin_write)
+            os.close(stdin_fd)
+            stdin_fd = stdin_read
+        errfd = os.open(os.devnull, os.O_WRONLY)
+        try:
+            started = time.perf_counter_ns()
+            if command.cwd is None:
+                pid = os.posix_spawn(
+                    path, list(command.argv), env, setsid=True,
+                    file_actions=[
+                        (os.POSIX_SPAWN_DUP2, stdin_fd, 0),
+                        (os.POSIX_SPAWN_DUP2, write_fd, 1),
+                        (os.POSIX_SPAWN_DUP2, errfd, 2),
+                        (os.POSIX_SPAWN_CLOSE, read_fd),
+                    ],
+                )
+            else:  # posix_spawn has no chdir action in Python; Popen's fork/exec does
+                proc = subprocess.Popen(  # noqa: S603 - argv from a backend plan
+                    [path, *command.argv[1:]], env=env, cwd=command.cwd, stdin=stdin_fd,
+                    stdout=write_fd, stderr=errfd, start_new_session=True, close_fds=True,
+                )
+                pid = proc.pid
+                proc.returncode = 0  # we reap it ourselves via wait4; stop Popen from doing so
+        except OSError as exc:
+            os.close(read_fd)
+            raise BenchError(f"cannot start {command.argv[0]}: {exc.strerror or exc}") from exc
+        finally:
+            os.close(write_fd)
+            os.close(stdin_fd)
+            os.close(errfd)
+        pidfd = os.pidfd_open(pid)
+        spawned = Spawned(pid=pid, pidfd=pidfd, stdout_fd=read_fd, argv=command.argv, started_ns=started)
+        self.live[pid] = spawned
+        return spawned
+
+    # ------------------------------------------------------------------ waiting
+
+    def _drain(self, sp: Spawned) -> bool:
+        """Read what is available; False at EOF."""
+        if sp.stdout_fd < 0:
+            return False
+        try:
+            chunk = os.read(sp.stdout_fd, 1 << 16)
+        except BlockingIOError:
+            return True
+        if not chunk:
+            os.close(sp.stdout_fd)
+            sp.stdout_fd = -1
+            return False
+        sp.output.extend(chunk)
+        return True
+
+    def wait_exit(self, sp: Spawned, timeout_s: float) -> Exited:
+        """Wait for exit (draining stdout); on timeout kill the group and raise BenchError."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            fds = [sp.pidfd] + ([sp.stdout_fd] if sp.stdout_fd >= 0 else [])
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.kill(sp)
+                raise BenchError(f"{' '.join(sp.argv[:3])} timed out after {timeout_s:g} s")
+            ready, _, _ = select.select(fds, [], [], remaining)
+            if sp.stdout_fd in ready:
+                self._drain(sp)
+            if sp.pidfd in ready:
+                break
+        _, status, usage = os.wait4(sp.pid, 0)
+        elapsed_ms = (time.perf_counter_ns() - sp.started_ns) / 1e6
+        sp.returncode = os.waitstatus_to_exitcode(status)
+        sp.rusage = usage
+        # Whatever the process wrote before exiting is in the pipe; a grandchild that kept the
+        # pipe open (a daemonised shim) must not block us, so read without waiting for EOF.
+        if sp.stdout_fd >= 0:
+            os.set_blocking(sp.stdout_fd, False)
+            while self._drain(sp):
+                if not select.select([sp.stdout_fd], [], [], 0)[0]:
+                    break
+        self._forget(sp, kill_group=True)
+        cpu_ms = (usage.ru_utime + usage.ru_stime) * 1000.0
+        return Exited(returncode=sp.returncode, stdout=sp.stdout, elapsed_ms=elapsed_ms, cpu_ms=cpu_ms)
+
+    def wait_ready(self, sp: Spawned, line: str, timeout_s: float) -> float:
+        """Wait until ``line`` appears on stdout; returns elapsed ms. The process keeps running."""
+        deadline = time.monotonic() + timeout_s
+        needle = line.encode()
+        while needle not in sp.output:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise BenchError(f"{' '.join(sp.argv[:3])}: no {line!r} within {timeout_s:g} s")
+            fds = [sp.pidfd] + ([sp.stdout_fd] if sp.stdout_fd >= 0 else [])
+            ready, _, _ = select.select(fds, [], [], remaining)
+            if sp.stdout_fd in ready:
+                self._drain(sp)
+                continue
+            if sp.pidfd in ready:
+                self._drain(sp)
+                if needle in sp.output:
+                    break
+                _, status, _ = os.wait4(sp.pid, 0)
+                sp.returncode = os.waitstatus_to_exitcode(status)
+                self._forget(sp, kill_group=True)
+                raise BenchError(
+                    f"{' '.join(sp.argv[:3])} exited with {sp.returncode} before printing {line!r}"
+                    + (f": {sp.stdout.strip()[-200:]}" if sp.stdout.strip() else "")
+                )
+        return (time.perf_counter_ns() - sp.started_ns) / 1e6
+
+    # ------------------------------------------------------------------ killing
+
+    def _forget(self, sp: Spawned, *, kill_group: bool) -> None:
+        if kill_group:
+            # Children left in the session (e.g. a backgrounded helper) go with their leader.
+            try:
+                os.killpg(sp.pid, signal.SIGKILL)
+            except OSError:
+                pass
+        for fd in (sp.pidfd, sp.stdout_fd):
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        sp.pidfd = sp.stdout_fd = -1
+        self.live.pop(sp.pid, None)
+
+    def kill(self, sp: Spawned) -> None:
+        """SIGKILL the process group of ``sp`` and reap the leader."""
+        for target in (lambda: os.killpg(sp.pid, signal.SIGKILL), lambda: os.kill(sp.pid, signal.SIGKILL)):
+            try:
+                target()
+            except OSError:
+                pass
+        if sp.returncode is None:
+            try:
+                _, status, _ = os.wait4(sp.pid, 0)
+                sp.returncode = os.waitstatus_to_exitcode(status)
+            except ChildProcessError:
+                pass
+        self._forget(sp, kill_group=False)
+
+    def kill_all(self) -> None:
+        """Kill and reap every process still registered."""
+        for sp in list(self.live.values()):
+            self.kill(sp)
+
+
+def run_untimed(guard: ProcessGuard, command: Command) -> Exited:
+    """Run a setup/cleanup command to completion; raise BenchError on failure if ``check``."""
+    sp = guard.spawn(command)
+    result = guard.wait_exit(sp, command.timeout_s)
+    if command.check and result.returncode != 0:
+        raise BenchError(
+            f"{' '.join(command.argv[:3])} failed with exit code {result.returncode}"
+            + (f": {result.stdout.strip()[-200:]}" if result.stdout.strip() else "")
+        )
+    return result
+
+
+# ---------------------------------------------------------------------- memory
+
+
+def smaps_rollup_kib(pid: int, field_name: str = "Pss") -> int | None:
+    """A field of /proc/PID/smaps_rollup in KiB (None if the process is gone or unreadable)."""
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith(field_name + ":"):
+            return int(line.split()[1])
+    return 0  # kernel threads / zombies have no mappings
+
+
+def process_tree(roots: Iterable[int]) -> set[int]:
+    """The given pids plus all their descendants (those still alive)."""
+    found: set[int] = set()
+    for pid in roots:
+        try:
+            proc = psutil.Process(pid)
+            found.add(pid)
+            found.update(child.pid for child in proc.children(recursive=True))
+        except psutil.Error:
+            continue
+    return found
+
+
+def pids_by_markers(markers: Iterable[str]) -> set[int]:
+    """Host processes whose command line contains any marker (e.g. a container id)."""
+    wanted = [m for m in markers if m]
+    if not wanted:
+        return set()
+    me = os.getpid()
+    found: set[int] = set()
+    for proc in psutil.process_iter(["cmdline"]):
+        if proc.pid == me:
+            continue
+        cmdline = " ".join(proc.info.get("cmdline") or ())
+        if any(m in cmdline for m in wanted):
+            found.add(proc.pid)
+    return found
+
+
+def read_pid_files(paths: Iterable[Path]) -> set[int]:
+    pids: set[int] = set()
+    for path in paths:
+        try:
+            text = path.read_text().strip()
+        except OSError:
+            continue
+        for token in text.split():
+            if token.isdigit():
+                pids.add(int(token))
+    return pids
+
+
+def thread_count(pids: Iterable[int]) -> int:
+    """Tasks (threads) of these processes: each uses one pid number."""
+    total = 0
+    for pid in pids:
+        try:
+            total += psutil.Process(pid).num_threads()
+        except psutil.Error:
+            continue
+    return total
+
+
+def mem_available_kib() -> int:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1])
+    raise BenchError("MemAvailable missing from /proc/meminfo")
+
+
+def is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError as exc:
+        return exc.errno == errno.EPERM
+    return True
