@@ -1,0 +1,137 @@
+"""Whole bundles compared with the expected files under tests/data/deploy/expected/.
+
+Regenerate after an intended change with ``RTADVISOR_UPDATE_EXPECTED=1 pytest tests/k8s``
+and review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import tomlkit
+import yaml
+
+from rtadvisor.errors import InputError
+from rtadvisor.k8s import containerd as ctd
+from rtadvisor.k8s.bundle import GenerateRequest, build_bundle, request_from_decision
+from rtadvisor.k8s.runtimeclass import Overhead
+from rtadvisor.k8s.validate import validate_manifest
+
+DATA = Path(__file__).parents[1] / "data" / "deploy"
+UPDATE = os.environ.get("RTADVISOR_UPDATE_EXPECTED") == "1"
+OVERHEADS = {
+    "gvisor": Overhead(50, "claim gvisor-memory (S-select): memory 20-50 MB, upper bound used"),
+    "kata": Overhead(200, "claim kata-memory (S-select): memory 100-200 MB, upper bound used"),
+    "vm": Overhead(200, "claim kata-memory (S-select): memory 100-200 MB, upper bound used"),
+}
+
+CASES = {
+    "wasmedge-r2-containerd": GenerateRequest(runtimes=("wasmedge",), route="R2", name="edge-gateway", wasi_socket=True),
+    "wasmedge-r3-k3s": GenerateRequest(runtimes=("wasmedge",), route="R3", distro="k3s", name="fn"),
+    "wasmtime-r1-k0s": GenerateRequest(runtimes=("wasmtime",), route="R1", distro="k0s", name="ci-check"),
+    "gvisor-crun-runc-containerd-v3": GenerateRequest(runtimes=("gvisor", "crun", "runc"), containerd_version=3,
+                                                      name="sandboxed"),
+    "kata-microk8s": GenerateRequest(runtimes=("kata",), distro="microk8s", name="tenant"),
+    "vm-rke2": GenerateRequest(runtimes=("vm",), distro="rke2", name="legacy"),
+    "crun-merge-v2": GenerateRequest(
+        runtimes=("wasmedge",), route="R2", name="thumbnailer",
+        existing_config=(DATA / "fixtures" / "containerd-v2.toml").read_text(), existing_config_name="config.toml",
+        manifest=(DATA / "fixtures" / "deployment.yaml").read_text(), manifest_name="deployment.yaml"),
+}
+
+
+def _bundle(case: str):
+    from dataclasses import replace
+
+    return build_bundle(replace(CASES[case], overheads=OVERHEADS))
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bundle_matches_expected_files(case: str) -> None:
+    bundle = _bundle(case)
+    expected_dir = DATA / "expected" / case
+    if UPDATE:
+        for rel, text in bundle.files.items():
+            (expected_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+            (expected_dir / rel).write_text(text)
+    expected = {str(p.relative_to(expected_dir)): p.read_text() for p in expected_dir.rglob("*") if p.is_file()}
+    assert sorted(bundle.files) == sorted(expected)
+    for rel, text in bundle.files.items():
+        assert text == expected[rel], f"{case}/{rel} differs from the expected file"
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_every_manifest_validates_and_every_toml_parses(case: str) -> None:
+    bundle = _bundle(case)
+    for rel, text in bundle.files.items():
+        if rel.endswith((".yaml", ".yml")):
+            docs = [d for d in yaml.safe_load_all(text) if d]
+            assert docs, rel
+            for doc in docs:
+                validate_manifest(doc, where=rel, strict=doc.get("kind") != "ConfigMap")
+        elif ".toml" in rel:
+            body, hidden = ctd._hide_template_actions(text)
+            doc = tomlkit.parse(body).unwrap()
+            if rel.endswith(".tmpl"):
+                assert hidden == ['{{ template "base" . }}\n']
+            version = 3 if "v3" in rel else doc.get("version", 2)
+            names = set(ctd.configured_runtimes(doc, version))
+            assert {h["handler"] for h in bundle.summary["handlers"]} - {"runc"} <= names
+        elif rel.endswith(".json"):
+            json.loads(text)
+
+
+def test_runtime_class_handlers_match_containerd_entries() -> None:
+    bundle = _bundle("gvisor-crun-runc-containerd-v3")
+    rcs = list(yaml.safe_load_all(bundle.files["runtimeclass.yaml"]))
+    doc = tomlkit.parse(bundle.files["containerd/config.toml"]).unwrap()
+    configured = ctd.configured_runtimes(doc, 3)
+    for rc in rcs:
+        if rc["handler"] != "runc":  # containerd's built-in default
+            assert rc["handler"] in configured
+    gvisor = next(rc for rc in rcs if rc["metadata"]["name"] == "gvisor")
+    assert gvisor["overhead"]["podFixed"]["memory"] == "50Mi"
+    assert "gvisor-memory" in gvisor["metadata"]["annotations"]["rtadvisor.io/overhead-source"]
+
+
+def test_k3s_names_never_clash_with_detected_runtimes() -> None:
+    bundle = build_bundle(GenerateRequest(runtimes=("wasmedge",), route="R2", distro="k3s"))
+    rc = yaml.safe_load(bundle.files["runtimeclass.yaml"])
+    assert rc["handler"] == "crun-rtadvisor"
+    assert "runtimes.crun-rtadvisor]" in bundle.files["containerd/config.toml.tmpl"]
+
+
+def test_wasm_route_artifacts() -> None:
+    r2 = _bundle("wasmedge-r2-containerd")
+    assert r2.files["Dockerfile"].count("FROM scratch") == 1
+    assert "entrypoint.sh" not in r2.files
+    dep = yaml.safe_load(r2.files["deployment.yaml"])
+    assert dep["spec"]["template"]["metadata"]["annotations"]["module.wasm.image/variant"] == "compat-smart"
+    r1 = _bundle("wasmtime-r1-k0s")
+    assert "wasmtime" in r1.files["entrypoint.sh"] and r1.files["entrypoint.sh"].startswith("#!/bin/sh")
+    dep = yaml.safe_load(r1.files["deployment.yaml"])
+    assert "runtimeClassName" not in dep["spec"]["template"]["spec"]  # R1: no YAML change
+
+
+def test_request_from_decision() -> None:
+    req = request_from_decision({"runtime": "wasmedge", "route": "R3", "architecture": "WasmEdge + K3s",
+                                 "workload": {"name": "Edge Gateway", "scenario": "edge"}}, distro="k3s")
+    assert (req.runtimes, req.route, req.name, req.wasi_socket, req.distro) == (("wasmedge",), "R3", "edge-gateway",
+                                                                                 True, "k3s")
+    with pytest.raises(InputError, match="runtime"):
+        request_from_decision({"runtimes": []})
+
+
+@pytest.mark.parametrize("bad,match", [
+    ({"runtimes": ("nope",)}, "--runtime"),
+    ({"runtimes": ("wasmedge",), "route": "R9"}, "--route"),
+    ({"runtimes": ("runc",), "distro": "minikube"}, "--distro"),
+    ({"runtimes": ("runc",), "name": "Bad_Name"}, "--name"),
+    ({"runtimes": ("runc",), "variant": "oci"}, "--variant"),
+])
+def test_bad_requests_name_the_option(bad: dict, match: str) -> None:
+    with pytest.raises(InputError, match=match):
+        build_bundle(GenerateRequest(**bad))

@@ -1,0 +1,116 @@
+"""containerd entries: v2/v3 keys, idempotent comment-keeping merge, templates, refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import tomlkit
+
+from rtadvisor.errors import ArtifactError
+from rtadvisor.k8s import containerd as ctd
+from rtadvisor.k8s.handlers import CRUN, CRUN_WASM, KATA, RUNC, RUNSC, WASMEDGE_SHIM, shim_binary
+
+FIXTURES = Path(__file__).parents[1] / "data" / "deploy" / "fixtures"
+
+
+def fixture(name: str) -> str:
+    return (FIXTURES / name).read_text()
+
+
+def runtimes_of(text: str, version: int) -> dict:
+    return ctd.configured_runtimes(tomlkit.parse(text).unwrap(), version)
+
+
+def test_shim_binary_follows_containerd_naming() -> None:
+    assert shim_binary("io.containerd.runc.v2") == "containerd-shim-runc-v2"
+    assert shim_binary("io.containerd.wasmedge.v1") == "containerd-shim-wasmedge-v1"
+    assert shim_binary("io.containerd.kata-qemu.v2") == "containerd-shim-kata-qemu-v2"
+
+
+@pytest.mark.parametrize("version", [2, 3])
+def test_render_config_uses_the_version_keys(version: int) -> None:
+    text = ctd.render_config([CRUN, RUNSC, KATA, WASMEDGE_SHIM], version)
+    doc = tomlkit.parse(text).unwrap()
+    assert doc["version"] == version
+    other = 3 if version == 2 else 2
+    assert ctd.configured_runtimes(doc, other) == {}
+    rts = ctd.configured_runtimes(doc, version)
+    assert rts["crun"]["runtime_type"] == "io.containerd.runc.v2"
+    assert rts["crun"]["options"]["BinaryName"] == "crun"
+    assert "module.wasm.image/variant" in rts["crun"]["pod_annotations"]
+    assert rts["runsc"]["runtime_type"] == "io.containerd.runsc.v1"
+    assert rts["runsc"]["options"]["ConfigPath"] == "/etc/containerd/runsc.toml"
+    assert rts["kata"]["runtime_type"] == "io.containerd.kata.v2"
+    assert rts["wasmedge"]["runtime_type"] == "io.containerd.wasmedge.v1"
+
+
+def test_merge_keeps_comments_and_user_values_and_is_idempotent() -> None:
+    src = fixture("containerd-v2.toml")
+    first = ctd.merge_runtimes(src, [CRUN_WASM, RUNSC, RUNC])
+    assert first.version == 2
+    assert first.added == ("runsc",)
+    assert first.updated == ("crun",)  # the Wasm annotations were missing
+    assert first.unchanged == ("runc",)
+    for comment in ("# Node config managed by ops", "# local SSD", "# pinned", "# the default runtime, systemd cgroups"):
+        assert comment in first.text
+    assert first.text.count("# added by rtadvisor") == 1
+    rts = runtimes_of(first.text, 2)
+    assert rts["crun"]["options"]["BinaryName"] == "/usr/local/bin/crun"  # still crun: the user's path kept
+    assert rts["crun"]["pod_annotations"][0] == "example.com/keep-me"
+    assert rts["runc"]["options"]["SystemdCgroup"] is True
+    second = ctd.merge_runtimes(first.text, [CRUN_WASM, RUNSC, RUNC])
+    assert not second.changed
+    assert second.text == first.text
+    # never a duplicated section header
+    header = ctd.runtimes_header(2, "runsc")
+    assert second.text.count(header) == 1
+
+
+def test_merge_reads_version_3_from_the_file() -> None:
+    merged = ctd.merge_runtimes(fixture("containerd-v3.toml"), [CRUN_WASM], version=2)
+    assert merged.version == 3
+    assert "crun" in runtimes_of(merged.text, 3)
+    assert runtimes_of(merged.text, 2) == {}
+    assert "# containerd 2.x config" in merged.text
+
+
+def test_merge_refuses_v2_keys_in_a_v3_file() -> None:
+    with pytest.raises(ArtifactError, match="version 3 .*version 2 keys"):
+        ctd.merge_runtimes(fixture("containerd-v3-with-v2-keys.toml"), [CRUN])
+
+
+def test_merge_refuses_a_version_1_file() -> None:
+    with pytest.raises(ArtifactError, match="config version 1"):
+        ctd.merge_runtimes(fixture("containerd-v1.toml"), [CRUN])
+
+
+def test_merge_rejects_invalid_toml_naming_the_file() -> None:
+    with pytest.raises(ArtifactError, match="my.toml: not valid TOML"):
+        ctd.merge_runtimes("version = 2\n[plugins\n", [CRUN], where="my.toml")
+
+
+def test_merge_into_k3s_template_keeps_the_base_action() -> None:
+    merged = ctd.merge_runtimes(fixture("k3s-user.toml.tmpl"), [CRUN_WASM])
+    assert '{{ template "base" . }}' in merged.text
+    assert "# local mirror" in merged.text
+    assert merged.added == ("crun",)
+    again = ctd.merge_runtimes(merged.text, [CRUN_WASM])
+    assert again.text == merged.text
+
+
+@pytest.mark.parametrize("version", [2, 3])
+def test_k3s_template_extends_base(version: int) -> None:
+    text = ctd.render_template([CRUN_WASM], version)
+    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert lines[0] == '{{ template "base" . }}'
+    body, _ = ctd._hide_template_actions(text)
+    assert "crun" in ctd.configured_runtimes(tomlkit.parse(body).unwrap(), version)
+
+
+def test_presets_cover_the_usual_distributions() -> None:
+    assert set(ctd.PRESETS) == {"containerd", "k3s", "rke2", "microk8s", "k0s"}
+    k3s = ctd.preset("k3s")
+    assert [f.node_path.rsplit("/", 1)[-1] for f in k3s.files] == ["config.toml.tmpl", "config-v3.toml.tmpl"]
+    assert ctd.preset("microk8s").files[0].node_path == "/var/snap/microk8s/current/args/containerd-template.toml"
+    assert ctd.preset("k0s").files[0].node_path.startswith("/etc/k0s/containerd.d/")
