@@ -1,0 +1,139 @@
+"""Run the decision engine for inferred profiles and compare with the workload's runtimeClassName.
+
+The engine is pure, so a decision depends only on the (frozen, hashable) ``Workload``; scanned
+profiles all carry the same name, and real manifests repeat a handful of shapes, so one decision per
+distinct profile serves thousands of workloads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from rtadvisor.model import Decision, Workload
+
+# RuntimeClass names seen in the wild for each runtime; a current name in the set counts as a match.
+# "nvidia" classes are runc plus NVIDIA's hook, so they are runc for isolation purposes.
+_ALIASES: dict[str, frozenset[str]] = {
+    "runc": frozenset({"runc", "default", "runc-v2", "nvidia", "nvidia-cdi", "nvidia-legacy", "nvidia-container-runtime"}),
+    "crun": frozenset({"crun"}),
+    "gvisor": frozenset({"gvisor", "runsc", "gvisor-kvm", "gvisor-ptrace", "runsc-kvm"}),
+    "kata": frozenset({"kata", "kata-containers", "kata-qemu", "kata-clh", "kata-fc", "kata-dragonball", "kata-qemu-tdx", "kata-qemu-snp", "kata-qemu-sev"}),
+    "vm": frozenset({"kata-qemu", "kubevirt", "vm", "kata-qemu-nvidia-gpu"}),
+    "wasmedge": frozenset({"crun-wasm", "wasmedge", "wasm", "runwasi-wasmedge", "crun-wasmedge"}),
+    "wasmtime": frozenset({"crun-wasm", "wasmtime", "wasm", "runwasi-wasmtime"}),
+}
+
+_R2_CLASSES = frozenset({"crun-wasm", "wasm", "crun-wasmedge"})
+
+# Isolation score per runtime (SPEC table: runc 3, gVisor 4, Kata/WasmEdge 5; crun is a container,
+# a full VM is at least Kata). --fix never lowers it on its own: stating the need is the team's call.
+ISOLATION = {"runc": 3, "crun": 3, "gvisor": 4, "kata": 5, "vm": 5, "wasmedge": 5, "wasmtime": 5}
+WASM_RUNTIMES = frozenset({"wasmedge", "wasmtime"})
+SANDBOXES = frozenset({"gvisor", "kata", "vm", "wasmedge", "wasmtime"})
+
+
+@lru_cache(maxsize=64)
+def runtime_class_for(runtime: str, route: str | None) -> str | None:
+    """The runtimeClassName that selects ``runtime`` (None: the cluster default, runc).
+
+    The names are those of the RuntimeClasses rtadvisor's deploy artifacts create
+    (``rtadvisor.k8s.handlers``): gVisor is "gvisor" (handler runsc), route R2 is "crun-wasm"
+    (handler crun), R3 the runwasi shims, a full VM is Kata's QEMU flavour "kata-qemu".
+    """
+    from rtadvisor.errors import InputError
+    from rtadvisor.k8s.handlers import handlers_for
+
+    try:
+        handler = handlers_for(runtime, route if runtime in WASM_RUNTIMES else None)[0]
+    except InputError:  # a runtime the deploy area has no handler for: its id is the best guess
+        return runtime
+    return None if handler.default_runtime else handler.runtime_class
+
+
+def runtime_of_class(name: str | None) -> str | None:
+    """Which runtime a current runtimeClassName stands for (``None`` -> runc); None if unknown."""
+    if not name:
+        return "runc"
+    for runtime, names in _ALIASES.items():
+        if name in names:
+            return runtime
+    if name.startswith("kata"):
+        return "kata"
+    if name.startswith(("gvisor", "runsc")):
+        return "gvisor"
+    return None
+
+
+def class_matches(current: str | None, runtime: str, route: str | None) -> bool:
+    """Does the current runtimeClassName already select the recommended runtime (and route)?"""
+    wanted = runtime_class_for(runtime, route)
+    if current == wanted or (current is None and wanted is None):
+        return True
+    if current is None:
+        return False
+    if runtime in WASM_RUNTIMES:
+        # Each route needs its own class: R1 the default runtime, R2 crun with the annotation,
+        # R3 the runwasi shim of that engine.
+        if route == "R1":
+            return runtime_of_class(current) == "runc"
+        if route == "R3":
+            return current in (runtime, f"runwasi-{runtime}")
+        return current in _R2_CLASSES
+    return runtime_of_class(current) == runtime
+
+
+Recommend = Callable[[Workload], Decision]
+
+
+def engine() -> Recommend:
+    """The real decision engine with the packaged knowledge base loaded once."""
+    from rtadvisor import decide, kb
+
+    knowledge = kb.load()
+
+    def recommend(workload: Workload) -> Decision:
+        return decide.recommend(workload, kb=knowledge)
+
+    return recommend
+
+
+@dataclass
+class DecisionCache:
+    """Memoised engine: one call per distinct profile (``hits``/``misses`` are reported in the summary)."""
+
+    recommend: Recommend
+    hits: int = 0
+    misses: int = 0
+
+    def __post_init__(self) -> None:
+        self._memo: dict[Workload, Decision] = {}
+
+    def __call__(self, workload: Workload) -> Decision:
+        decision = self._memo.get(workload)
+        if decision is None:
+            self.misses += 1
+            decision = self.recommend(workload)
+            self._memo[workload] = decision
+        else:
+            self.hits += 1
+        return decision
+
+
+def one_line_reason(decision: Decision) -> str:
+    """Why, in one line: the hard constraint that decided, else the deciding tree/scenario step."""
+    if decision.constraints:
+        c = decision.constraints[0]
+        return f"{c.rule}: {c.because} [{c.source}]"
+    chosen: Any = None
+    for step in decision.trace:
+        if step.kind in ("tree", "scenario", "case"):
+            chosen = step
+    if chosen is None and decision.trace:
+        chosen = decision.trace[-1]
+    if chosen is None:
+        return f"{decision.runtime} ({decision.architecture})"
+    src = f" [{chosen.source}]" if chosen.source else ""
+    return f"{chosen.question} -> {chosen.answer}{src}"

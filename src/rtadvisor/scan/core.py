@@ -1,0 +1,284 @@
+"""The scan itself: files -> objects -> inferred profiles -> decisions -> findings."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from rtadvisor.errors import RtadvisorError
+from rtadvisor.model import Decision
+
+from .advise import (
+    ISOLATION,
+    SANDBOXES,
+    WASM_RUNTIMES,
+    DecisionCache,
+    Recommend,
+    class_matches,
+    one_line_reason,
+    runtime_class_for,
+    runtime_of_class,
+)
+from .infer import WASM_VARIANT, Inference, InferenceError, Inferred, infer
+from .reader import Input, KubeObject, Problem, classify, expand_paths, iter_objects, read_text
+
+Status = Literal["ok", "mismatch"]
+
+
+@dataclass(frozen=True)
+class Warning_:
+    """A finding of lower severity attached to a workload (SARIF level ``note``)."""
+
+    rule: str  # host-access, unknown-runtime-class, wasm-annotation-missing, not-wasm-artifact
+    message: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The advice for one workload."""
+
+    file: str
+    path: Path | None
+    line: int
+    doc_index: int
+    item_index: int | None
+    kind: str
+    name: str
+    namespace: str | None
+    current_runtime_class: str | None
+    recommended_runtime: str
+    recommended_runtime_class: str | None
+    route: str | None
+    architecture: str
+    status: Status
+    reason: str
+    inferred: dict[str, Inferred]
+    warnings: tuple[Warning_, ...] = ()
+    fixable: bool = False
+    fix_note: str | None = None
+    needs_wasm_annotation: bool = False
+    pod_spec_path: tuple[str, ...] = ()
+    template_meta_path: tuple[str, ...] = ()
+
+    @property
+    def workload(self) -> str:
+        ns = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.kind}/{ns}{self.name}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "kind": self.kind,
+            "name": self.name,
+            "namespace": self.namespace,
+            "current_runtime_class": self.current_runtime_class,
+            "recommended_runtime": self.recommended_runtime,
+            "recommended_runtime_class": self.recommended_runtime_class,
+            "route": self.route,
+            "architecture": self.architecture,
+            "status": self.status,
+            "reason": self.reason,
+            "inferred": {k: v.as_json() for k, v in self.inferred.items()},
+            "warnings": [{"rule": w.rule, "message": w.message} for w in self.warnings],
+            "fixable": self.fixable,
+            "fix_note": self.fix_note,
+        }
+
+
+@dataclass(frozen=True)
+class Ignored:
+    file: str
+    line: int
+    kind: str
+    name: str
+    namespace: str | None
+    source: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "kind": self.kind, "name": self.name, "namespace": self.namespace, "source": self.source}
+
+
+@dataclass
+class ScanResult:
+    """Findings, ignored workloads, problems (skipped input) and counts."""
+
+    findings: list[Finding] = field(default_factory=list)
+    ignored: list[Ignored] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    files: int = 0
+    documents: int = 0
+    other_objects: int = 0
+    cache_hits: int = 0
+    cache_misses: int = 0
+    texts: dict[str, str] = field(default_factory=dict)  # stdin text, kept for --fix --dry-run
+
+    def summary(self) -> dict[str, Any]:
+        statuses = Counter(f.status for f in self.findings)
+        return {
+            "files": self.files,
+            "objects": len(self.findings) + len(self.ignored) + self.other_objects,
+            "workloads": len(self.findings) + len(self.ignored),
+            "ok": statuses.get("ok", 0),
+            "mismatch": statuses.get("mismatch", 0),
+            "warnings": sum(len(f.warnings) for f in self.findings),
+            "ignored": len(self.ignored),
+            "skipped": len(self.problems),
+            "other_objects": self.other_objects,
+            "distinct_profiles": self.cache_misses,
+        }
+
+
+def scan(paths: Sequence[str], recommend: Recommend | None = None) -> ScanResult:
+    """Scan files/directories/``-`` and return the advice for every workload found.
+
+    ``recommend`` defaults to the real engine (``rtadvisor.decide.recommend`` with the packaged kb).
+    Nothing here raises for bad input: unreadable files, invalid YAML, non-Kubernetes documents,
+    unknown kinds and malformed values become ``ScanResult.problems`` and the scan goes on.
+    """
+    if recommend is None:
+        from .advise import engine
+
+        recommend = engine()
+    cache = DecisionCache(recommend)
+    inputs, problems = expand_paths(paths)
+    result = ScanResult(problems=list(problems))
+    for src in inputs:
+        _scan_input(src, cache, result)
+    result.cache_hits, result.cache_misses = cache.hits, cache.misses
+    return result
+
+
+def _scan_input(src: Input, cache: DecisionCache, result: ScanResult) -> None:
+    try:
+        text = read_text(src)
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else (exc.strerror or str(exc))
+        result.problems.append(Problem(src.display, None, "unreadable", f"cannot read: {reason}"))
+        return
+    if src.path is None:
+        result.texts[src.display] = text
+    result.files += 1
+    for item in iter_objects(src, text):
+        if isinstance(item, Problem):
+            result.problems.append(item)
+            continue
+        what = classify(item)
+        if what == "other":
+            result.other_objects += 1
+        elif what == "unknown-kind":
+            result.problems.append(
+                Problem(
+                    src.display, item.line_of(("kind",)), "unknown-kind",
+                    f"unknown kind {item.kind!r} for apiVersion {item.data.get('apiVersion')!r}",
+                    kind=item.kind, name=_name(item.data),
+                )
+            )
+        else:
+            _advise(item, cache, result)
+
+
+def _name(data: dict[str, Any]) -> str | None:
+    meta = data.get("metadata")
+    return str(meta.get("name")) if isinstance(meta, dict) and meta.get("name") else None
+
+
+def _advise(obj: KubeObject, cache: DecisionCache, result: ScanResult) -> None:
+    try:
+        inf = infer(obj.data)
+    except InferenceError as exc:
+        result.problems.append(Problem(obj.file, obj.line_of(exc.path), exc.rule, str(exc), kind=obj.kind, name=_name(obj.data)))
+        return
+    if inf.ignored is not None:
+        result.ignored.append(Ignored(obj.file, obj.line, inf.kind, inf.name, inf.namespace, inf.ignored.source))
+        return
+    assert inf.workload is not None
+    try:
+        decision = cache(inf.workload)
+    except RtadvisorError as exc:
+        result.problems.append(Problem(obj.file, obj.line, "no-decision", f"no decision for the inferred profile: {exc}", kind=obj.kind, name=_name(obj.data)))
+        return
+    result.findings.append(make_finding(obj, inf, decision))
+
+
+def make_finding(obj: KubeObject, inf: Inference, decision: Decision) -> Finding:
+    """Compare the decision with what the manifest runs today and decide what --fix may change."""
+    runtime, route = decision.runtime, decision.route
+    if runtime in WASM_RUNTIMES and route is None:
+        route = "R2"
+    current = inf.current_runtime_class
+    wanted = runtime_class_for(runtime, route)
+    warnings: list[Warning_] = []
+    matches = class_matches(current, runtime, route)
+    needs_annotation = False
+    fixable = False
+    note: str | None = None
+
+    current_runtime = runtime_of_class(current)
+    if current_runtime is None:
+        warnings.append(Warning_("unknown-runtime-class", f"runtimeClassName {current!r} is not a RuntimeClass rtadvisor knows; cannot tell which runtime it selects"))
+    host = inf.host_access
+    if host and runtime in SANDBOXES:
+        warnings.append(Warning_("host-access", f"{runtime} cannot give this workload the host access it asks for: {'; '.join(host)}"))
+    if runtime in WASM_RUNTIMES and not inf.is_wasm:
+        src = inf.fields["artifact"].source if "artifact" in inf.fields else "containers"
+        warnings.append(Warning_("not-wasm-artifact", f"{runtime} runs Wasm modules but the image is an OCI Linux image ({src}); port the workload to Wasm first"))
+    if route == "R2" and runtime in WASM_RUNTIMES:
+        ann = _template_annotations(obj.data, inf.template_meta_path)
+        needs_annotation = ann.get(WASM_VARIANT) != "compat-smart"
+        if needs_annotation and matches:
+            warnings.append(Warning_("wasm-annotation-missing", f"route R2 needs the pod annotation {WASM_VARIANT}: compat-smart so crun hands the container to its Wasm engine"))
+
+    status: Status = "ok" if matches else "mismatch"
+    needs_change = (not matches) or needs_annotation
+    if needs_change:
+        if obj.path is None:
+            note = "read from stdin: nothing to write back"
+        elif host and runtime in SANDBOXES:
+            note = "not changed by --fix: the workload needs host access the recommended runtime cannot give"
+        elif runtime in WASM_RUNTIMES and not inf.is_wasm:
+            note = "not changed by --fix: the workload is not a Wasm module yet"
+        elif current_runtime is not None and ISOLATION.get(current_runtime, 0) > ISOLATION.get(runtime, 0) and not matches:
+            note = (
+                f"not changed by --fix: {current} isolates more strongly than {runtime}; "
+                "state the need with rtadvisor.io/isolation or switch by hand"
+            )
+        elif current_runtime is None and not matches:
+            note = f"not changed by --fix: unknown runtimeClassName {current!r}"
+        else:
+            fixable = True
+    return Finding(
+        file=obj.file,
+        path=obj.path,
+        line=obj.line,
+        doc_index=obj.doc_index,
+        item_index=obj.item_index,
+        kind=inf.kind,
+        name=inf.name,
+        namespace=inf.namespace,
+        current_runtime_class=current,
+        recommended_runtime=runtime,
+        recommended_runtime_class=wanted,
+        route=route,
+        architecture=decision.architecture,
+        status=status,
+        reason=one_line_reason(decision),
+        inferred=inf.fields | inf.hints,
+        warnings=tuple(warnings),
+        fixable=fixable,
+        fix_note=note,
+        needs_wasm_annotation=needs_annotation and fixable,
+        pod_spec_path=inf.pod_spec_path,
+        template_meta_path=inf.template_meta_path,
+    )
+
+
+def _template_annotations(data: dict[str, Any], meta_path: tuple[str, ...]) -> dict[str, Any]:
+    node: Any = data
+    for key in meta_path:
+        node = node.get(key) if isinstance(node, dict) else None
+    ann = node.get("annotations") if isinstance(node, dict) else None
+    return ann if isinstance(ann, dict) else {}
