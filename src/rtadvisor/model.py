@@ -92,6 +92,8 @@ class Workload(_Frozen):
     multi_os: bool = False
     offline: bool = False
     artifact: Artifact | None = None
+    # Inter-service governance needs (S-cases mesh rule); None = assumed when services > 50.
+    governance: bool | None = None
 
 
 # --------------------------------------------------------------------------- claims and evidence
@@ -163,6 +165,8 @@ class Alternative(_Frozen):
     contributions: dict[str, float]  # criterion -> weighted contribution to the score
     architecture: str | None = None
     excluded: str | None = None  # why a hard constraint ruled it out, if it did
+    topsis: float | None = None  # TOPSIS closeness (0..1) on the same criteria, for comparison
+    values: dict[str, Any] = Field(default_factory=dict)  # criterion -> raw value with its origin
 
 
 class Conflict(_Frozen):

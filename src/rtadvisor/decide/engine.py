@@ -1,0 +1,508 @@
+"""The explainable decision engine.
+
+Order of reasoning (each step lands in the trace):
+
+1. hard constraints and guards filter the candidates (devices -> VM, epoll/io_uring -> containers,
+   untrusted code / strong isolation -> no plain container); colliding rules are resolved by the
+   knowledge base's precedence and reported as conflicts; > 50 services with governance -> mesh;
+2. the S-select decision tree (memory < 100 MB and CPU < 1 core; cold-start SLO < 100 ms; GPU),
+   plus the 2025 guidance (strong isolation -> Kata, second gVisor);
+3. the S-select scenario matrix and the S-cases case table (the case row wins over the matrix row,
+   which wins over the tree; GPU disagreements are resolved by GPU kind, see CF-gpu);
+4. a multi-criteria score (pymcdm) over V, S, M, D, isolation, compatibility, GPU with scenario
+   weights ranks the alternatives, picks among runtimes of the chosen family, and picks the
+   fallback when the rules' choice is excluded;
+5. the Wasm route R*(S) when the choice is a Wasm runtime.
+
+Invariants the tests check: adding a USB/PCI device never yields a non-virtualized runtime;
+raising the isolation need never lowers the chosen runtime's isolation rating (enforced by
+computing the decision for the relaxed needs first and using its rating as a floor); every
+decision has a trace. The engine is pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from rtadvisor.kb import KnowledgeBase, load
+from rtadvisor.kb import schema as s
+from rtadvisor.model import (
+    Alternative,
+    Claim,
+    Conflict,
+    ConstraintHit,
+    Decision,
+    Evidence,
+    Gpu,
+    Isolation,
+    SourceTag,
+    TraceStep,
+    Workload,
+)
+
+from .score import CRITERIA, ScoreTable, ranking_key, score
+
+DEVICE_GPU = (Gpu.passthrough, Gpu.vgpu, Gpu.sriov)
+_FAMILY_LABEL = {"container": "container", "sandbox": "gVisor", "microvm": "Kata", "vm": "VM"}
+
+
+@dataclass
+class _Run:
+    """Mutable working state of one decision (kept private; the result is the frozen Decision)."""
+
+    kb: KnowledgeBase
+    w: Workload
+    trace: list[TraceStep] = field(default_factory=list)
+    hits: list[ConstraintHit] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    claim_ids: list[str] = field(default_factory=list)
+    excluded: dict[str, str] = field(default_factory=dict)
+
+    def step(self, kind: str, rule: str, question: str, answer: str, threshold: str | None = None,
+             source: SourceTag | None = None, **detail: Any) -> None:
+        self.trace.append(TraceStep(step=len(self.trace) + 1, kind=kind, rule=rule, question=question,  # type: ignore[arg-type]
+                                    answer=answer, threshold=threshold, source=source, detail=detail))
+
+    def use_claims(self, *ids: str) -> None:
+        for i in ids:
+            if i not in self.claim_ids:
+                self.claim_ids.append(i)
+
+    def conflict(self, cid: str, winner: str, why: str, touched: str | None = None) -> None:
+        if any(c.id == cid for c in self.conflicts):
+            return
+        d = self.kb.conflict(cid)
+        self.conflicts.append(Conflict(id=cid, topic=d.topic, positions=dict(d.positions), winner=winner, why=why))
+        self.step("conflict", cid, d.topic, f"{winner} wins: {why}", source=None, touched=touched or "")
+
+
+# ---------------------------------------------------------------------------- 1. constraints
+
+
+def _fires(w: Workload, when: str, threshold: float | None = None) -> tuple[bool, str]:
+    if when == "devices":
+        return bool(w.devices), ", ".join(d.value for d in w.devices) or "none"
+    if when == "kernel_features":
+        return bool(w.kernel_features), ", ".join(k.value for k in w.kernel_features) or "none"
+    if when == "services_governance":
+        n = w.services or 0
+        gov = w.governance if w.governance is not None else True
+        gov_text = "governance needed" if w.governance else ("governance assumed" if w.governance is None else "no governance needs")
+        return n > (threshold or 50) and gov, f"{n} services, {gov_text}"
+    if when == "untrusted_code":
+        return w.untrusted_code, "untrusted code" if w.untrusted_code else "trusted code"
+    if when == "strong_isolation":
+        return w.isolation == Isolation.strong, f"isolation {w.isolation.value}"
+    if when == "strong_untrusted":
+        both = w.isolation == Isolation.strong and w.untrusted_code
+        return both, f"isolation {w.isolation.value}, {'untrusted' if w.untrusted_code else 'trusted'} code"
+    if when == "always":
+        return True, "always"
+    raise ValueError(when)
+
+
+def _apply_constraints(run: _Run) -> tuple[set[str], tuple[str, ...] | None]:
+    kb, w = run.kb, run.w
+    allowed = set(kb.runtimes)
+    rules: dict[str, s.HardConstraint | s.Guard] = {c.id: c for c in kb.constraints.constraints}
+    rules.update({g.id: g for g in kb.constraints.guards})
+    applied: list[str] = []
+    mesh: tuple[str, ...] | None = None
+    ordered = list(kb.constraints.precedence) + [r for r in rules if r not in kb.constraints.precedence]
+    for rid in ordered:
+        rule = rules[rid]
+        fired, answer = _fires(w, rule.when, getattr(rule, "threshold", None))
+        if rule.when == "always":
+            continue
+        if not fired:
+            run.step("constraint" if isinstance(rule, s.HardConstraint) else "guard", rid, rule.question,
+                     f"no ({answer})", threshold=_threshold_text(rule), source=rule.source)
+            continue
+        if isinstance(rule, s.HardConstraint) and rule.meshes:
+            mesh = rule.meshes
+            run.hits.append(ConstraintHit(id=rid, rule=rule.question, requires=rule.requires, because=rule.because, source=rule.source))
+            run.use_claims(*rule.claims)
+            run.step("mesh", rid, rule.question, f"yes ({answer}) -> {', '.join(rule.meshes)}",
+                     threshold=_threshold_text(rule), source=rule.source)
+            continue
+        ok = _rule_allows(kb, rule)
+        remaining = allowed & ok
+        if not remaining:
+            # Two rules collide: the earlier one (higher precedence) wins; say so.
+            cid, prior = _find_conflict(kb, applied, rid)
+            why = kb.conflict(cid).why if cid else "an earlier rule in the precedence list already decided"
+            if cid:
+                run.conflict(cid, prior or applied[-1], why or "", touched=rid)
+            run.step("constraint" if isinstance(rule, s.HardConstraint) else "guard", rid, rule.question,
+                     f"yes ({answer}) but overridden by {prior or applied[-1]}", threshold=_threshold_text(rule),
+                     source=rule.source, overridden=True)
+            continue
+        for r in sorted(allowed - remaining):
+            run.excluded.setdefault(r, f"{rid}: {rule.because}")
+        allowed = remaining
+        applied.append(rid)
+        run.hits.append(ConstraintHit(id=rid, rule=rule.question, requires=rule.requires, because=rule.because, source=rule.source))
+        run.use_claims(*getattr(rule, "claims", ()))
+        run.step("constraint" if isinstance(rule, s.HardConstraint) else "guard", rid, rule.question,
+                 f"yes ({answer}) -> requires {rule.requires}; candidates: {', '.join(sorted(allowed))}",
+                 threshold=_threshold_text(rule), source=rule.source)
+    if not run.hits or all(h.id == "HC-mesh" for h in run.hits):
+        bal = next((c for c in kb.constraints.constraints if c.when == "always"), None)
+        if bal is not None:
+            run.step("constraint", bal.id, bal.question, bal.because, source=bal.source)
+    return allowed, mesh
+
+
+def _threshold_text(rule: s.HardConstraint | s.Guard) -> str | None:
+    if isinstance(rule, s.HardConstraint) and rule.threshold is not None:
+        return f"services > {rule.threshold:g}"
+    if isinstance(rule, s.Guard) and rule.min_isolation is not None:
+        return f"isolation rating >= {rule.min_isolation}"
+    return None
+
+
+def _rule_allows(kb: KnowledgeBase, rule: s.HardConstraint | s.Guard) -> set[str]:
+    out = set()
+    for rid, rt in kb.runtimes.items():
+        if isinstance(rule, s.HardConstraint) and rule.allow_families and rt.family not in rule.allow_families:
+            continue
+        if isinstance(rule, s.Guard):
+            if rt.family in rule.exclude_families:
+                continue
+            if rule.min_isolation is not None and rt.isolation < rule.min_isolation:
+                continue
+        out.add(rid)
+    return out
+
+
+def _find_conflict(kb: KnowledgeBase, applied: list[str], loser: str) -> tuple[str | None, str | None]:
+    for prior in reversed(applied):
+        for c in kb.conflicts.conflicts:
+            if c.between and set(c.between) == {prior, loser}:
+                return c.id, prior
+    # G-strong-untrusted collides through G-untrusted's exclusion: report the family rule.
+    for c in kb.conflicts.conflicts:
+        if c.between and loser in c.between:
+            other = next(x for x in c.between if x != loser)
+            if other in applied:
+                return c.id, other
+    return None, None
+
+
+# ---------------------------------------------------------------------------- 2. decision tree
+
+
+def _tree_test(kb: KnowledgeBase, w: Workload, test: str) -> tuple[bool, str]:
+    th = kb.tree.thresholds
+    if test == "resource_constrained":
+        mem, cpu = w.memory_mb, w.cpu_cores
+        if mem is None or cpu is None:
+            missing = " and ".join(n for n, v in (("memory_mb", mem), ("cpu_cores", cpu)) if v is None)
+            return False, f"no ({missing} not given, treated as not constrained)"
+        yes = mem < th.memory_mb and cpu < th.cpu_cores
+        return yes, f"{'yes' if yes else 'no'} (memory {mem:g} MB {'<' if mem < th.memory_mb else '>='} {th.memory_mb:g}, CPU {cpu:g} {'<' if cpu < th.cpu_cores else '>='} {th.cpu_cores:g})"
+    if test == "strong_isolation":
+        yes = w.isolation == Isolation.strong or w.untrusted_code
+        return yes, f"{'yes' if yes else 'no'} (isolation {w.isolation.value}, {'untrusted' if w.untrusted_code else 'trusted'} code)"
+    if test == "fast_start":
+        slo = w.cold_start_slo_ms
+        if slo is None:
+            return False, "no (no cold-start SLO given)"
+        yes = slo < th.cold_start_slo_ms
+        return yes, f"{'yes' if yes else 'no'} (SLO {slo:g} ms {'<' if yes else '>='} {th.cold_start_slo_ms:g})"
+    if test == "gpu_needed":
+        yes = w.gpu != Gpu.none
+        return yes, f"{'yes' if yes else 'no'} (gpu {w.gpu.value})"
+    raise ValueError(test)
+
+
+def _walk_tree(run: _Run) -> tuple[str, list[str]]:
+    kb = run.kb
+    node = kb.tree.node(kb.tree.root)
+    path: list[str] = []
+    while True:
+        yes, answer = _tree_test(kb, run.w, node.test)
+        path.append(node.id)
+        run.use_claims(*node.claims)
+        target = node.yes if yes else node.no
+        run.step("tree", f"tree:{node.id}", node.question, f"{answer} -> {target.removeprefix('leaf:')}",
+                 threshold=node.threshold, source=kb.tree.source)
+        if target.startswith("leaf:"):
+            leaf = target[5:]
+            path.append(f"leaf:{leaf}")
+            return leaf, path
+        node = kb.tree.node(target)
+
+
+# ---------------------------------------------------------------------------- 3. scenario and cases
+
+
+def _match_case(kb: KnowledgeBase, w: Workload) -> tuple[s.Case | None, str]:
+    scen = w.scenario.value
+    for c in kb.cases.cases:
+        if c.scenario != scen:
+            continue
+        if c.match.gpu is not None and w.gpu.value not in c.match.gpu:
+            return None, f"case row {c.id} is written for gpu {', '.join(c.match.gpu)}; this workload has gpu {w.gpu.value}"
+        return c, f"scenario {scen}"
+    for sig in kb.cases.signatures:
+        if w.gpu.value in sig.gpu and (sig.multi_os is None or sig.multi_os == w.multi_os):
+            return kb.case(sig.case), f"signature gpu {w.gpu.value}" + (", multi-OS" if sig.multi_os else "")
+    return None, f"no case row for scenario {scen}"
+
+
+# ---------------------------------------------------------------------------- 5. route
+
+
+def _route(run: _Run) -> str:
+    kb, w = run.kb, run.w
+    for rule in kb.routes.selection:
+        ok = all(
+            (w.stage.value if key == "stage" else w.scenario.value if key == "scenario" else None) in values
+            for key, values in rule.when.items()
+        )
+        if ok:
+            route = kb.route(rule.route)
+            run.use_claims(route.claim)
+            also = f" (also {', '.join(rule.also)})" if rule.also else ""
+            run.step("route", rule.id, "Which Wasm integration route R*(S)?",
+                     f"{rule.route} {route.name}{also}: stage {w.stage.value}, scenario {w.scenario.value}; maturity {route.maturity}/5",
+                     threshold=rule.text, source=kb.routes.source)
+            return rule.route
+    raise AssertionError("routes.yaml has no default rule")  # the schema requires RS-default
+
+
+# ---------------------------------------------------------------------------- architecture
+
+
+def _orchestrator(w: Workload) -> str:
+    return "K3s" if (w.scenario.value == "edge" or w.stage.value == "edge" or w.offline) else "K8s"
+
+
+def architecture_for(kb: KnowledgeBase, w: Workload, rid: str, case: s.Case | None, mesh: bool) -> str:
+    """Architecture string for a runtime choice: the case row's wording where it applies."""
+    rt = kb.runtime(rid)
+    text: str | None = None
+    if case is not None and rid == case.runtime:
+        text = case.architecture
+    elif case is not None and rid == case.alternative_runtime:
+        text = case.alternative
+    if text is None:
+        head = rt.name if rt.family == "wasm" else _FAMILY_LABEL[rt.family]
+        text = f"{head} + {_orchestrator(w)}"
+        if rt.family == "container" and w.gpu != Gpu.none:
+            text += " + NVIDIA"
+    if mesh and "service mesh" not in text:
+        text += " + service mesh"
+    return text
+
+
+# ---------------------------------------------------------------------------- the engine
+
+
+def _decide(kb: KnowledgeBase, w: Workload, evidence: Evidence | None, preferences: Mapping[str, Any] | None,
+            memo: dict[Workload, Decision]) -> Decision:
+    if w in memo:
+        return memo[w]
+    run = _Run(kb=kb, w=w)
+
+    # 1. hard constraints and guards
+    allowed, mesh = _apply_constraints(run)
+
+    # 2. decision tree (+ 2025 guidance)
+    tree_choice, _ = _walk_tree(run)
+    strong_need = w.isolation == Isolation.strong or w.untrusted_code
+    fast = w.cold_start_slo_ms is not None and w.cold_start_slo_ms < kb.tree.thresholds.cold_start_slo_ms
+    g_strong = next((g for g in kb.tree.guidance_2025 if g.when.get("need") == "strong-isolation"), None)
+    rule_choice, rule_source, rule_name = tree_choice, "S-select", "tree"
+    if strong_need and g_strong is not None:
+        if kb.runtime(tree_choice).isolation < kb.runtime(g_strong.first).isolation:
+            rule_choice, rule_name = g_strong.first, g_strong.id
+            run.step("tree", g_strong.id, "2025 guidance: strong isolation needed?",
+                     f"yes -> {g_strong.first} (second choice {g_strong.fallback}) instead of the tree's {tree_choice}",
+                     source="S-select")
+        elif fast and tree_choice != g_strong.first:
+            d = kb.conflict("CF-strong-vs-fast")
+            run.use_claims("kata-cold-start")
+            run.conflict("CF-strong-vs-fast", d.winner or "S-select-tree", d.why or "")
+
+    # 3. scenario matrix and case table
+    row = next((r for r in kb.scenarios.rows if r.scenario == w.scenario.value), None)
+    if row is not None:
+        run.step("scenario", f"matrix:{row.scenario}", f"Scenario matrix row '{row.label}'?",
+                 f"recommended {row.recommended_label} (constrained {row.resource_constrained}, fast start {row.fast_start}, "
+                 f"strong isolation {row.strong_isolation}, GPU {row.gpu})", source=kb.scenarios.source)
+    case, why_case = _match_case(kb, w)
+    if case is not None:
+        run.use_claims(*case.claims)
+        run.step("case", case.id, f"Case table row '{case.category}'?",
+                 f"matches ({why_case}) -> {case.architecture} (alternative {case.alternative}); key factors: {', '.join(case.key_factors)}",
+                 source=kb.cases.source, dimensions=list(case.dimensions))
+    else:
+        run.step("case", "case:none", "Case table row for this workload?", why_case, source=kb.cases.source)
+
+    if case is not None:
+        rule_choice, rule_source, rule_name = case.runtime, "S-cases", case.id
+    elif row is not None:
+        rule_choice, rule_source, rule_name = row.recommended, "S-select", f"matrix:{row.scenario}"
+
+    # The GPU conflict touches every GPU workload.
+    if w.gpu != Gpu.none:
+        d = kb.conflict("CF-gpu")
+        if w.gpu in DEVICE_GPU:
+            run.conflict("CF-gpu", "S-cases", d.why_cases or "", touched=f"gpu {w.gpu.value}")
+        else:
+            run.conflict("CF-gpu", "S-select", d.why_select or "", touched=f"gpu {w.gpu.value}")
+    scenario_choice = case.runtime if case is not None else (row.recommended if row is not None else None)
+    if scenario_choice is not None and kb.runtime(scenario_choice).family != kb.runtime(tree_choice).family \
+            and not (w.gpu != Gpu.none and case is not None):
+        d = kb.conflict("CF-matrix-vs-tree")
+        run.conflict("CF-matrix-vs-tree", f"{rule_source} ({rule_name})",
+                     f"{d.why} (tree: {tree_choice}, scenario: {scenario_choice})", touched=w.scenario.value)
+
+    # 4. multi-criteria score
+    table = score(kb, w.scenario.value, evidence, preferences)
+    _trace_scores(run, table, evidence)
+
+    # Isolation floor: never less isolation than the same workload with a weaker need gets.
+    floor = 0
+    relaxed: list[Workload] = []
+    if w.isolation == Isolation.strong:
+        relaxed.append(w.model_copy(update={"isolation": Isolation.standard}))
+    if w.untrusted_code:
+        relaxed.append(w.model_copy(update={"untrusted_code": False}))
+    floor_from = ""
+    for r in relaxed:
+        d_r = _decide(kb, r, evidence, preferences, memo)
+        rank = kb.isolation_rank(d_r.runtime)
+        if rank > floor:
+            floor, floor_from = rank, d_r.runtime
+    eligible = {r for r in allowed if kb.isolation_rank(r) >= floor}
+    if not eligible:
+        top = max(kb.isolation_rank(r) for r in allowed)
+        eligible = {r for r in allowed if kb.isolation_rank(r) == top}
+    if floor and eligible != allowed:
+        for r in sorted(allowed - eligible):
+            run.excluded.setdefault(r, f"G-monotone: isolation rating below {floor} ({floor_from} with the weaker need)")
+        run.step("guard", "G-monotone", "Does the raised isolation need keep at least the isolation of the weaker need?",
+                 f"floor isolation rating {floor} (the weaker need chooses {floor_from}); candidates: {', '.join(sorted(eligible))}",
+                 threshold=f"isolation rating >= {floor}", source="derived")
+
+    chosen = _choose(run, table, eligible, rule_choice, rule_name, case, g_strong if strong_need else None)
+
+    # 5. route and architecture
+    rt = kb.runtime(chosen)
+    route = _route(run) if rt.wasm else None
+    if mesh and rt.family != "container":
+        d = kb.conflict("CF-mesh-vs-isolation")
+        run.conflict("CF-mesh-vs-isolation", d.winner or "rtadvisor", d.why or "", touched=chosen)
+    arch = architecture_for(kb, w, chosen, case, mesh is not None)
+    for m in ("image_size", "cold_start", "memory", "density"):
+        ref = getattr(rt.criteria, m)
+        if ref.claim:
+            run.use_claims(ref.claim)
+
+    alternatives = _alternatives(kb, w, table, allowed, eligible, chosen, case, mesh is not None, run.excluded)
+    claims: tuple[Claim, ...] = tuple(kb.claim(c) for c in run.claim_ids)
+    decision = Decision(
+        workload=w,
+        runtime=chosen,
+        architecture=arch,
+        route=route,  # type: ignore[arg-type]
+        service_mesh=mesh,
+        alternatives=alternatives,
+        trace=tuple(run.trace),
+        constraints=tuple(run.hits),
+        conflicts=tuple(run.conflicts),
+        claims=claims,
+        evidence_used=bool(table.measured),
+    )
+    memo[w] = decision
+    return decision
+
+
+def _trace_scores(run: _Run, table: ScoreTable, evidence: Evidence | None) -> None:
+    weights = ", ".join(f"{c}={table.weights[c]:.3f}" for c in CRITERIA)
+    run.step("score", f"mcdm:{table.method}", "Multi-criteria score P(W) = {V, S, M, D} + isolation, compatibility, GPU",
+             f"weights {weights}", threshold=table.weights_basis, source="derived",
+             ahp_consistency_ratio=table.ahp_cr)
+    if evidence is not None:
+        if table.measured:
+            parts = []
+            for rid, crit, m in table.measured:
+                parts.append(f"{rid}.{crit} = {m.value:g} {m.unit} ({m.runtime} {m.metric}, host {m.host or '?'}, n={m.n}, {m.date or '?'})")
+            run.step("evidence", "evidence", "Which criterion values come from measurements on this node?",
+                     "; ".join(parts), source="measured",
+                     measurements=[{"runtime": r, "criterion": c, "backend": m.runtime, "metric": m.metric, "value": m.value,
+                                    "unit": m.unit, "host": m.host, "n": m.n, "date": m.date} for r, c, m in table.measured],
+                     notes=list(table.notes))
+        else:
+            run.step("evidence", "evidence", "Which criterion values come from measurements on this node?",
+                     "none of the stored measurements maps to a scored criterion; claims are used", source="measured",
+                     notes=list(table.notes))
+
+
+def _choose(run: _Run, table: ScoreTable, eligible: set[str], rule_choice: str, rule_name: str,
+            case: s.Case | None, g_strong: s.Guidance | None) -> str:
+    kb = run.kb
+    family = kb.runtime(rule_choice).family
+    same_family = [r for r in eligible if kb.runtime(r).family == family]
+    if same_family:
+        # Within the family the rules chose, the score picks (the rules' own runtime wins ties).
+        best = max(same_family, key=lambda r: (ranking_key(table, r), r == rule_choice))
+        how = "the rules' choice" if best == rule_choice else f"scores higher than {rule_choice} in the same family"
+        run.step("score", "choose", f"Which runtime of family '{family}' (from {rule_name})?",
+                 f"{best} ({how}; score {ranking_key(table, best):.3f})", source="derived",
+                 candidates={r: ranking_key(table, r) for r in sorted(same_family)})
+        return best
+    fallbacks: list[tuple[str, str]] = []
+    if case is not None:
+        fallbacks.append((case.alternative_runtime, f"{case.id} alternative ({case.alternative})"))
+    if g_strong is not None:
+        fallbacks += [(g_strong.first, f"{g_strong.id} first choice"), (g_strong.fallback, f"{g_strong.id} second choice")]
+    for rid, why in fallbacks:
+        if rid in eligible:
+            run.step("guard", "fallback", f"{rule_choice} ({rule_name}) is excluded; which fallback?",
+                     f"{rid} ({why})", source="S-cases" if "case" in why else "S-select")
+            return rid
+    best = max(eligible, key=lambda r: (ranking_key(table, r), -len(r)))
+    run.step("score", "fallback", f"{rule_choice} ({rule_name}) is excluded; best-scored remaining candidate?",
+             f"{best} (score {ranking_key(table, best):.3f} among {', '.join(sorted(eligible))})", source="derived")
+    return best
+
+
+def _alternatives(kb: KnowledgeBase, w: Workload, table: ScoreTable, allowed: set[str], eligible: set[str], chosen: str,
+                  case: s.Case | None, mesh: bool, excluded: dict[str, str]) -> tuple[Alternative, ...]:
+    def key(r: str) -> tuple[int, int, float]:
+        return (0 if r == chosen else 1, 0 if r in eligible else 1, -ranking_key(table, r))
+
+    out = []
+    for rank, rid in enumerate(sorted(kb.runtimes, key=key), start=1):
+        out.append(Alternative(
+            runtime=rid,
+            score=table.scores[rid],
+            rank=rank,
+            contributions=table.contributions[rid],
+            architecture=architecture_for(kb, w, rid, case, mesh),
+            excluded=None if rid in eligible else excluded.get(rid, "excluded by a constraint"),
+            topsis=table.topsis[rid],
+            values={c: table.cells[rid][c].describe() for c in CRITERIA},
+        ))
+    return tuple(out)
+
+
+def recommend(workload: Workload, kb: KnowledgeBase | None = None, evidence: Evidence | None = None,
+              preferences: Mapping[str, Any] | None = None) -> Decision:
+    """Choose the runtime for ``workload`` and explain every step. Pure: no I/O.
+
+    ``evidence`` (measurements of this node) replaces claimed V/S/M/D values where it has them;
+    ``preferences`` may hold ``weights`` ({criterion: weight}), ``pairwise`` ({"S:M": 3, ...}, AHP with
+    a consistency-ratio check) and ``method`` ("wsm" or "topsis").
+
+    >>> from rtadvisor.model import Workload
+    >>> recommend(Workload(name="gw", scenario="edge", memory_mb=64, cpu_cores=0.5)).runtime
+    'wasmedge'
+    """
+    return _decide(kb or load(), workload, evidence, preferences, {})

@@ -1,0 +1,275 @@
+"""Multi-criteria scoring over P(W) = {V, S, M, D} plus isolation, compatibility and GPU.
+
+Uses pymcdm: the weighted sum (WSM) gives the score and its per-criterion contributions (they add
+up to the score, which is what makes it explainable); TOPSIS closeness is computed on the same
+matrix for comparison. AHP (pymcdm) turns user pairwise preferences into weights and its
+consistency ratio is checked (CR > 0.1 is an error).
+
+V, S, M and D are log10-transformed before min-max normalisation: the claims span four orders of
+magnitude (6 ms .. 15 s), and a linear scale would squash every non-Wasm runtime to ~0.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from pymcdm import methods as mcdm_methods
+from pymcdm import normalizations
+from pymcdm.helpers import normalize_matrix
+from pymcdm.weights.subjective import AHP
+
+from rtadvisor.errors import ProfileError
+from rtadvisor.kb import KnowledgeBase
+from rtadvisor.model import Claim, Evidence, Measurement
+
+CRITERIA: tuple[str, ...] = ("V", "S", "M", "D", "isolation", "compatibility", "gpu")
+AHP_CR_LIMIT = 0.1
+
+# Measurement.runtime is a bench backend name; which knowledge-base runtime it stands for.
+BACKEND_TO_RUNTIME: dict[str, tuple[str, ...]] = {
+    "runc": ("runc",),
+    "crun": ("crun",),
+    "runsc": ("gvisor",),
+    "gvisor": ("gvisor",),
+    "microvm": ("vm", "kata"),  # a QEMU micro-VM: the full-VM figure, and a Kata-like stand-in
+    "qemu": ("vm", "kata"),
+    "wasmtime": ("wasmtime",),
+    "wasmedge": ("wasmedge",),
+    "containerd": ("runc",),  # containerd's default handler is runc
+    "node-wasi": (),
+}
+STAND_IN_NOTE = {("microvm", "kata"): "QEMU micro-VM measured as a Kata-like stand-in (Kata itself is not installed)",
+                 ("qemu", "kata"): "QEMU micro-VM measured as a Kata-like stand-in (Kata itself is not installed)"}
+
+# criterion -> (measurement metrics in order of preference, converter to the criterion's unit)
+_MEASURED: dict[str, tuple[tuple[str, ...], float]] = {
+    "S": (("cold_start_ms",), 1.0),
+    "M": (("per_instance_mb", "pss_mb"), 1.0),
+    "V": (("artifact_bytes",), 1e-6),
+    "D": (("density",), 1.0),
+}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One value of the decision matrix and where it came from."""
+
+    value: float
+    unit: str
+    origin: str  # "claim" | "derived" | "measurement" | "rating"
+    claim: Claim | None = None
+    basis: str | None = None
+    measurement: Measurement | None = None
+    note: str | None = None
+
+    def describe(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"value": self.value, "unit": self.unit, "origin": self.origin}
+        if self.claim is not None:
+            d.update(claim=self.claim.id, source=self.claim.source)
+        if self.basis:
+            d["basis"] = self.basis
+        if self.measurement is not None:
+            m = self.measurement
+            d.update(source="measured", backend=m.runtime, metric=m.metric, host=m.host, n=m.n, date=m.date,
+                     run_id=m.run_id, emulated=m.emulated)
+        if self.note:
+            d["note"] = self.note
+        return d
+
+
+@dataclass(frozen=True)
+class ScoreTable:
+    runtimes: tuple[str, ...]
+    weights: dict[str, float]
+    weights_basis: str
+    cells: dict[str, dict[str, Cell]]
+    scores: dict[str, float]
+    contributions: dict[str, dict[str, float]]
+    topsis: dict[str, float]
+    method: str
+    measured: tuple[tuple[str, str, Measurement], ...] = field(default=())  # (runtime, criterion, m)
+    ahp_cr: float | None = None
+    notes: tuple[str, ...] = ()
+
+
+def _level(kb: KnowledgeBase, support: str) -> float:
+    return float(kb.weights.levels[support])
+
+
+def build_cells(kb: KnowledgeBase, evidence: Evidence | None) -> tuple[dict[str, dict[str, Cell]], list[tuple[str, str, Measurement]], list[str]]:
+    """The decision matrix: claims (or derived values) first, measurements replace them when given."""
+    cells: dict[str, dict[str, Cell]] = {}
+    for rid, rt in kb.runtimes.items():
+        row: dict[str, Cell] = {}
+        for crit, metric in (("V", "image_size"), ("S", "cold_start"), ("M", "memory"), ("D", "density")):
+            value, unit, claim = kb.criterion_value(rid, metric)
+            if claim is not None:
+                row[crit] = Cell(value, unit, "claim", claim=claim)
+            else:
+                row[crit] = Cell(value, unit, "derived", basis=getattr(rt.criteria, metric).basis)
+        row["isolation"] = Cell(float(rt.isolation), "/5", "rating", basis=f"{rt.isolation_rating.source}" + (f": {rt.isolation_rating.basis}" if rt.isolation_rating.basis else ""))
+        row["compatibility"] = Cell(_level(kb, rt.compatibility.support), "level", "rating", basis=f"{rt.compatibility.support} ({rt.compatibility.source})")
+        row["gpu"] = Cell(_level(kb, rt.gpu.support), "level", "rating", basis=f"{rt.gpu.support} ({rt.gpu.source})")
+        cells[rid] = row
+    used: list[tuple[str, str, Measurement]] = []
+    notes: list[str] = []
+    if evidence is None:
+        return cells, used, notes
+    ignored = sorted({m.runtime for m in evidence.measurements if not BACKEND_TO_RUNTIME.get(m.runtime)})
+    if ignored:
+        notes.append(f"measurements of {', '.join(ignored)} have no knowledge-base runtime and are not scored")
+    for crit, (metrics, factor) in _MEASURED.items():
+        for backend, targets in BACKEND_TO_RUNTIME.items():
+            for rid in targets:
+                if rid not in cells:
+                    continue
+                # A direct measurement of the runtime beats one through another backend (runc vs containerd).
+                if backend == "containerd" and any(evidence.get("runc", mm) for mm in metrics):
+                    continue
+                for metric in metrics:
+                    m = evidence.get(backend, metric)
+                    if m is None or m.value <= 0:
+                        continue
+                    unit = cells[rid][crit].unit if crit != "V" else "MB"
+                    cells[rid][crit] = Cell(m.value * factor, unit, "measurement", measurement=m,
+                                            note=STAND_IN_NOTE.get((backend, rid)))
+                    used.append((rid, crit, m))
+                    break
+    return cells, used, notes
+
+
+def ahp_weights(pairwise: Mapping[str, float]) -> tuple[dict[str, float], float]:
+    """AHP weights from pairwise preferences ``{"S:M": 3, ...}`` (S is 3x as important as M).
+
+    Pairs not given count as equally important. Raises ProfileError when a criterion is unknown, a
+    value is outside 1/9..9, or the consistency ratio exceeds 0.1.
+    """
+    names: list[str] = []
+    pairs: list[tuple[str, str, float]] = []
+    for key, raw in pairwise.items():
+        a, sep, b = str(key).partition(":")
+        a, b = a.strip(), b.strip()
+        if not sep or a not in CRITERIA or b not in CRITERIA or a == b:
+            raise ProfileError(f"preferences: pairwise key '{key}': expected 'A:B' with A, B two of {', '.join(CRITERIA)}")
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            raise ProfileError(f"preferences: pairwise '{key}': expected a number 1/9..9, got {raw!r}") from None
+        if not (1 / 9 - 1e-9 <= value <= 9 + 1e-9):
+            raise ProfileError(f"preferences: pairwise '{key}': expected a number 1/9..9 (Saaty scale), got {raw!r}")
+        pairs.append((a, b, value))
+        for n in (a, b):
+            if n not in names:
+                names.append(n)
+    if len(names) < 2:
+        raise ProfileError("preferences: pairwise needs at least one comparison 'A:B=n'")
+    idx = {n: i for i, n in enumerate(names)}
+    matrix = np.ones((len(names), len(names)))
+    for a, b, v in pairs:
+        matrix[idx[a], idx[b]] = v
+        matrix[idx[b], idx[a]] = 1 / v
+    # pymcdm's AHP validates the matrix against Saaty's integer scale; we accept any value in range,
+    # so set it directly and let pymcdm compute the eigenvector weights and the consistency ratio.
+    ahp = AHP(object_names=names)
+    ahp.matrix = matrix
+    w = ahp()
+    cr = float(ahp.get_cr())
+    if cr > AHP_CR_LIMIT:
+        raise ProfileError(
+            f"preferences: AHP consistency ratio {cr:.3f} exceeds {AHP_CR_LIMIT} "
+            f"(the pairwise comparisons of {', '.join(names)} contradict each other); revise them"
+        )
+    return {n: float(w[idx[n]]) for n in names}, cr
+
+
+def resolve_weights(kb: KnowledgeBase, scenario: str, preferences: Mapping[str, Any] | None) -> tuple[dict[str, float], str, float | None]:
+    """Scenario weights from the knowledge base, adjusted by user preferences (weights or AHP)."""
+    sw = kb.weights.scenarios.get(scenario) or kb.weights.scenarios["general"]
+    weights = sw.as_dict()
+    basis = f"scenario weights '{scenario if scenario in kb.weights.scenarios else 'general'}' ({sw.basis}; derived)"
+    cr: float | None = None
+    prefs = dict(preferences or {})
+    unknown = set(prefs) - {"weights", "pairwise", "method"}
+    if unknown:
+        raise ProfileError(f"preferences: unknown key '{sorted(unknown)[0]}'; allowed: weights, pairwise, method")
+    if prefs.get("weights"):
+        given = dict(prefs["weights"])
+        for k, v in given.items():
+            if k not in CRITERIA:
+                raise ProfileError(f"preferences: weight '{k}': expected one of {', '.join(CRITERIA)}")
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
+                raise ProfileError(f"preferences: weight '{k}': expected a number >= 0, got {v!r}")
+            weights[k] = float(v)
+        basis += f"; user weights {', '.join(f'{k}={v:g}' for k, v in given.items())}"
+    if prefs.get("pairwise"):
+        ahp, cr = ahp_weights(prefs["pairwise"])
+        share = sum(weights[k] for k in ahp) or 1.0
+        for k, v in ahp.items():
+            weights[k] = v * share
+        basis += f"; AHP over {', '.join(ahp)} (CR {cr:.3f} <= {AHP_CR_LIMIT})"
+    total = sum(weights.values())
+    if total <= 0:
+        raise ProfileError("preferences: weights sum to 0; give at least one positive weight")
+    return {k: weights[k] / total for k in CRITERIA}, basis, cr
+
+
+def score(kb: KnowledgeBase, scenario: str, evidence: Evidence | None = None,
+          preferences: Mapping[str, Any] | None = None) -> ScoreTable:
+    """Score every knowledge-base runtime for a scenario (hard constraints are applied by the caller)."""
+    method = str((preferences or {}).get("method", "wsm")).lower()
+    if method not in ("wsm", "topsis"):
+        raise ProfileError(f"preferences: method: expected one of wsm, topsis, got {method!r}")
+    weights, basis, cr = resolve_weights(kb, scenario, preferences)
+    cells, used, notes = build_cells(kb, evidence)
+    rids = tuple(kb.runtimes)
+    types_by = {c.id: (-1 if c.type == "cost" else 1) for c in kb.weights.criteria}
+    logs = {c.id: c.log for c in kb.weights.criteria}
+    raw = np.array([[cells[r][c].value for c in CRITERIA] for r in rids], dtype=float)
+    mat = raw.copy()
+    for j, c in enumerate(CRITERIA):
+        if logs[c]:
+            mat[:, j] = np.log10(np.maximum(mat[:, j], 1e-9))
+    # A criterion on which every runtime is equal cannot discriminate; min-max would divide by zero.
+    varying = [j for j in range(len(CRITERIA)) if np.ptp(mat[:, j]) > 1e-12]
+    contrib = np.zeros_like(mat)
+    w_all = np.array([weights[c] for c in CRITERIA])
+    topsis_scores = np.full(len(rids), math.nan)
+    if varying:
+        sub = mat[:, varying]
+        sub_types = np.array([types_by[CRITERIA[j]] for j in varying])
+        sub_w = w_all[varying]
+        nmat = normalize_matrix(sub, normalizations.minmax_normalization, sub_types)
+        contrib[:, varying] = nmat * sub_w
+        wsm = mcdm_methods.WSM(normalization_function=normalizations.minmax_normalization)
+        wsm_scores = wsm(sub, sub_w, sub_types)
+        assert np.allclose(wsm_scores, contrib.sum(axis=1))  # contributions add up to pymcdm's score
+        if sub_w.sum() > 0:
+            topsis_scores = mcdm_methods.TOPSIS()(sub, sub_w / sub_w.sum(), sub_types)
+    for j in range(len(CRITERIA)):
+        if j not in varying:
+            contrib[:, j] = w_all[j]  # everyone equal: full (identical) credit
+    scores = contrib.sum(axis=1)
+    return ScoreTable(
+        runtimes=rids,
+        weights=weights,
+        weights_basis=basis,
+        cells=cells,
+        scores={r: round(float(scores[i]), 4) for i, r in enumerate(rids)},
+        contributions={r: {c: round(float(contrib[i, j]), 4) for j, c in enumerate(CRITERIA)} for i, r in enumerate(rids)},
+        topsis={r: round(float(topsis_scores[i]), 4) for i, r in enumerate(rids)},
+        method=method,
+        measured=tuple(used),
+        ahp_cr=cr,
+        notes=tuple(notes),
+    )
+
+
+def ranking_key(table: ScoreTable, rid: str) -> float:
+    """The number runtimes are ranked by under the chosen method."""
+    if table.method == "topsis" and not math.isnan(table.topsis[rid]):
+        return table.topsis[rid]
+    return table.scores[rid]
