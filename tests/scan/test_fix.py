@@ -27,7 +27,7 @@ def test_fix_inserts_runtime_class_keeping_everything_else(corpus_copy: Path, fi
     assert "      - name: server\n" in after  # the unindented sequence style of checkoutservice survives
     docs = list(yaml.safe_load_all(after))
     assert docs[0]["spec"]["template"]["spec"]["runtimeClassName"] == "gvisor"
-    assert list(docs[0]["spec"]["template"]["spec"])[0] == "runtimeClassName"
+    assert next(iter(docs[0]["spec"]["template"]["spec"])) == "runtimeClassName"
     assert "runtimeClassName" not in docs[1]["spec"]  # the Service is not a workload
     # idempotent: a second run finds nothing to change
     again = scan([str(target)], recommend=fixed_engine("gvisor"))

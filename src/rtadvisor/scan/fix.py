@@ -96,7 +96,7 @@ def fix_file(path: Path, findings: Sequence[Finding], dry_run: bool = False) -> 
     bom = raw.startswith(b"\xef\xbb\xbf")
     try:
         docs = list(YAML(typ="rt").load_all(text))
-    except Exception as exc:  # ruamel raises many unrelated types for bad YAML
+    except Exception as exc:  # noqa: BLE001 - ruamel raises many unrelated types for bad YAML
         return FileFix(display, False, errors=(f"{display}: cannot parse for --fix: {exc}",))
     newline = "\r\n" if "\r\n" in text else "\n"
     edits = _Edits(text.splitlines(keepends=True), newline)
@@ -224,7 +224,7 @@ def _indent_step(parent: Any, key: str, child: Any) -> int:
     """Indentation the file uses for nested maps, measured where ``parent[key]`` = ``child``."""
     try:
         step = child.lc.key(next(iter(child)))[1] - parent.lc.key(key)[1]
-    except Exception:
+    except (AttributeError, KeyError, StopIteration, TypeError):  # no position info: use the default
         step = 0
     return step if step > 0 else 2
 

@@ -107,13 +107,14 @@ def infer(data: Mapping[str, Any]) -> Inference:
     """
     kind = str(data.get("kind"))
     spec_path, meta_path = POD_PATHS.get(kind, _TEMPLATE)
-    meta = data.get("metadata") if isinstance(data.get("metadata"), Mapping) else {}
+    raw_meta = data.get("metadata")
+    meta: Mapping[str, Any] = raw_meta if isinstance(raw_meta, Mapping) else {}
     name = str(meta.get("name") or meta.get("generateName") or "<unnamed>")
     namespace = meta.get("namespace")
-    pod = _get(data, spec_path)
-    pod = pod if isinstance(pod, Mapping) else {}
-    tmeta = _get(data, meta_path)
-    tmeta = tmeta if isinstance(tmeta, Mapping) else {}
+    raw_pod = _get(data, spec_path)
+    pod: Mapping[str, Any] = raw_pod if isinstance(raw_pod, Mapping) else {}
+    raw_tmeta = _get(data, meta_path)
+    tmeta: Mapping[str, Any] = raw_tmeta if isinstance(raw_tmeta, Mapping) else {}
 
     # Where a team's own statements are looked up, first match wins: the object's annotations, its
     # labels, then the pod template's (for a Pod those are the same mapping).

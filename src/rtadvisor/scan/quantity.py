@@ -21,6 +21,7 @@ Decimal('134217728')
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -58,7 +59,7 @@ def parse_quantity(value: object) -> Decimal:
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
+        if not math.isfinite(value):
             raise QuantityError(f"{value!r} is not a finite quantity")
         return Decimal(repr(value))
     if not isinstance(value, str):
