@@ -14,7 +14,7 @@ import typer
 
 from rtadvisor.errors import InputError
 
-from .common import console, err_console, print_json
+from .common import console, print_json
 
 if TYPE_CHECKING:
     from rtadvisor.k8s.runtimeclass import Overhead
@@ -194,4 +194,119 @@ def register(app: typer.Typer) -> None:
                    if merged else "new")
             console.print(f"{f['file']} -> {f['install_to']} (config version {f['version']}, {how})")
 
-    _ = err_console  # used by the image/doctor commands below
+    register_image(app)
+
+
+def _parse_add(spec: str) -> tuple[Path, str]:
+    src, sep, dest = spec.partition(":")
+    if not sep or not dest.startswith("/"):
+        raise InputError(f"--add {spec!r}: expected SRC:/absolute/dest")
+    return Path(src), dest
+
+
+def register_image(app: typer.Typer) -> None:
+    """The ``image`` group: ``build`` and ``inspect``."""
+    image_app = typer.Typer(help="Build and inspect Wasm OCI images without Docker.", no_args_is_help=True)
+
+    @image_app.command("build")
+    def image_build(
+        module: Path | None = typer.Argument(None, help="The Wasm module (app.wasm); not needed for --kind linux."),
+        output: Path = typer.Option(..., "--output", "-o", help="OCI layout directory, or a file ending in .tar."),
+        kind: str = typer.Option("both", "--kind", help="compat, artifact, both (compat + artifact) or linux."),
+        name: str = typer.Option("app", "--name", help="Image name used in the ref."),
+        tag: str = typer.Option("latest", "--tag", help="Tag; with --kind both the artifact gets TAG-artifact."),
+        variant: str = typer.Option("compat-smart", "--variant", help="compat-smart or compat (compat image)."),
+        add: list[str] | None = typer.Option(None, "--add", help="linux: SRC:/dest file to add; repeatable."),
+        busybox: Path | None = typer.Option(None, "--busybox", help="linux: add this static busybox as /bin/busybox."),
+        entrypoint: str | None = typer.Option(None, "--entrypoint", help="linux: entrypoint as a JSON list."),
+        as_json: bool = typer.Option(False, "--json", help="Print what was built as JSON."),
+    ) -> None:
+        """Build a compat image (crun, R2), a CNCF Wasm OCI artifact (runwasi, R3) or a plain Linux image."""
+        from rtadvisor.image import build as b
+
+        if kind not in ("compat", "artifact", "both", "linux"):
+            raise InputError(f"--kind: expected compat, artifact, both or linux, got {kind!r}")
+        ref = f"{name}:{tag}"
+        if kind == "linux":
+            files: list[b.LayerFile] = []
+            if busybox is not None:
+                files += b.busybox_files(busybox)
+            for spec in add or []:
+                src, dest = _parse_add(spec)
+                try:
+                    files.append(b.LayerFile(dest, src.read_bytes(), src.stat().st_mode & 0o777))
+                except OSError as exc:
+                    raise InputError(f"--add {spec}: cannot read {src}: {exc.strerror}") from exc
+            if not files:
+                raise InputError("--kind linux: give --busybox PATH and/or --add SRC:/dest")
+            try:
+                argv = json.loads(entrypoint) if entrypoint else None
+            except json.JSONDecodeError as exc:
+                raise InputError("--entrypoint: expected a JSON list such as '[\"/bin/sh\",\"-c\",\"echo hi\"]'") from exc
+            if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
+                raise InputError("--entrypoint: expected a JSON list of strings")
+
+            def build(w: b.LayoutWriter) -> list[b.BuiltImage]:
+                return [b.add_linux(w, files, argv, ref)]
+        else:
+            if module is None:
+                raise InputError("image build: give the Wasm module (MODULE argument)")
+            try:
+                data = module.read_bytes()
+            except OSError as exc:
+                raise InputError(f"{module}: cannot read: {exc.strerror}") from exc
+            b.check_module(data, str(module))
+
+            def build(w: b.LayoutWriter) -> list[b.BuiltImage]:
+                out = []
+                if kind in ("compat", "both"):
+                    out.append(b.add_compat(w, data, ref, variant, module.name))
+                if kind in ("artifact", "both"):
+                    out.append(b.add_artifact(w, data, f"{ref}-artifact" if kind == "both" else ref, module.name))
+                return out
+
+        images = b.write_output(output, build)
+        from rtadvisor.image.layout import validate_layout
+
+        check = validate_layout(output)
+        if not check.ok:  # our own writer produced something invalid: a bug, say so loudly
+            from rtadvisor.errors import ArtifactError
+
+            raise ArtifactError(f"{output}: built layout is invalid: {check.errors[0]}")
+        result = {"output": str(output), "images": [
+            {"ref": i.ref, "kind": i.kind, "manifest_digest": i.manifest_digest,
+             "platform": f"{i.config.get('os')}/{i.config.get('architecture')}",
+             "size_bytes": sum(d["size"] for d in i.manifest["layers"]) + i.manifest["config"]["size"]}
+            for i in images]}
+        if as_json:
+            print_json(result)
+            return
+        for i in result["images"]:
+            console.print(f"built {i['kind']} image [cyan]{i['ref']}[/cyan] ({i['platform']}, "
+                          f"{i['size_bytes']} bytes) {i['manifest_digest'][:19]} -> {output}")
+
+    @image_app.command("inspect")
+    def image_inspect(
+        path: Path = typer.Argument(..., help="OCI layout directory or tar."),
+        as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    ) -> None:
+        """Say which kind of image a layout holds and which route / runtime handler can run it."""
+        from rtadvisor.image.inspect import inspect_layout
+
+        report = inspect_layout(path)
+        if as_json:
+            print_json(report)
+            return
+        for img in report["images"]:
+            console.print(f"[bold]{img['ref'] or img['digest'][:19]}[/bold]: {img['kind']} ({img['platform']}, "
+                          f"{img['size_bytes']} bytes)")
+            for e in img["evidence"]:
+                console.print(f"  because: {e}")
+            routes = ", ".join(img["routes"]) or "none (not Wasm)"
+            console.print(f"  routes: {routes}; handlers: {', '.join(img['handlers']) or 'none'}")
+            for w in img["warnings"]:
+                console.print(f"  [yellow]note:[/yellow] {w}")
+        console.print("layout valid (OCI schemas, digests)" if report["valid"]
+                      else f"[red]layout invalid[/red]: {'; '.join(report['errors'][:5])}")
+
+    app.add_typer(image_app, name="image")

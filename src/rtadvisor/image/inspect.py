@@ -1,0 +1,131 @@
+"""Tell what kind of image an OCI layout holds and which route / runtime handler can run it.
+
+The signals, strongest first:
+
+1. CNCF Wasm OCI artifact: config media type ``application/vnd.wasm.config.v0+json`` or layers
+   ``application/wasm`` -> only runwasi shims (R3); crun has no rootfs to start from.
+2. compat image: manifest annotation ``module.wasm.image/variant`` = ``compat``/``compat-smart``
+   -> crun with a Wasm handler (R2) or runwasi (R3).
+3. Wasm platform: config ``architecture: wasm`` / ``os: wasi*`` without the annotation -> runwasi
+   (R3); crun only if the *pod* carries the annotation.
+4. plain Linux image whose entrypoint is a ``.wasm`` file -> needs a Wasm-aware handler; under
+   runc it fails with ``exec format error``.
+5. plain Linux image -> ordinary container runtimes; R1 when the entrypoint runs a Wasm engine.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .build import MT_WASM_CONFIG, MT_WASM_LAYER, REF_NAME, VARIANT_ANNOTATION
+from .layout import LayoutSource, validate_layout
+
+WASM_ENGINES = ("wasmedge", "wasmtime", "wasmer", "iwasm", "wasm3")
+
+
+@dataclass(frozen=True)
+class ImageReport:
+    """Classification of one manifest in a layout."""
+
+    ref: str | None
+    digest: str
+    kind: str  # wasm-artifact | wasm-compat | wasm-platform | linux-wasm-entrypoint | linux | unknown
+    platform: str
+    routes: tuple[str, ...]
+    handlers: tuple[str, ...]  # containerd handlers (rtadvisor names) that can run it
+    evidence: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
+    entrypoint: tuple[str, ...] = ()
+    size_bytes: int = 0
+    annotations: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def classify(manifest: dict[str, Any], config: dict[str, Any], config_media_type: str, ref: str | None,
+             digest: str) -> ImageReport:
+    annotations = dict(manifest.get("annotations") or {})
+    layers = manifest.get("layers") or []
+    size = sum(int(d.get("size", 0)) for d in layers) + int((manifest.get("config") or {}).get("size", 0))
+    arch, os_ = str(config.get("architecture", "?")), str(config.get("os", "?"))
+    cfg = config.get("config") or {}
+    entry = tuple(str(x) for x in (cfg.get("Entrypoint") or []) + (cfg.get("Cmd") or []))
+    evidence: list[str] = []
+    warnings: list[str] = []
+    common = {"ref": ref, "digest": digest, "platform": f"{os_}/{arch}", "entrypoint": entry,
+              "size_bytes": size, "annotations": annotations}
+
+    wasm_layers = [d for d in layers if d.get("mediaType") == MT_WASM_LAYER]
+    if config_media_type == MT_WASM_CONFIG or wasm_layers:
+        if config_media_type == MT_WASM_CONFIG:
+            evidence.append(f"config media type {MT_WASM_CONFIG}")
+        if wasm_layers:
+            evidence.append(f"{len(wasm_layers)} layer(s) of media type {MT_WASM_LAYER}")
+        warnings.append("crun (route R2) cannot run a Wasm OCI artifact: it has no rootfs; use a runwasi shim")
+        return ImageReport(kind="wasm-artifact", routes=("R3",), handlers=("wasmedge", "wasmtime"),
+                           evidence=tuple(evidence), warnings=tuple(warnings), **common)
+
+    variant = annotations.get(VARIANT_ANNOTATION)
+    if variant in ("compat", "compat-smart"):
+        evidence.append(f"manifest annotation {VARIANT_ANNOTATION}={variant}")
+        if arch == "wasm":
+            evidence.append(f"platform {os_}/{arch}")
+        warnings.append("containerd does not copy image annotations into the OCI spec: the pod must carry "
+                        f"{VARIANT_ANNOTATION}={variant} too and the runtime must list it in pod_annotations")
+        warnings.append("crun needs a Wasm handler (+WASM:wasmedge in `crun --version`) and >= 1.8.5 for stdout")
+        return ImageReport(kind="wasm-compat", routes=("R2", "R3"), handlers=("crun", "wasmedge", "wasmtime"),
+                           evidence=tuple(evidence), warnings=tuple(warnings), **common)
+
+    if arch == "wasm" or os_.startswith("wasi"):
+        evidence.append(f"platform {os_}/{arch}")
+        warnings.append(f"no {VARIANT_ANNOTATION} annotation: crun runs it as Wasm only if the pod is annotated")
+        return ImageReport(kind="wasm-platform", routes=("R3", "R2"), handlers=("wasmedge", "wasmtime", "crun"),
+                           evidence=tuple(evidence), warnings=tuple(warnings), **common)
+
+    if entry and entry[0].endswith(".wasm"):
+        evidence.append(f"platform {os_}/{arch} with entrypoint {entry[0]}")
+        warnings.append("under runc/gVisor/Kata this fails with `exec format error`: annotate the pod "
+                        f"{VARIANT_ANNOTATION}=compat-smart and use crun with a Wasm handler, or a runwasi shim")
+        return ImageReport(kind="linux-wasm-entrypoint", routes=("R2", "R3"), handlers=("crun", "wasmedge", "wasmtime"),
+                           evidence=tuple(evidence), warnings=tuple(warnings), **common)
+
+    if os_ == "linux":
+        evidence.append(f"platform {os_}/{arch}")
+        engine = next((e for e in WASM_ENGINES if any(e in part for part in entry)), None)
+        if engine:
+            evidence.append(f"entrypoint runs {engine}: a Wasm engine inside a Linux image")
+            return ImageReport(kind="linux", routes=("R1",), handlers=("runc", "crun", "runsc", "kata"),
+                               evidence=tuple(evidence), **common)
+        return ImageReport(kind="linux", routes=(), handlers=("runc", "crun", "runsc", "kata"),
+                           evidence=tuple(evidence), **common)
+
+    return ImageReport(kind="unknown", routes=(), handlers=(), evidence=(f"platform {os_}/{arch}",),
+                       warnings=("not a Linux or Wasm image rtadvisor knows how to run",), **common)
+
+
+def inspect_layout(path: Path, *, validate: bool = True) -> dict[str, Any]:
+    """Classify every image of an OCI layout (directory or tar); optionally validate it too."""
+    reports: list[ImageReport] = []
+    with LayoutSource(path) as src:
+        index = src.json("index.json")
+        for desc in index.get("manifests", []):
+            manifest = json.loads(src.blob(desc["digest"]))
+            if manifest.get("mediaType") == "application/vnd.oci.image.index.v1+json" or "manifests" in manifest:
+                continue  # nested index: the images it lists are inspected via the top index only
+            cdesc = manifest.get("config") or {}
+            try:
+                config = json.loads(src.blob(cdesc["digest"]))
+            except (json.JSONDecodeError, KeyError):
+                config = {}
+            ref = (desc.get("annotations") or {}).get(REF_NAME)
+            reports.append(classify(manifest, config, str(cdesc.get("mediaType", "")), ref, desc["digest"]))
+    out: dict[str, Any] = {"path": str(path), "images": [r.to_json() for r in reports]}
+    if validate:
+        check = validate_layout(path)
+        out["valid"] = check.ok
+        out["errors"] = list(check.errors)
+    return out

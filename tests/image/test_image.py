@@ -1,0 +1,149 @@
+"""Wasm OCI images: layout validity (our schemas + digests, and umoci/skopeo independently), inspection."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from rtadvisor.cli import main
+from rtadvisor.errors import InputError
+from rtadvisor.image import build as b
+from rtadvisor.image.inspect import classify, inspect_layout
+from rtadvisor.image.layout import validate_layout
+
+# The smallest valid core module: magic + version 1, no sections.
+EMPTY_MODULE = b"\0asm\x01\x00\x00\x00"
+BUSYBOX = Path("/bin/busybox")
+
+
+@pytest.fixture
+def module(tmp_path: Path) -> Path:
+    path = tmp_path / "app.wasm"
+    path.write_bytes(EMPTY_MODULE)
+    return path
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} is not installed (scripts/debian-packages.txt lists it)")
+    return path
+
+
+def test_both_kinds_in_one_layout_validate_and_are_reproducible(tmp_path: Path, module: Path) -> None:
+    out1, out2 = tmp_path / "a", tmp_path / "b"
+    assert main(["image", "build", str(module), "-o", str(out1), "--json"]) == 0
+    assert main(["image", "build", str(module), "-o", str(out2)]) == 0
+    assert validate_layout(out1).ok
+    assert (out1 / "index.json").read_bytes() == (out2 / "index.json").read_bytes()  # same digests
+    index = json.loads((out1 / "index.json").read_text())
+    refs = {m["annotations"]["org.opencontainers.image.ref.name"]: m for m in index["manifests"]}
+    assert set(refs) == {"app:latest", "app:latest-artifact"}
+    assert refs["app:latest"]["platform"] == {"architecture": "wasm", "os": "wasi"}
+    compat = json.loads((out1 / "blobs" / "sha256" / refs["app:latest"]["digest"][7:]).read_text())
+    assert compat["annotations"]["module.wasm.image/variant"] == "compat-smart"
+    assert len(compat["layers"]) == 1
+    artifact = json.loads((out1 / "blobs" / "sha256" / refs["app:latest-artifact"]["digest"][7:]).read_text())
+    assert artifact["config"]["mediaType"] == "application/vnd.wasm.config.v0+json"
+    assert [layer["mediaType"] for layer in artifact["layers"]] == ["application/wasm"]
+    wasm_blob = (out1 / "blobs" / "sha256" / artifact["layers"][0]["digest"][7:]).read_bytes()
+    assert wasm_blob == EMPTY_MODULE
+
+
+def test_compat_layer_holds_the_module(tmp_path: Path, module: Path) -> None:
+    out = tmp_path / "img.tar"
+    assert main(["image", "build", str(module), "-o", str(out), "--kind", "compat", "--variant", "compat"]) == 0
+    with tarfile.open(out) as tar:
+        names = set(tar.getnames())
+    assert {"oci-layout", "index.json"} <= names
+    report = inspect_layout(out)
+    assert report["valid"], report["errors"]
+    (img,) = report["images"]
+    assert img["kind"] == "wasm-compat" and img["annotations"]["module.wasm.image/variant"] == "compat"
+
+
+def test_skopeo_and_umoci_accept_our_layouts(tmp_path: Path, module: Path) -> None:
+    skopeo, umoci = _tool("skopeo"), _tool("umoci")
+    wasm = tmp_path / "wasm"
+    assert main(["image", "build", str(module), "-o", str(wasm)]) == 0
+    raw = subprocess.run([skopeo, "inspect", "--raw", f"oci:{wasm}:app:latest-artifact"], check=True,
+                         capture_output=True, text=True, timeout=60).stdout
+    assert json.loads(raw)["config"]["mediaType"] == "application/vnd.wasm.config.v0+json"
+    info = json.loads(subprocess.run([skopeo, "inspect", f"oci:{wasm}:app:latest"], check=True,
+                                     capture_output=True, text=True, timeout=60).stdout)
+    assert (info["Os"], info["Architecture"]) == ("wasi", "wasm")
+    linux = tmp_path / "linux"
+    assert main(["image", "build", "-o", str(linux), "--kind", "linux", "--busybox", str(BUSYBOX),
+                 "--entrypoint", '["/bin/echo", "hi"]']) == 0
+    subprocess.run([umoci, "stat", "--image", f"{linux}:app:latest"], check=True, capture_output=True, timeout=60)
+    bundle = tmp_path / "bundle"
+    subprocess.run([umoci, "unpack", "--rootless", "--image", f"{linux}:app:latest", str(bundle)], check=True,
+                   capture_output=True, timeout=120)
+    assert (bundle / "rootfs" / "bin" / "busybox").read_bytes()[:4] == b"\x7fELF"
+    assert (bundle / "rootfs" / "bin" / "echo").is_symlink()
+    spec = json.loads((bundle / "config.json").read_text())
+    assert spec["process"]["args"] == ["/bin/echo", "hi"]
+
+
+def test_validation_catches_a_corrupted_blob(tmp_path: Path, module: Path) -> None:
+    out = tmp_path / "lay"
+    assert main(["image", "build", str(module), "-o", str(out), "--kind", "artifact"]) == 0
+    index = json.loads((out / "index.json").read_text())
+    manifest = json.loads((out / "blobs/sha256" / index["manifests"][0]["digest"][7:]).read_text())
+    layer = out / "blobs/sha256" / manifest["layers"][0]["digest"][7:]
+    layer.write_bytes(b"\0asm\x01\x00\x00\x00 tampered")
+    check = validate_layout(out)
+    assert not check.ok
+    assert any("does not match its digest" in e for e in check.errors)
+    # and a schema violation is caught too
+    index["schemaVersion"] = 3
+    (out / "index.json").write_text(json.dumps(index))
+    assert any("schemaVersion" in e for e in validate_layout(out).errors)
+
+
+def test_refuses_non_wasm_input(tmp_path: Path) -> None:
+    bad = tmp_path / "app.wasm"
+    bad.write_bytes(b"#!/bin/sh\necho hi\n")
+    with pytest.raises(InputError, match="not a WebAssembly binary"):
+        b.check_module(bad.read_bytes(), str(bad))
+    assert main(["image", "build", str(bad), "-o", str(tmp_path / "x")]) == 2
+    assert not (tmp_path / "x").exists()  # nothing half-written
+
+
+def _config(os_: str, arch: str, entry: list[str]) -> dict:
+    return {"architecture": arch, "os": os_, "config": {"Entrypoint": entry}, "rootfs": {"type": "layers", "diff_ids": []}}
+
+
+@pytest.mark.parametrize("manifest,config,mt,kind,routes", [
+    ({"layers": [{"mediaType": "application/wasm", "size": 8}]}, {"architecture": "wasm", "os": "wasip1"},
+     "application/vnd.wasm.config.v0+json", "wasm-artifact", ("R3",)),
+    ({"layers": [], "annotations": {"module.wasm.image/variant": "compat-smart"}}, _config("wasi", "wasm", ["/app.wasm"]),
+     b.MT_CONFIG, "wasm-compat", ("R2", "R3")),
+    ({"layers": []}, _config("wasi", "wasm", ["/app.wasm"]), b.MT_CONFIG, "wasm-platform", ("R3", "R2")),
+    ({"layers": []}, _config("linux", "amd64", ["/app/hello.wasm"]), b.MT_CONFIG, "linux-wasm-entrypoint", ("R2", "R3")),
+    ({"layers": []}, _config("linux", "amd64", ["/entrypoint.sh", "wasmedge", "/app/app.wasm"]), b.MT_CONFIG, "linux",
+     ("R1",)),
+    ({"layers": []}, _config("linux", "amd64", ["/bin/sh"]), b.MT_CONFIG, "linux", ()),
+])
+def test_classification(manifest: dict, config: dict, mt: str, kind: str, routes: tuple) -> None:
+    report = classify(manifest, config, mt, "x:y", "sha256:00")
+    assert report.kind == kind
+    assert report.routes == routes
+    if kind == "linux-wasm-entrypoint":
+        assert any("exec format error" in w for w in report.warnings)
+
+
+def test_inspect_cli_json(tmp_path: Path, module: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "lay"
+    assert main(["image", "build", str(module), "-o", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["image", "inspect", str(out), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["valid"] is True
+    assert sorted(i["kind"] for i in report["images"]) == ["wasm-artifact", "wasm-compat"]
+    assert main(["image", "inspect", str(tmp_path / "missing")]) == 2
