@@ -1,0 +1,575 @@
+"""containerd backends and :class:`PrivateContainerd`, a throw-away containerd daemon.
+
+:class:`PrivateContainerd` runs Debian's containerd (1.6) as *our own* daemon: config, content
+store, state and sockets in a private directory, the CRI plugin disabled (no Kubernetes here) unless
+the caller's config says otherwise. The deploy area reuses it to prove generated configs::
+
+    with PrivateContainerd(extra_config='[plugins."io.containerd.runtime.v1.linux"]\\n...') as ctd:
+        ctd.import_image(Path("image.tar"), base_name="localhost/demo")
+        result = ctd.run("localhost/demo:hello", "c1", runc_binary="/usr/bin/crun")
+        assert result.returncode == 0
+
+What we learned running it here (see ``docs/backends.md``):
+
+* It is started under a tiny *subreaper* (``prctl(PR_SET_CHILD_SUBREAPER)`` in a Python stub, in its
+  own session): the runc v2 shims daemonise, and PID 1 of this machine reaps orphans late, so
+  without it every finished container leaves a zombie shim. The stub reaps them, and when the daemon
+  stops it kills whatever shim or container is still attached: nothing survives teardown.
+* containerd 1.6 still writes shim sockets, FIFOs and the shim's runc root under ``/run/containerd``
+  whatever the config says; teardown removes what this daemon added (and the directory itself if it
+  did not exist before), plus the namespace's empty cgroup directories (``/sys/fs/cgroup/*/<ns>``).
+* Debian's runsc has no ``containerd-shim-runsc-v1``; the runc v2 shim with ``--runc-binary`` set to
+  a wrapper that execs ``runsc --network=none --platform=ptrace "$@"`` works (without
+  ``--network=none`` tasks stick in CREATED).
+* ``ctr run -d`` gives the container no stdout; idle instances log to a file (``--log-uri
+  file://``) and a small waiter stage reports the ready line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Self
+
+import tomlkit
+
+from rtadvisor.backends import register
+from rtadvisor.backends.base import (
+    HELLO_OUTPUT,
+    IDLE_READY,
+    Assets,
+    Availability,
+    Backend,
+    Command,
+    Family,
+    LaunchPlan,
+    Stage,
+)
+from rtadvisor.backends.oci import IMAGE_NAME, find_busybox, prepare_oci_assets, tool_version
+from rtadvisor.errors import BenchError, InputError
+
+RUN_CONTAINERD = Path("/run/containerd")
+CRI_PLUGIN = "io.containerd.grpc.v1.cri"
+#: The name a user's ``--oci-layout`` image is imported under.
+USER_IMAGE = "localhost/rtadvisor/user"
+
+# The stub containerd runs under: subreaper, forwards TERM/INT/HUP, reaps every orphan, and once the
+# daemon is gone kills (and reaps) whatever is still parented to it (shims, their containers).
+_REAPER = r"""
+import ctypes, os, signal, subprocess, sys, time
+ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+child = subprocess.Popen(sys.argv[1:])
+def forward(sig, frame):
+    try:
+        os.kill(child.pid, sig)
+    except OSError:
+        pass
+for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    signal.signal(s, forward)
+while True:
+    try:
+        pid, status = os.wait()
+    except ChildProcessError:
+        break
+    except InterruptedError:
+        continue
+    if pid == child.pid:
+        break
+me = str(os.getpid())
+for _ in range(50):
+    kids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[1] == me:
+                kids.append(int(entry))
+    if not kids:
+        break
+    for pid in kids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    time.sleep(0.02)
+    while True:
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                break
+        except ChildProcessError:
+            break
+"""
+
+
+def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _deep_merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def containerd_config(directory: Path, *, extra_config: str | Mapping[str, Any] | None = None,
+                      config_path: Path | None = None, disable_cri: bool = True) -> str:
+    """The TOML of a private containerd: ``root``, ``state``, ``grpc.address`` and ``ttrpc.address``
+    under ``directory`` (always, even over a full ``config_path``), CRI disabled unless
+    ``disable_cri`` is False, then ``extra_config`` (TOML text or a mapping) merged in. Pure.
+
+    >>> "disabled_plugins" in containerd_config(Path("/x"))
+    True
+    """
+    doc: dict[str, Any] = {"version": 2}
+    if config_path is not None:
+        try:
+            doc = tomlkit.parse(config_path.read_text()).unwrap()
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{config_path}: not a readable containerd TOML config ({exc})") from exc
+    if extra_config is not None:
+        if isinstance(extra_config, str):
+            try:
+                fragment = tomlkit.parse(extra_config).unwrap()
+            except ValueError as exc:
+                raise InputError(f"containerd config fragment is not valid TOML: {exc}") from exc
+        else:
+            fragment = dict(extra_config)
+        _deep_merge(doc, fragment)
+    doc["root"] = str(directory / "root")
+    doc["state"] = str(directory / "state")
+    doc.setdefault("grpc", {})["address"] = str(directory / "containerd.sock")
+    doc.setdefault("ttrpc", {})["address"] = str(directory / "containerd.sock.ttrpc")
+    doc.setdefault("debug", {})["address"] = ""  # no debug socket in /run/containerd
+    doc.setdefault("metrics", {})["address"] = ""
+    disabled = [p for p in doc.get("disabled_plugins", []) if p != CRI_PLUGIN]
+    if disable_cri:
+        disabled.append(CRI_PLUGIN)
+    doc["disabled_plugins"] = disabled
+    doc.setdefault("version", 2)
+    return tomlkit.dumps(doc)
+
+
+def _snapshot(root: Path) -> set[str]:
+    if not root.exists():
+        return set()
+    found = {str(root)}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            found.add(os.path.join(dirpath, name))
+    return found
+
+
+def _mounts_under(prefix: Path) -> list[str]:
+    out: list[str] = []
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        fields = line.split()
+        if len(fields) > 4:
+            point = fields[4].replace("\\040", " ")
+            if point == str(prefix) or point.startswith(str(prefix) + "/"):
+                out.append(point)
+    return sorted(set(out), key=len, reverse=True)
+
+
+class PrivateContainerd(contextlib.AbstractContextManager["PrivateContainerd"]):
+    """A containerd daemon of our own (context manager): start, import, run, teardown.
+
+    Teardown (``stop()``, also on errors and Ctrl-C inside the ``with``) kills every task of our
+    namespace, stops the daemon, kills any shim left, unmounts everything under the private
+    directory, removes it, the ``/run/containerd`` entries it added and the namespace's cgroups.
+    """
+
+    def __init__(self, directory: Path | None = None, *, namespace: str | None = None,
+                 extra_config: str | Mapping[str, Any] | None = None, config_path: Path | None = None,
+                 disable_cri: bool = True, start_timeout_s: float = 20.0,
+                 containerd: str = "containerd", ctr: str = "ctr") -> None:
+        self._given_dir = directory
+        self.directory: Path = directory or Path("/nonexistent")
+        self.namespace = namespace or f"rtadvisor-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.extra_config = extra_config
+        self.config_path = config_path
+        self.disable_cri = disable_cri
+        self.start_timeout_s = start_timeout_s
+        self.containerd = containerd
+        self.ctr_binary = ctr
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._run_before: set[str] = set()
+        self._run_existed = False
+        self._owns_dir = directory is None
+
+    # ---------------------------------------------------------------- paths
+    @property
+    def address(self) -> Path:
+        return self.directory / "containerd.sock"
+
+    @property
+    def config_file(self) -> Path:
+        return self.directory / "config.toml"
+
+    @property
+    def log_file(self) -> Path:
+        return self.directory / "containerd.log"
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def ctr_argv(self, *args: str) -> tuple[str, ...]:
+        """``ctr`` against this daemon and namespace (pure)."""
+        return (self.ctr_binary, "--address", str(self.address), "--namespace", self.namespace, *args)
+
+    # ---------------------------------------------------------------- lifecycle
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Write the config, start the daemon (own session, under the reaper), wait for the socket."""
+        if self._proc is not None:
+            return
+        if shutil.which(self.containerd) is None:
+            raise BenchError(f"{self.containerd} is not installed on this node")
+        if self._given_dir is None:
+            self.directory = Path(tempfile.mkdtemp(prefix="rtadvisor-containerd-"))
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._run_existed = RUN_CONTAINERD.exists()
+        self._run_before = _snapshot(RUN_CONTAINERD)
+        try:
+            self.config_file.write_text(containerd_config(self.directory, extra_config=self.extra_config,
+                                                          config_path=self.config_path, disable_cri=self.disable_cri))
+            with self.log_file.open("ab") as log:
+                self._proc = subprocess.Popen(
+                    [sys.executable, "-c", _REAPER, self.containerd, "--config", str(self.config_file)],
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+            deadline = time.monotonic() + self.start_timeout_s
+            while not self._socket_ready():
+                if self._proc.poll() is not None:
+                    raise BenchError(f"containerd exited with {self._proc.returncode} at start: {self._log_tail()}")
+                if time.monotonic() > deadline:
+                    raise BenchError(f"containerd did not open {self.address} within {self.start_timeout_s:g} s: "
+                                     f"{self._log_tail()}")
+                time.sleep(0.02)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _socket_ready(self) -> bool:
+        if not self.address.exists():
+            return False
+        with socket.socket(socket.AF_UNIX) as sock:
+            try:
+                sock.connect(str(self.address))
+            except OSError:
+                return False
+        return True
+
+    def _log_tail(self) -> str:
+        try:
+            lines = [ln for ln in self.log_file.read_text(errors="replace").splitlines() if "level=error" in ln
+                     or "level=fatal" in ln]
+        except OSError:
+            return "no log"
+        return (lines[-1] if lines else "see " + str(self.log_file))[-300:]
+
+    def stop(self) -> None:
+        """Tear everything down; safe to call twice, never raises for leftovers it can't see."""
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            if proc.poll() is None and self._socket_ready():
+                self._remove_all_tasks()
+            # SIGTERM to the reaper: it forwards to containerd, then kills and reaps the shims.
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)  # anything left in the daemon's session
+        if self.directory != Path("/nonexistent"):
+            for point in _mounts_under(self.directory):
+                subprocess.run(["umount", "-l", point], capture_output=True, check=False)
+            self._remove_run_entries()
+            self._remove_cgroups()
+            if self._owns_dir:
+                shutil.rmtree(self.directory, ignore_errors=True)
+
+    def _remove_all_tasks(self) -> None:
+        listing = self.ctr("containers", "list", "--quiet", check=False, timeout=15)
+        for cid in listing.stdout.split():
+            self.ctr("tasks", "kill", "--signal", "SIGKILL", cid, check=False, timeout=15)
+            self.ctr("tasks", "delete", "--force", cid, check=False, timeout=15)
+            self.ctr("containers", "delete", cid, check=False, timeout=15)
+
+    def _remove_run_entries(self) -> None:
+        after = _snapshot(RUN_CONTAINERD)
+        added = sorted(after - self._run_before, key=len, reverse=True)
+        for path in added:
+            p = Path(path)
+            for point in _mounts_under(p):
+                subprocess.run(["umount", "-l", point], capture_output=True, check=False)
+            with contextlib.suppress(OSError):
+                if p.is_dir() and not p.is_symlink():
+                    shutil.rmtree(p, ignore_errors=True)
+                else:
+                    p.unlink(missing_ok=True)
+        if not self._run_existed:
+            with contextlib.suppress(OSError):
+                RUN_CONTAINERD.rmdir()
+
+    def _remove_cgroups(self) -> None:
+        for hierarchy in Path("/sys/fs/cgroup").glob("*"):
+            group = hierarchy / self.namespace
+            if group.is_dir():
+                for sub in sorted(group.rglob("*"), key=lambda p: len(str(p)), reverse=True):
+                    if sub.is_dir():
+                        with contextlib.suppress(OSError):
+                            sub.rmdir()
+                with contextlib.suppress(OSError):
+                    group.rmdir()
+
+    # ---------------------------------------------------------------- client
+    def ctr(self, *args: str, check: bool = True, timeout: float = 60.0,
+            input: bytes | None = None) -> subprocess.CompletedProcess[str]:
+        """Run ``ctr`` against this daemon; an error (``check``) becomes a :class:`BenchError`."""
+        try:
+            proc = subprocess.run(self.ctr_argv(*args), capture_output=True, text=True, timeout=timeout,
+                                  check=False, input=input.decode() if input is not None else None)
+        except subprocess.TimeoutExpired as exc:
+            raise BenchError(f"ctr {' '.join(args[:2])} timed out after {timeout:g} s") from exc
+        if check and proc.returncode != 0:
+            raise BenchError(f"ctr {' '.join(args[:2])} failed: {proc.stderr.strip()[-300:]}")
+        return proc
+
+    def import_image(self, tar: Path, *, base_name: str | None = None) -> list[str]:
+        """Import an OCI image layout tar; returns the image names now present."""
+        args = ["images", "import"]
+        if base_name:
+            args += ["--base-name", base_name]
+        self.ctr(*args, str(tar), timeout=300)
+        return self.images()
+
+    def images(self) -> list[str]:
+        return self.ctr("images", "list", "--quiet").stdout.split()
+
+    def run_argv(self, image: str, container_id: str, *args: str, runtime: str | None = None,
+                 runc_binary: str | None = None, rm: bool = True, detach: bool = False,
+                 log_uri: str | None = None) -> tuple[str, ...]:
+        """The ``ctr run`` command line (pure)."""
+        flags: list[str] = []
+        if rm:
+            flags.append("--rm")
+        if detach:
+            flags.append("--detach")
+        if runtime:
+            flags += ["--runtime", runtime]
+        if runc_binary:
+            flags += ["--runc-binary", runc_binary]
+        if log_uri:
+            flags += ["--log-uri", log_uri]
+        return self.ctr_argv("run", *flags, image, container_id, *args)
+
+    def run(self, image: str, container_id: str, *args: str, runtime: str | None = None,
+            runc_binary: str | None = None, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+        """``ctr run --rm`` in the foreground; returns the completed process (stdout = the container's)."""
+        argv = self.run_argv(image, container_id, *args, runtime=runtime, runc_binary=runc_binary)
+        try:
+            return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired as exc:
+            self.ctr("tasks", "kill", "--signal", "SIGKILL", container_id, check=False)
+            self.ctr("tasks", "delete", "--force", container_id, check=False)
+            self.ctr("containers", "delete", container_id, check=False)
+            raise BenchError(f"ctr run {image} timed out after {timeout:g} s") from exc
+
+
+# --------------------------------------------------------------------------------------------------
+# Backends
+# --------------------------------------------------------------------------------------------------
+
+
+def runsc_wrapper_text(runsc: str = "runsc") -> str:
+    """The ``--runc-binary`` wrapper that makes the runc v2 shim drive gVisor."""
+    return f'#!/bin/sh\nexec {shlex.quote(runsc)} --network=none --platform=ptrace "$@"\n'
+
+
+class ContainerdBackend(Backend):
+    """``ctr run`` through a private containerd on the runc v2 shim (``runc``, the default)."""
+
+    name = "containerd"
+    family: Family = "container"
+    kb_runtime = "runc"
+    via = "runc"
+
+    def __init__(self) -> None:
+        self._daemon: PrivateContainerd | None = None
+
+    # -- probe / prepare -------------------------------------------------------------------------
+    def probe(self) -> Availability:
+        for tool in ("containerd", "ctr", "containerd-shim-runc-v2", *self.extra_tools()):
+            if shutil.which(tool) is None:
+                return Availability.missing(self.name, tool)
+        if find_busybox() is None:
+            return Availability(name=self.name, usable=False,
+                                reason="busybox-static not installed on this node (needed for the image)")
+        if os.geteuid() != 0:
+            return Availability(name=self.name, usable=False, reason="a private containerd needs root here")
+        version = tool_version("containerd")
+        return Availability(name=self.name, usable=True, binary=shutil.which("containerd"), version=version,
+                            notes=(f"ctr run on the runc v2 shim with {self.via}; a private containerd daemon",))
+
+    def extra_tools(self) -> tuple[str, ...]:
+        return ("runc",)
+
+    def prepare(self, assets: Assets) -> None:
+        prepare_oci_assets(assets)
+        base = assets.dir("containerd")
+        base.mkdir(parents=True, exist_ok=True)
+        wrapper = base / "runsc-wrapper"
+        text = runsc_wrapper_text(shutil.which("runsc") or "runsc")
+        if not wrapper.exists() or wrapper.read_text() != text:
+            tmp = base / f".runsc-wrapper.{os.getpid()}"
+            tmp.write_text(text)
+            os.chmod(tmp, 0o755)
+            os.replace(tmp, wrapper)
+
+    def supports(self, workload: str, assets: Assets) -> str | None:
+        if workload == "user":
+            if assets.user_oci_layout is None:
+                return f"{self.name} runs a user artifact given as --oci-layout DIR|TAR"
+            return None
+        return None if workload in ("hello", "idle") else f"unknown workload {workload!r}"
+
+    # -- session: one daemon for all the runs of a measurement -------------------------------------
+    @contextlib.contextmanager
+    def session(self, assets: Assets) -> Iterator[None]:
+        """Start a private containerd with our image imported; stop it (and everything) on exit."""
+        if self._daemon is not None:  # nested use shares the running daemon
+            yield
+            return
+        daemon = PrivateContainerd()
+        with daemon:
+            daemon.import_image(assets.dir("oci") / "image.tar")
+            if assets.user_oci_layout is not None:
+                self._import_user(daemon, assets.user_oci_layout)
+            self._daemon = daemon
+            try:
+                yield
+            finally:
+                self._daemon = None
+
+    def _import_user(self, daemon: PrivateContainerd, layout: Path) -> None:
+        tar = layout
+        if layout.is_dir():
+            tar = daemon.directory / "user-image.tar"
+            from rtadvisor.backends.oci import tar_layout
+
+            tar_layout(layout, tar)
+        before = set(daemon.images())
+        after = daemon.import_image(tar, base_name=USER_IMAGE)
+        self.user_image = next((i for i in after if i not in before and i.startswith(USER_IMAGE)),
+                               next((i for i in after if i.startswith(USER_IMAGE)), USER_IMAGE + ":latest"))
+
+    user_image: str = f"{USER_IMAGE}:latest"  # replaced by the imported name in session()
+
+    # -- pure planning ---------------------------------------------------------------------------
+    def runc_binary(self, assets: Assets) -> str | None:
+        return None
+
+    def plan(self, workload: str, assets: Assets, workdir: Path, *, instance_id: str) -> LaunchPlan:
+        daemon = self._daemon or _PlanningDaemon()
+        runc_binary = self.runc_binary(assets)
+        if workload == "hello":
+            image = f"{IMAGE_NAME}:hello"
+        elif workload == "idle":
+            image = f"{IMAGE_NAME}:idle"
+        elif workload == "user":
+            image = self.user_image
+        else:
+            raise ValueError(f"{self.name} cannot run workload {workload!r}")
+        cleanup_script = "; ".join(
+            " ".join(shlex.quote(a) for a in daemon.ctr_argv(*args)) + " >/dev/null 2>&1"
+            for args in (("tasks", "kill", "--signal", "SIGKILL", instance_id),
+                         ("tasks", "delete", "--force", instance_id),
+                         ("containers", "delete", instance_id))
+        )
+        cleanup = (Command(("sh", "-c", cleanup_script + "; exit 0"), check=False, timeout_s=30),)
+        artifacts = (assets.dir("oci") / "layout",)
+        via = f"runc v2 shim + {self.via}"
+        if workload == "idle":
+            log = workdir / "container.log"
+            start = Command(daemon.run_argv(image, instance_id, rm=False, detach=True, runc_binary=runc_binary,
+                                            log_uri=f"file://{log}"), timeout_s=60)
+            waiter = Command(("sh", "-c", (f"until grep -qx {shlex.quote(IDLE_READY)} {shlex.quote(str(log))} "
+                                          f"2>/dev/null; do sleep 0.005; done; echo {shlex.quote(IDLE_READY)}")),
+                             timeout_s=60)
+            return LaunchPlan(
+                workload=workload,
+                stages=(Stage("start", start), Stage("ready", waiter, ready_line=IDLE_READY)),
+                cleanup=cleanup, cmdline_markers=(instance_id,), artifacts=artifacts,
+                labels={"via": via},
+                method=f"ctr run --detach ({via}), then wait for the ready line in the container log",
+            )
+        run = Command(daemon.run_argv(image, instance_id, runc_binary=runc_binary), timeout_s=60)
+        return LaunchPlan(
+            workload=workload,
+            stages=(Stage("run", run),),
+            cleanup=cleanup,
+            expected_stdout=HELLO_OUTPUT if workload == "hello" else None,
+            cmdline_markers=(instance_id,),
+            artifacts=artifacts,
+            labels={"via": via},
+            method=f"ctr run --rm ({via}) against a running private containerd, until exit "
+                   "(client + daemon + shim + runtime; daemon CPU not counted)",
+        )
+
+
+class _PlanningDaemon(PrivateContainerd):
+    """Stands in for the session's daemon when plan() is called outside a session (unit tests):
+    the argv shows placeholders and cannot reach any daemon."""
+
+    def __init__(self) -> None:
+        super().__init__(Path("/run/rtadvisor-no-session"), namespace="rtadvisor")
+
+
+class ContainerdRunscBackend(ContainerdBackend):
+    """``ctr run`` on the runc v2 shim with ``--runc-binary`` = a wrapper that execs runsc."""
+
+    name = "containerd-runsc"
+    family: Family = "sandbox"
+    kb_runtime = "gvisor"
+    via = "runsc (gVisor, ptrace, --network=none) via --runc-binary"
+
+    def extra_tools(self) -> tuple[str, ...]:
+        return ("runsc",)
+
+    def runc_binary(self, assets: Assets) -> str | None:
+        return str(assets.dir("containerd") / "runsc-wrapper")
+
+
+def containerd_backends() -> Sequence[Backend]:
+    return (ContainerdBackend(), ContainerdRunscBackend())
+
+
+for _backend in containerd_backends():
+    register(_backend)

@@ -1,0 +1,148 @@
+"""PrivateContainerd and the containerd backends: config, planning, and a real daemon on this node."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+import tomlkit
+from planrun import mounts_mentioning, processes_mentioning, run_once, running
+
+from rtadvisor import backends
+from rtadvisor.backends import oci
+from rtadvisor.backends.base import HELLO_OUTPUT, IDLE_READY, Assets
+from rtadvisor.backends.containerd import (
+    CRI_PLUGIN,
+    RUN_CONTAINERD,
+    PrivateContainerd,
+    containerd_config,
+    runsc_wrapper_text,
+)
+from rtadvisor.errors import InputError
+
+
+def instance_id() -> str:
+    return f"rtadv-test-{uuid.uuid4().hex[:10]}"
+
+
+# ---------------------------------------------------------------- pure parts
+
+
+def test_config_is_private_and_disables_cri() -> None:
+    doc = tomlkit.parse(containerd_config(Path("/p"))).unwrap()
+    assert doc["root"] == "/p/root" and doc["state"] == "/p/state"
+    assert doc["grpc"]["address"] == "/p/containerd.sock"
+    assert doc["ttrpc"]["address"] == "/p/containerd.sock.ttrpc"
+    assert CRI_PLUGIN in doc["disabled_plugins"]
+
+
+def test_config_merges_a_fragment_and_keeps_paths_private(tmp_path: Path) -> None:
+    fragment = """
+root = "/var/lib/containerd"
+[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.crun]
+  runtime_type = "io.containerd.runc.v2"
+  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.crun.options]
+    BinaryName = "crun"
+"""
+    doc = tomlkit.parse(containerd_config(tmp_path, extra_config=fragment, disable_cri=False)).unwrap()
+    runtimes = doc["plugins"]["io.containerd.grpc.v1.cri"]["containerd"]["runtimes"]
+    assert runtimes["crun"]["options"]["BinaryName"] == "crun"
+    assert doc["root"] == str(tmp_path / "root")  # a fragment cannot point us at the host's store
+    assert CRI_PLUGIN not in doc["disabled_plugins"]
+    full = tmp_path / "full.toml"
+    full.write_text('version = 2\nstate = "/run/containerd"\n[grpc]\n  max_recv_message_size = 1234\n')
+    doc = tomlkit.parse(containerd_config(tmp_path / "d", config_path=full)).unwrap()
+    assert doc["grpc"]["max_recv_message_size"] == 1234
+    assert doc["state"] == str(tmp_path / "d" / "state")
+    with pytest.raises(InputError):
+        containerd_config(tmp_path, extra_config="[broken")
+
+
+def test_plan_is_pure_outside_a_session(tmp_path: Path) -> None:
+    cache = Assets(root=tmp_path / "cache")
+    hello = backends.get("containerd").plan("hello", cache, tmp_path / "w", instance_id="rtadv-c1")
+    argv = hello.stages[0].command.argv
+    assert argv[0] == "ctr" and "run" in argv and "--rm" in argv
+    assert argv[-1] == "rtadv-c1" and argv[-2].endswith(":hello")
+    assert hello.expected_stdout == HELLO_OUTPUT
+    assert "rtadv-c1" in hello.cleanup[0].argv[-1]
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "w").exists()
+    idle = backends.get("containerd-runsc").plan("idle", cache, tmp_path / "w", instance_id="rtadv-c2")
+    start, ready = idle.stages
+    assert "--detach" in start.command.argv
+    assert start.command.argv[start.command.argv.index("--runc-binary") + 1].endswith("runsc-wrapper")
+    assert ready.ready_line == IDLE_READY
+    assert idle.cmdline_markers == ("rtadv-c2",)
+
+
+def test_runsc_wrapper_passes_network_none() -> None:
+    text = runsc_wrapper_text("/usr/bin/runsc")
+    assert text.startswith("#!/bin/sh\n")
+    assert 'exec /usr/bin/runsc --network=none --platform=ptrace "$@"' in text
+
+
+# ---------------------------------------------------------------- real daemon
+
+
+@pytest.fixture(scope="module")
+def assets() -> Assets:
+    cache = Assets()
+    if oci.find_busybox() is not None:
+        oci.prepare_oci_assets(cache)
+    return cache
+
+
+def _assert_daemon_gone(daemon: PrivateContainerd, run_existed: bool) -> None:
+    assert not daemon.directory.exists()
+    assert mounts_mentioning(str(daemon.directory)) == []
+    assert processes_mentioning(str(daemon.directory)) == []  # daemon (its --config path) and shims
+    assert processes_mentioning(daemon.namespace) == []
+    assert not list(Path("/sys/fs/cgroup").glob(f"*/{daemon.namespace}"))
+    if not run_existed:
+        assert not RUN_CONTAINERD.exists()
+
+
+@pytest.mark.runtime("containerd")
+def test_private_containerd_starts_imports_runs_and_leaves_nothing(assets: Assets) -> None:
+    run_existed = RUN_CONTAINERD.exists()
+    daemon = PrivateContainerd()
+    with daemon:
+        assert daemon.pid is not None
+        images = daemon.import_image(assets.dir("oci") / "image.tar")
+        assert f"{oci.IMAGE_NAME}:hello" in images and f"{oci.IMAGE_NAME}:idle" in images
+        result = daemon.run(f"{oci.IMAGE_NAME}:hello", instance_id())
+        assert result.returncode == 0, result.stderr
+        assert HELLO_OUTPUT in result.stdout
+        # a container still running at teardown is killed with the daemon
+        daemon.ctr(*daemon.run_argv(f"{oci.IMAGE_NAME}:idle", "left-running", rm=False, detach=True)[5:])
+        assert "left-running" in daemon.ctr("tasks", "list").stdout
+    _assert_daemon_gone(daemon, run_existed)
+
+
+@pytest.mark.runtime("containerd")
+def test_teardown_runs_when_the_body_fails(assets: Assets) -> None:
+    run_existed = RUN_CONTAINERD.exists()
+    daemon = PrivateContainerd()
+    with pytest.raises(RuntimeError), daemon:
+        daemon.import_image(assets.dir("oci") / "image.tar")
+        raise RuntimeError("boom")
+    _assert_daemon_gone(daemon, run_existed)
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.runtime(n))
+                                  for n in ("containerd", "containerd-runsc")])
+def test_backend_hello_and_idle_for_real(name: str, assets: Assets, tmp_path: Path) -> None:
+    backend = backends.get(name)
+    backend.prepare(assets)
+    with backend.session(assets):  # type: ignore[attr-defined]
+        iid = instance_id()
+        outcome = run_once(backend.plan("hello", assets, tmp_path, instance_id=iid))
+        assert outcome.returncodes == [0], outcome.stderr
+        assert HELLO_OUTPUT in outcome.stdout
+        idle_id = instance_id()
+        with running(backend.plan("idle", assets, tmp_path, instance_id=idle_id)) as idle:
+            assert IDLE_READY in idle.stdout
+            assert processes_mentioning(idle_id), "the shim of the idle container should be running"
+        assert processes_mentioning(idle_id) == []
+        assert mounts_mentioning(idle_id) == []
