@@ -16,6 +16,7 @@ from fastapi import Body, FastAPI, Path as PathParam, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from pydantic import ValidationError
 
 from rtadvisor.errors import InputError, RtadvisorError
@@ -37,6 +38,7 @@ from .schemas import (
     Health,
     Network,
     Preset,
+    TroubleshootingHit,
 )
 from .services import Services
 
@@ -89,6 +91,16 @@ def create_app(db: str | None = None) -> FastAPI:
         ]
         message = f"{field}: {first.get('msg')}" if field else str(first.get("msg"))
         return _error(422, message, field, detail=detail)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # Starlette's own refusals (unreadable body, wrong method, unknown static file) in our format.
+        message = str(exc.detail) if exc.detail else f"HTTP {exc.status_code}"
+        field = "body" if exc.status_code == 400 else None
+        response = _error(exc.status_code, f"body: {message}" if field else message, field)
+        for key, value in (exc.headers or {}).items():
+            response.headers[key] = value
+        return response
 
     @app.exception_handler(InputError)
     async def _input_error(request: Request, exc: InputError) -> JSONResponse:
@@ -189,7 +201,7 @@ def create_app(db: str | None = None) -> FastAPI:
         """The relation network (S-network) as a graph."""
         return services.network()
 
-    @app.get("/api/troubleshooting", response_model=list[dict[str, Any]], responses=COMMON_RESPONSES,
+    @app.get("/api/troubleshooting", response_model=list[TroubleshootingHit], responses=COMMON_RESPONSES,
              tags=["knowledge"])
     def troubleshooting(
         symptom: Annotated[str | None, Query(max_length=500, description="Search by symptom, e.g. 'kubectl logs empty'")] = None,

@@ -20,12 +20,25 @@ def _module(name: str, what: str) -> Any:
 
 def render_files(decision: Decision, kb: Any = None, evidence: Evidence | None = None) -> list[dict[str, str]]:
     """The deployment artifacts of a decision as ``[{"path", "content"}]`` (text files)."""
-    k8s = _module("rtadvisor.k8s", "artifact generation")
-    render = getattr(k8s, "render", None) or getattr(k8s, "render_artifacts", None)
-    if render is None:
-        raise ServiceUnavailable("artifact generation", "rtadvisor.k8s has no render function")
-    files = render(decision)
-    return _as_files(files)
+    bundle_mod = _module("rtadvisor.k8s.bundle", "artifact generation")
+    request_cls = getattr(bundle_mod, "GenerateRequest", None)
+    build = getattr(bundle_mod, "build_bundle", None)
+    if request_cls is None or build is None:
+        raise ServiceUnavailable("artifact generation", "rtadvisor.k8s.bundle has no build_bundle")
+    request = request_cls(
+        runtimes=(decision.runtime,),
+        route=decision.route,
+        name=_dns_label(decision.workload.name),
+        decision=decision.model_dump(mode="json"),
+    )
+    return _as_files(build(request).files)
+
+
+def _dns_label(name: str) -> str:
+    """A workload name as a Kubernetes DNS label (lower-case alphanumerics and '-', <= 63 chars)."""
+    out = "".join(ch if ch.isalnum() and ch.isascii() else "-" for ch in name.lower())
+    out = "-".join(part for part in out.split("-") if part)[:63].strip("-")
+    return out or "app"
 
 
 def _as_files(files: Any) -> list[dict[str, str]]:

@@ -9,20 +9,28 @@ from rtadvisor.model import Claim, Evidence, Measurement
 
 from .schemas import ComparePoint
 
-# Which bench backend measures which knowledge-base runtime. A measured row keeps its backend name
-# in ``measured.runtime`` so the page can say "gvisor (measured: runsc)".
-MEASURED_AS: dict[str, tuple[str, ...]] = {
-    "runc": ("runc", "containerd-runc"),
+# Which bench backends measure which claim subject, best first. The bench area owns the mapping
+# (rtadvisor.bench.claims.SUBJECT_BACKENDS, used by ``rtadvisor claims``); this copy is the fallback
+# when the bench area is not installed.
+_FALLBACK_SUBJECT_BACKENDS: dict[str, tuple[str, ...]] = {
+    "runc": ("runc", "containerd"),
     "crun": ("crun",),
-    "gvisor": ("runsc", "gvisor", "containerd-runsc"),
-    "kata": ("microvm", "kata"),
-    "vm": ("microvm", "vm"),
+    "gvisor": ("runsc", "containerd-runsc"),
+    "kata": ("microvm",),
+    "vm": ("microvm",),
+    "wasmtime": ("wasmtime", "wasmtime-cli"),
     "wasmedge": ("wasmedge",),
-    "wasmtime": ("wasmtime",),
+    "alpine-container": ("runc", "crun", "containerd"),
 }
-# Claims about a reference workload that belong on a runtime's row (S-wasm's "alpine container"
-# is a plain container on the default runtime).
-CLAIM_SUBJECT_AS: dict[str, str] = {"alpine-container": "runc", "alpine": "runc", "container": "runc"}
+
+
+def subject_backends() -> dict[str, tuple[str, ...]]:
+    try:
+        from rtadvisor.bench.claims import SUBJECT_BACKENDS
+    except ImportError:
+        return _FALLBACK_SUBJECT_BACKENDS
+    return dict(SUBJECT_BACKENDS)
+
 
 _TIME_TO_MS = {"ms": 1.0, "s": 1000.0, "sec": 1000.0, "us": 0.001, "µs": 0.001, "min": 60000.0}
 _MEM_TO_MB = {"mb": 1.0, "mib": 1.048576, "kb": 0.001, "kib": 0.001024, "gb": 1000.0, "gib": 1073.741824,
@@ -54,10 +62,10 @@ def _claim_range(claims: Iterable[Claim], metric: str) -> tuple[float | None, fl
     return (min(values), max(values)) if values else (None, None)
 
 
-def _measured(evidence: Evidence | None, runtime: str, names: tuple[str, ...]) -> Measurement | None:
+def _measured(evidence: Evidence | None, backends: tuple[str, ...], names: tuple[str, ...]) -> Measurement | None:
     if evidence is None:
         return None
-    for backend in MEASURED_AS.get(runtime, (runtime,)):
+    for backend in backends:
         for name in names:
             m = evidence.get(backend, name)
             if m is not None:
@@ -66,30 +74,42 @@ def _measured(evidence: Evidence | None, runtime: str, names: tuple[str, ...]) -
 
 
 def compare(claims: Iterable[Claim], evidence: Evidence | None) -> list[ComparePoint]:
-    """One point per (runtime, metric) that has a claim or a measurement."""
+    """One point per (row, metric) that has a claim or a measurement.
+
+    Rows are the claims' subjects (each measured by the backends the bench maps it to), then every
+    measured backend that no subject row already shows (e.g. wasmtime, node-wasi, native).
+    """
     claims = list(claims)
-    runtimes: list[str] = []
+    mapping = subject_backends()
+    rows: list[str] = []
     for c in claims:
-        subject = CLAIM_SUBJECT_AS.get(c.subject, c.subject)
-        if subject not in runtimes:
-            runtimes.append(subject)
-    measured_backends = {m.runtime for m in evidence.measurements} if evidence else set()
-    mapped = {b for names in MEASURED_AS.values() for b in names}
-    for backend in sorted(measured_backends - mapped):
-        runtimes.append(backend)
+        if c.subject not in rows:
+            rows.append(c.subject)
+    used: set[tuple[str, float, str | None]] = set()
     points: list[ComparePoint] = []
     for metric, spec in METRICS.items():
-        unit = spec["unit"]
-        for runtime in runtimes:
-            mine = [c for c in claims if CLAIM_SUBJECT_AS.get(c.subject, c.subject) == runtime
-                    and c.metric in spec["claim_metrics"]]
-            m = _measured(evidence, runtime, spec["measured"])
-            if not mine and m is None:
+        for subject in rows:
+            mine = [c for c in claims if c.subject == subject and c.metric in spec["claim_metrics"]]
+            if not mine:
                 continue
-            low, high = _claim_range(mine, metric)
-            points.append(ComparePoint(
-                runtime=runtime, metric=metric, unit=unit, measured=m,
-                measured_value=None if m is None else _convert(m.value, m.unit, metric),
-                claims=mine, claim_low=low, claim_high=high,
-            ))
+            m = _measured(evidence, mapping.get(subject, (subject,)), spec["measured"])
+            if m is not None:
+                used.add((metric, m.value, m.run_id))
+            points.append(_point(subject, metric, mine, m))
+    if evidence is not None:
+        for metric, spec in METRICS.items():
+            for m in evidence.measurements:
+                if m.metric != spec["measured"][0] or (metric, m.value, m.run_id) in used:
+                    continue
+                used.add((metric, m.value, m.run_id))  # kb-id copies of a backend's figure show once
+                points.append(_point(m.runtime, metric, [], m))
     return points
+
+
+def _point(row: str, metric: str, claims: list[Claim], m: Measurement | None) -> ComparePoint:
+    low, high = _claim_range(claims, metric)
+    return ComparePoint(
+        runtime=row, metric=metric, unit=METRICS[metric]["unit"], measured=m,  # type: ignore[arg-type]
+        measured_value=None if m is None else _convert(m.value, m.unit, metric),
+        claims=claims, claim_low=low, claim_high=high,
+    )

@@ -54,8 +54,13 @@ def _is_graph(obj: Any) -> bool:
 
 def graph_to_json(graph: Any) -> dict[str, Any]:
     """A networkx graph as ``{"directed", "nodes": [{id, ...attrs}], "links": [{source, target, ...}]}``."""
-    nodes = [{"id": str(n), **plain(dict(attrs))} for n, attrs in graph.nodes(data=True)]
+    nodes = []
+    for n, attrs in graph.nodes(data=True):
+        data = plain(dict(attrs))
+        if "id" in data:  # the node key is the id; keep an attribute of that name as "ref"
+            data["ref"] = data.pop("id")
+        nodes.append({**data, "id": str(n)})
     links = [
-        {"source": str(u), "target": str(v), **plain(dict(attrs))} for u, v, attrs in graph.edges(data=True)
+        {**plain(dict(attrs)), "source": str(u), "target": str(v)} for u, v, attrs in graph.edges(data=True)
     ]
     return {"directed": bool(graph.is_directed()), "nodes": nodes, "links": links}

@@ -53,6 +53,7 @@ class ValidationErrorResponse(BaseModel):
 
 #: The error responses every API route may give, for the OpenAPI schema.
 COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "The request body cannot be read (not JSON, not UTF-8)"},
     422: {"model": ValidationErrorResponse, "description": "Invalid input; `field` names the culprit"},
     503: {"model": ErrorResponse, "description": "A part of rtadvisor this needs is not available"},
 }

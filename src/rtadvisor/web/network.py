@@ -40,8 +40,26 @@ def network_json(kb: Any) -> dict[str, Any]:
     else:
         out = graph_to_json(graph)
     for node in out["nodes"]:
-        node.setdefault("label", str(node.get("name") or node["id"]))
+        node.setdefault("label", _label(node))
         node.setdefault("group", str(node.get("kind") or node.get("dimension") or node.get("type") or "other"))
     for link in out["links"]:
         link.setdefault("kind", str(link.get("relation") or link.get("type") or link.get("label") or ""))
     return out
+
+
+def _label(node: dict[str, Any]) -> str:
+    """A short readable label: ``L-3 container``, ``T4 2021 WasmEdge matures``, ``A5 software``."""
+    kind = node.get("kind")
+    nid = str(node["id"])
+    if kind == "timeline" and node.get("year"):
+        return f"{nid} {node['year']} {node.get('event', '')}".strip()
+    if kind == "observability" and node.get("tool"):
+        return f"{nid} {node.get('name', '')} ({node['tool']})"
+    if kind == "scenario":
+        return nid.split(":", 1)[-1] + (f" ({node['stack']})" if node.get("stack") else "")
+    if kind == "member":
+        return str(node.get("name") or nid)
+    name = node.get("name")
+    if kind == "layer" and node.get("ref"):
+        return f"{nid} {name} ({node['ref']})"
+    return f"{nid} {name}" if name and name != nid else nid

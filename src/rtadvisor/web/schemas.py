@@ -83,6 +83,14 @@ class Comparison(BaseModel):
     points: list[ComparePoint]
 
 
+class TroubleshootingHit(BaseModel):
+    """A row of the S-wasm troubleshooting table; ``score`` is the match quality of a symptom search."""
+
+    entry: dict[str, Any]
+    score: float | None = None
+    source: str = "S-wasm"
+
+
 class GenerateRequest(_Strict):
     """Give exactly one of ``decision`` (as ``recommend --json`` prints it) or ``profile``."""
 

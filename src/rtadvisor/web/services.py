@@ -105,21 +105,17 @@ class Services:
         return out
 
     def troubleshooting(self, symptom: str | None) -> list[dict[str, Any]]:
+        """Troubleshooting rows as ``{"entry", "score", "source"}``: all of them, or the matches of a symptom."""
         kb = self.kb()
         if symptom:
             finder = getattr(kb, "find_troubleshooting", None)
             if finder is None:
-                finder = getattr(_import("rtadvisor.kb", "knowledge base"), "find_troubleshooting", None)
-                if finder is None:
-                    raise ServiceUnavailable("troubleshooting search", "the knowledge base has no find_troubleshooting")
-                found = finder(kb, symptom) if _takes_kb(finder) else finder(symptom)
-            else:
-                found = finder(symptom)
-            if found is None:
-                return []
-            return plain(found if isinstance(found, (list, tuple)) else [found])
-        value = plain(self._kb_part("troubleshooting"))
-        return list(value.values()) if isinstance(value, dict) else list(value)
+                raise ServiceUnavailable("troubleshooting search", "the knowledge base has no find_troubleshooting")
+            return [dict(plain(hit)) for hit in finder(symptom)]
+        table = plain(self._kb_part("troubleshooting"))
+        entries = table.get("entries", []) if isinstance(table, dict) else table
+        source = table.get("source", "S-wasm") if isinstance(table, dict) else "S-wasm"
+        return [{"entry": e, "score": None, "source": source} for e in entries]
 
     def tree(self) -> dict[str, Any]:
         """The decision tree as ``{"nodes": [...], "edges": [...]}`` for drawing."""
@@ -170,44 +166,56 @@ class Services:
             raise ServiceUnavailable("bench results", str(exc)) from exc
         return evidence
 
-    def runs(self) -> list[dict[str, Any]]:
+    def _open_store(self) -> Any:
         store = self._store()
-        fn = _attr(store, ("list_runs", "runs", "history"), "bench runs")
+        opener = getattr(store, "ResultStore", None)
+        if opener is None:
+            raise ServiceUnavailable("bench results", "rtadvisor.store has no ResultStore")
         try:
-            return list(plain(fn(self.db)))
+            return opener.open(self.db, create=False)
+        except StoreError as exc:
+            raise ServiceUnavailable("bench results", str(exc)) from exc
+
+    def runs(self) -> list[dict[str, Any]]:
+        """Stored bench runs, newest first."""
+        store = self._open_store()
+        try:
+            return list(plain(store.runs()))
         except StoreError as exc:
             raise ServiceUnavailable("bench results", str(exc)) from exc
 
     def run(self, run_id: str) -> dict[str, Any]:
-        store = self._store()
-        fn = _attr(store, ("load_run", "get_run", "run"), "bench runs")
+        """One stored run as its ``bench --json`` document (``latest`` or a unique id prefix work)."""
+        store = self._open_store()
         try:
-            value = fn(self.db, run_id)
-        except (KeyError, LookupError) as exc:
-            raise NotFound(f"run_id: no bench run {run_id!r}", field="run_id") from exc
+            return dict(plain(store.load_run(run_id)))
         except StoreError as exc:
-            if "no " in str(exc).lower() and run_id in str(exc):
+            if str(exc).startswith("no run") or "ambiguous" in str(exc):
                 raise NotFound(f"run_id: {exc}", field="run_id") from exc
             raise ServiceUnavailable("bench results", str(exc)) from exc
-        if value is None:
-            raise NotFound(f"run_id: no bench run {run_id!r}", field="run_id")
-        return dict(plain(value))
 
-    def verdicts(self) -> Any:
-        """Every claim with its closest measurement and a verdict (the bench area's claim check)."""
-        for module in ("rtadvisor.bench.claims", "rtadvisor.bench.verdicts", "rtadvisor.bench"):
-            try:
-                mod = importlib.import_module(module)
-            except ImportError:
-                continue
-            for name in ("check_claims", "claim_verdicts", "verdicts"):
-                fn = getattr(mod, name, None)
-                if callable(fn):
-                    try:
-                        return plain(fn(self.kb(), self.evidence()) if _takes_kb(fn) else fn(self.db))
-                    except StoreError as exc:
-                        raise ServiceUnavailable("bench results", str(exc)) from exc
-        raise ServiceUnavailable("claim verdicts", "the bench area's claim check is not installed")
+    def verdicts(self) -> list[dict[str, Any]]:
+        """Every numeric claim with its closest measurement and a verdict, as ``rtadvisor claims --json``."""
+        try:
+            from rtadvisor.bench.claims import SUBJECT_BACKENDS, check_claims
+        except ImportError as exc:
+            raise ServiceUnavailable("claim verdicts", f"the bench area's claim check is not installed ({exc})") from exc
+        from rtadvisor import backends
+
+        store = self._open_store()
+        try:
+            latest = store.latest_results()
+        except StoreError as exc:
+            raise ServiceUnavailable("bench results", str(exc)) from exc
+        # Same inputs as `rtadvisor claims`: a backend that is not usable here says why.
+        unavailable: dict[str, str] = {}
+        for names in SUBJECT_BACKENDS.values():
+            for name in names:
+                if name not in latest and name not in unavailable:
+                    availability = backends.probe(name)
+                    if not availability.usable:
+                        unavailable[name] = availability.reason or "not usable"
+        return [check.as_dict() for check in check_claims(self.kb().claims, latest, unavailable)]
 
     # ------------------------------------------------------------------ artifacts and doctor
 

@@ -30,7 +30,8 @@ def normalise_tree(tree: Any) -> dict[str, Any]:
             root = str(tree.get("root") or (nodes[0]["id"] if nodes else ""))
             return {"root": root, "nodes": nodes, "edges": edges}
         by_id = {str(n.get("id")): n for n in nodes_in}
-        return _from_id_map(by_id, str(tree.get("root") or next(iter(by_id), "")))
+        leaves = tree.get("leaves") if isinstance(tree.get("leaves"), dict) else {}
+        return _from_id_map(by_id, str(tree.get("root") or next(iter(by_id), "")), leaves)
     if isinstance(tree, list):
         by_id = {str(n.get("id")): n for n in tree if isinstance(n, dict)}
         return _from_id_map(by_id, next(iter(by_id), ""))
@@ -95,7 +96,17 @@ def _from_nested(root: dict[str, Any]) -> dict[str, Any]:
     return {"root": root_id, "nodes": nodes, "edges": edges}
 
 
-def _from_id_map(by_id: dict[str, Any], root: str) -> dict[str, Any]:
+def _leaf_raw(target: Any, leaves: dict[str, Any]) -> dict[str, Any]:
+    """A branch target that is not a question: ``"leaf:wasmedge"``, ``"wasmedge"`` or a mapping."""
+    if isinstance(target, dict):
+        return target
+    runtime = str(target).split(":", 1)[1] if str(target).startswith("leaf:") else str(target)
+    info = leaves.get(runtime) if isinstance(leaves.get(runtime), dict) else {}
+    note = "; ".join(f"{k}: {v}" for k, v in info.items() if isinstance(v, (str, int, float)))
+    return {"runtime": runtime, "note": note or None}
+
+
+def _from_id_map(by_id: dict[str, Any], root: str, leaves: dict[str, Any] | None = None) -> dict[str, Any]:
     nodes = [_node(raw, node_id) for node_id, raw in by_id.items()]
     edges: list[dict[str, str]] = []
     known = set(by_id)
@@ -105,7 +116,7 @@ def _from_id_map(by_id: dict[str, Any], root: str) -> dict[str, Any]:
                 edges.append({"source": node_id, "target": target, "label": answer})
             elif target is not None:
                 leaf_id = f"{node_id}:{answer}"
-                nodes.append(_node(target if isinstance(target, dict) else {"runtime": str(target)}, leaf_id))
+                nodes.append(_node(_leaf_raw(target, leaves or {}), leaf_id))
                 nodes[-1]["leaf"] = True
                 edges.append({"source": node_id, "target": leaf_id, "label": answer})
     return {"root": root, "nodes": nodes, "edges": edges}
