@@ -98,5 +98,7 @@ def register(app: typer.Typer) -> None:
                 hit = hit or any(w.rule in WARNING_RULES for f in remaining for w in f.warnings)
         code = (EXIT_THRESHOLD if hit else 0) | (EXIT_SKIPPED if (result.problems or fix_failed) else 0)
         if code:
-            raise typer.Exit(code)
+            # SystemExit, not typer.Exit: with standalone_mode=False click *returns* Exit's code,
+            # which the entry point does not look at.
+            raise SystemExit(code)
 

@@ -123,17 +123,22 @@ class DecisionCache:
 
 
 def one_line_reason(decision: Decision) -> str:
-    """Why, in one line: the hard constraint that decided, else the deciding tree/scenario step."""
+    """Why, in one line: the hard constraint that decided, else the matching case-table row, else
+    the last decision-tree step (the leaf), else the last step of the trace."""
     if decision.constraints:
         c = decision.constraints[0]
         return f"{c.rule}: {c.because} [{c.source}]"
     chosen: Any = None
     for step in decision.trace:
-        if step.kind in ("tree", "scenario", "case"):
+        if step.kind == "case" and step.answer.startswith("matches"):
             chosen = step
+    if chosen is None:
+        for step in decision.trace:
+            if step.kind in ("tree", "scenario"):
+                chosen = step
     if chosen is None and decision.trace:
         chosen = decision.trace[-1]
     if chosen is None:
         return f"{decision.runtime} ({decision.architecture})"
     src = f" [{chosen.source}]" if chosen.source else ""
-    return f"{chosen.question} -> {chosen.answer}{src}"
+    return f"{chosen.question} {chosen.answer}{src}"

@@ -32,7 +32,7 @@ Status = Literal["ok", "mismatch"]
 class Warning_:
     """A finding of lower severity attached to a workload (SARIF level ``note``)."""
 
-    rule: str  # host-access, unknown-runtime-class, wasm-annotation-missing, not-wasm-artifact
+    rule: str  # a rule name of report.RULES with level note (host-access, unknown-runtime-class, ...)
     message: str
 
 
@@ -226,6 +226,9 @@ def make_finding(obj: KubeObject, inf: Inference, decision: Decision) -> Finding
     if runtime in WASM_RUNTIMES and not inf.is_wasm:
         src = inf.fields["artifact"].source if "artifact" in inf.fields else "containers"
         warnings.append(Warning_("not-wasm-artifact", f"{runtime} runs Wasm modules but the image is an OCI Linux image ({src}); port the workload to Wasm first"))
+    if inf.is_wasm and runtime not in WASM_RUNTIMES:
+        src = inf.fields["artifact"].source
+        warnings.append(Warning_("wasm-artifact-on-container", f"the workload is a Wasm module ({src}) but {runtime} runs Linux containers; it works only as route R1 (an image that carries a Wasm engine)"))
     if route == "R2" and runtime in WASM_RUNTIMES:
         ann = _template_annotations(obj.data, inf.template_meta_path)
         needs_annotation = ann.get(WASM_VARIANT) != "compat-smart"
@@ -241,6 +244,8 @@ def make_finding(obj: KubeObject, inf: Inference, decision: Decision) -> Finding
             note = "not changed by --fix: the workload needs host access the recommended runtime cannot give"
         elif runtime in WASM_RUNTIMES and not inf.is_wasm:
             note = "not changed by --fix: the workload is not a Wasm module yet"
+        elif inf.is_wasm and runtime not in WASM_RUNTIMES and not matches:
+            note = f"not changed by --fix: the workload is a Wasm module; moving it to {runtime} needs an R1 image first"
         elif current_runtime is not None and ISOLATION.get(current_runtime, 0) > ISOLATION.get(runtime, 0) and not matches:
             note = (
                 f"not changed by --fix: {current} isolates more strongly than {runtime}; "

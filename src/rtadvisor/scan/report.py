@@ -32,6 +32,7 @@ RULES: tuple[Rule, ...] = (
     Rule("RTA003", "unknown-runtime-class", "note", "The workload's runtimeClassName is not a RuntimeClass rtadvisor knows."),
     Rule("RTA004", "wasm-annotation-missing", "note", "Route R2 needs the pod annotation module.wasm.image/variant: compat-smart."),
     Rule("RTA005", "not-wasm-artifact", "note", "A Wasm runtime is recommended but the workload ships an OCI Linux image."),
+    Rule("RTA006", "wasm-artifact-on-container", "note", "The workload is a Wasm module but a Linux container runtime is recommended (only route R1 can run it)."),
     Rule("RTA101", "invalid-yaml", "error", "The file is not valid YAML; the rest of the file was skipped."),
     Rule("RTA102", "not-kubernetes", "error", "A YAML document is not a Kubernetes object (no apiVersion/kind)."),
     Rule("RTA103", "unknown-kind", "error", "A built-in API group with a kind Kubernetes does not have (often a typo)."),
