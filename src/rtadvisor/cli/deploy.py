@@ -195,6 +195,7 @@ def register(app: typer.Typer) -> None:
             console.print(f"{f['file']} -> {f['install_to']} (config version {f['version']}, {how})")
 
     register_image(app)
+    register_doctor(app)
 
 
 def _parse_add(spec: str) -> tuple[Path, str]:
@@ -310,3 +311,59 @@ def register_image(app: typer.Typer) -> None:
                       else f"[red]layout invalid[/red]: {'; '.join(report['errors'][:5])}")
 
     app.add_typer(image_app, name="image")
+
+
+_STYLE = {"ok": "green", "info": "dim", "warn": "yellow", "fail": "red"}
+
+
+def register_doctor(app: typer.Typer) -> None:
+    @app.command()
+    def doctor(
+        containerd_config: Path | None = typer.Option(
+            None, "--containerd-config", help="Check this containerd config instead of the live/on-disk one."),
+        runtimeclasses: list[Path] | None = typer.Option(
+            None, "--runtimeclasses", help="RuntimeClass manifest(s) to check against containerd; repeatable."),
+        symptom: str | None = typer.Option(
+            None, "--symptom", help="Explain a symptom, e.g. 'kubectl logs empty' or 'exec format error'."),
+        as_json: bool = typer.Option(False, "--json", help="Print the findings as JSON."),
+    ) -> None:
+        """Check the node's runtimes, shims, containerd config, RuntimeClasses, cgroups and KVM.
+
+        Exit code: 0 all ok, 1 warnings, 3 failures (2: bad input).
+        """
+        if symptom is not None:
+            from rtadvisor.doctor.symptoms import diagnose
+
+            diagnoses = diagnose(symptom)
+            if as_json:
+                print_json({"symptom": symptom, "diagnoses": [d.to_json() for d in diagnoses]})
+                return
+            for d in diagnoses:
+                console.print(f"[bold]{d.symptom}[/bold]  ({d.source}, match {d.score:.2f})")
+                console.print(f"  root cause: {d.root_cause}")
+                console.print("  checks:")
+                for c in d.checks:
+                    console.print(f"    $ {c}", markup=False, highlight=False)
+                console.print(f"  fix: {d.fix}", markup=False, highlight=False)
+            return
+        from rtadvisor.doctor import run_doctor
+
+        report = run_doctor(containerd_config=containerd_config, runtimeclasses=list(runtimeclasses or []))
+        if as_json:
+            print_json(report.to_json())
+        else:
+            for f in report.findings:
+                style = _STYLE[f.status]
+                console.print(f"[{style}]{f.status:>4}[/{style}]  {f.title}", highlight=False)
+                if f.detail and f.status in ("warn", "fail"):
+                    console.print(f"        {f.detail}", markup=False, highlight=False)
+                if f.fix and f.status in ("warn", "fail"):
+                    console.print(f"        fix: {f.fix}", markup=False, highlight=False)
+            counts = report.to_json()["counts"]
+            console.print(f"worst: {report.worst} ({counts['fail']} fail, {counts['warn']} warn, {counts['ok']} ok); "
+                          f"containerd: {report.sources.get('containerd')}; "
+                          f"RuntimeClasses: {report.sources.get('runtimeclasses')}", highlight=False)
+        if report.exit_code:
+            # SystemExit, not typer.Exit: click returns (rather than raises) Exit codes when
+            # main() runs it with standalone_mode=False, which would turn every finding into 0.
+            raise SystemExit(report.exit_code)

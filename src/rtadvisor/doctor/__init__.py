@@ -1,0 +1,161 @@
+"""Node doctor: is this node able to run the runtimes rtadvisor recommends, and if not, why and how to fix it.
+
+>>> from rtadvisor.doctor import run_doctor
+>>> report = run_doctor()            # doctest: +SKIP
+>>> report.exit_code in (0, 1, 3)    # doctest: +SKIP
+True
+
+Exit codes: 0 = nothing worse than ``info``; 1 = at least one ``warn``; 3 = at least one ``fail``
+(2 stays reserved for bad input, as everywhere in rtadvisor).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rtadvisor.errors import InputError
+
+from .checks import (
+    ConfigView,
+    Finding,
+    check_cgroups,
+    check_containerd_config,
+    check_crun,
+    check_k3s,
+    check_kvm,
+    check_programs,
+    check_runtime_classes,
+    exit_code,
+    runtime_classes_from_docs,
+    worst,
+)
+from .facts import CONTAINERD_CONFIGS, NodeFacts, gather
+
+__all__ = ["DoctorReport", "Finding", "run_doctor"]
+
+
+@dataclass(frozen=True)
+class DoctorReport:
+    findings: list[Finding]
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def worst(self) -> str:
+        return worst(self.findings)
+
+    @property
+    def exit_code(self) -> int:
+        return exit_code(self.findings)
+
+    def to_json(self) -> dict[str, Any]:
+        counts = {s: sum(1 for f in self.findings if f.status == s) for s in ("ok", "info", "warn", "fail")}
+        return {"worst": self.worst, "exit_code": self.exit_code, "counts": counts, "sources": self.sources,
+                "findings": [f.to_json() for f in self.findings]}
+
+
+def _load_yaml_docs(path: Path) -> list[Any]:
+    import yaml
+
+    try:
+        return [d for d in yaml.safe_load_all(path.read_text()) if d is not None]
+    except OSError as exc:
+        raise InputError(f"--runtimeclasses {path}: cannot read: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        raise InputError(f"--runtimeclasses {path}{line}: not valid YAML") from exc
+
+
+def _cluster_runtime_classes() -> tuple[list[dict[str, Any]] | None, str]:
+    """RuntimeClasses from the cluster when a kubeconfig works; else (None, why not)."""
+    kubectl = shutil.which("kubectl")
+    kubeconfig = os.environ.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")
+    if kubectl is None:
+        return None, "kubectl not installed"
+    if not any(Path(p).is_file() for p in kubeconfig.split(os.pathsep)):
+        return None, f"no kubeconfig ({kubeconfig})"
+    try:
+        proc = subprocess.run([kubectl, "get", "runtimeclass", "-o", "json", "--request-timeout=5s"],
+                              capture_output=True, text=True, timeout=10, check=False, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return None, "cluster did not answer in time"
+    if proc.returncode != 0:
+        return None, "kubectl failed: " + (proc.stderr.strip().splitlines() or ["?"])[-1]
+    try:
+        return runtime_classes_from_docs([json.loads(proc.stdout)]), "cluster"
+    except json.JSONDecodeError:
+        return None, "kubectl printed no JSON"
+
+
+def run_doctor(
+    *,
+    containerd_config: Path | None = None,
+    runtimeclasses: list[Path] | None = None,
+    facts: NodeFacts | None = None,
+    use_cluster: bool = True,
+) -> DoctorReport:
+    """Inspect the node (or the given files instead of the live ones) and return every finding."""
+    facts = facts or gather()
+    findings: list[Finding] = []
+    sources: dict[str, str] = {}
+    findings += check_programs(facts)
+
+    # containerd: the given file, else the live daemon's effective config, else the on-disk one.
+    view: ConfigView | None = None
+    text, source = None, None
+    if containerd_config is not None:
+        try:
+            text = containerd_config.read_text()
+        except OSError as exc:
+            raise InputError(f"--containerd-config {containerd_config}: cannot read: {exc.strerror}") from exc
+        source = str(containerd_config)
+    elif facts.containerd_live and facts.containerd_dump:
+        text, source = facts.containerd_dump, "containerd config dump (live daemon)"
+    else:
+        for candidate in CONTAINERD_CONFIGS:
+            if Path(candidate).is_file():
+                text, source = Path(candidate).read_text(), candidate
+                break
+    if text is not None and source is not None:
+        sources["containerd"] = source
+        more, view = check_containerd_config(text, source, facts)
+        findings += more
+    else:
+        sources["containerd"] = "none"
+        findings.append(Finding("containerd-config", "containerd", "info",
+                                "no containerd config found (no daemon answering, no /etc/containerd/config.toml)",
+                                "containerd then runs with built-in defaults: only runc",
+                                "containerd config default > /etc/containerd/config.toml"))
+
+    wasm_wanted = view is not None and any(
+        any("module.wasm.image" in str(a) for a in t.get("pod_annotations", [])) for t in view.runtimes.values())
+    vm_wanted = view is not None and any("kata" in str(t.get("runtime_type", "")) for t in view.runtimes.values())
+    findings += check_crun(facts, wasm_wanted=wasm_wanted)
+
+    # RuntimeClasses: the files given, else the cluster if a kubeconfig works.
+    if runtimeclasses:
+        for path in runtimeclasses:
+            classes = runtime_classes_from_docs(_load_yaml_docs(path))
+            findings += check_runtime_classes(classes, str(path), view)
+        sources["runtimeclasses"] = ", ".join(str(p) for p in runtimeclasses)
+    else:
+        classes, why = _cluster_runtime_classes() if use_cluster else (None, "cluster lookup disabled")
+        if classes is None:
+            findings.append(Finding("runtimeclasses", "runtimeclass", "info",
+                                    f"RuntimeClasses not checked: {why}",
+                                    fix="pass --runtimeclasses FILE.yaml (e.g. the generated runtimeclass.yaml)"))
+            sources["runtimeclasses"] = f"not checked ({why})"
+        else:
+            findings += check_runtime_classes(classes, "cluster", view)
+            sources["runtimeclasses"] = "cluster (kubectl)"
+
+    findings += check_cgroups(facts, view)
+    findings += check_kvm(facts, vm_wanted=vm_wanted)
+    findings += check_k3s(facts)
+    return DoctorReport(findings, sources)
