@@ -133,16 +133,25 @@ def render(decision: Decision) -> None:
         branches[label].add(f"[{style}]{text}[/]" if style else text)
     console.print(tree)
 
-    alt = Table(title="Alternatives (weighted sum; contributions add up to the score)", show_lines=False)
-    for col in ("#", "runtime", "score", "TOPSIS", "V", "S", "M", "D", "iso", "compat", "gpu", "architecture / excluded"):
-        alt.add_column(col, justify="right" if col not in ("runtime", "architecture / excluded") else "left")
+    alt = Table(title="Alternatives, ranked")
+    alt.add_column("#", justify="right")
+    alt.add_column("runtime", no_wrap=True)
+    alt.add_column("score", justify="right")
+    alt.add_column("TOPSIS", justify="right")
+    alt.add_column("architecture / excluded by")
+    contrib = Table(title="Per-criterion contributions (weighted sum; they add up to the score)")
+    contrib.add_column("runtime", no_wrap=True)
+    for col in ("V", "S", "M", "D", "iso", "compat", "gpu"):
+        contrib.add_column(col, justify="right", no_wrap=True)
     for a in d.alternatives:
         c = a.contributions
-        alt.add_row(str(a.rank), f"[bold]{a.runtime}[/]" if a.runtime == d.runtime else a.runtime, f"{a.score:.3f}",
-                    "-" if a.topsis is None or a.topsis != a.topsis else f"{a.topsis:.3f}",
-                    *(f"{c.get(k, 0):.3f}" for k in ("V", "S", "M", "D", "isolation", "compatibility", "gpu")),
-                    f"[red]{a.excluded}[/]" if a.excluded else (a.architecture or ""))
+        name = f"[bold]{a.runtime}[/]" if a.runtime == d.runtime else a.runtime
+        status = f"[red]excluded: {a.excluded.split(':', 1)[0]}[/]" if a.excluded else (a.architecture or "")
+        alt.add_row(str(a.rank), name, f"{a.score:.3f}",
+                    "-" if a.topsis is None or a.topsis != a.topsis else f"{a.topsis:.3f}", status)
+        contrib.add_row(name, *(f"{c.get(k, 0):.3f}" for k in ("V", "S", "M", "D", "isolation", "compatibility", "gpu")))
     console.print(alt)
+    console.print(contrib)
 
     chosen = next((a for a in d.alternatives if a.runtime == d.runtime), None)
     if chosen is not None and chosen.values:

@@ -303,7 +303,7 @@ def architecture_for(kb: KnowledgeBase, w: Workload, rid: str, case: s.Case | No
 
 
 def _decide(kb: KnowledgeBase, w: Workload, evidence: Evidence | None, preferences: Mapping[str, Any] | None,
-            memo: dict[Workload, Decision]) -> Decision:
+            memo: dict[Any, Any]) -> Decision:
     if w in memo:
         return memo[w]
     run = _Run(kb=kb, w=w)
@@ -363,7 +363,10 @@ def _decide(kb: KnowledgeBase, w: Workload, evidence: Evidence | None, preferenc
                      f"{d.why} (tree: {tree_choice}, scenario: {scenario_choice})", touched=w.scenario.value)
 
     # 4. multi-criteria score
-    table = score(kb, w.scenario.value, evidence, preferences)
+    # The relaxed-need sub-decisions share the scenario, so score once per call.
+    table = memo.get(("score", w.scenario.value))
+    if table is None:
+        table = memo[("score", w.scenario.value)] = score(kb, w.scenario.value, evidence, preferences)
     _trace_scores(run, table, evidence)
 
     # Isolation floor: never less isolation than the same workload with a weaker need gets.

@@ -107,25 +107,32 @@ class KnowledgeBase:
 
     # ------------------------------------------------------------------ troubleshooting
 
-    def find_troubleshooting(self, symptom: str, limit: int = 4, cutoff: float = 0.3) -> list[TroubleshootingHit]:
+    def find_troubleshooting(self, symptom: str, limit: int = 4, cutoff: float = 0.2) -> list[TroubleshootingHit]:
         """Troubleshooting rows matching a free-text symptom, best first (fuzzy, case-insensitive).
 
         >>> [h.entry.id for h in load().find_troubleshooting("kubectl logs shows nothing")][:1]
         ['TS-logs-empty']
         """
-        words = _words(symptom)
+        words = [w for w in _words(symptom) if w not in _STOPWORDS]
         if not words:
             return []
         hits: list[TroubleshootingHit] = []
+
+        def fuzzy_share(vocab: list[str]) -> float:
+            # Share of query words with a close match in ``vocab`` (difflib tolerates typos/plurals).
+            found = 0.0
+            for w in words:
+                best = max((difflib.SequenceMatcher(None, w, v).ratio() for v in vocab), default=0.0)
+                found += best if best >= 0.8 else 0.0
+            return found / len(words)
+
         for entry in self.troubleshooting.entries:
-            vocab = _words(" ".join((entry.symptom, entry.root_cause, *entry.keywords)))
-            keyword_phrases = [k.lower() for k in entry.keywords]
-            # Per query word: best fuzzy similarity against the entry's vocabulary (tolerates typos).
-            per_word = [max((difflib.SequenceMatcher(None, w, v).ratio() for v in vocab), default=0.0) for w in words]
-            word_score = sum(x for x in per_word if x >= 0.75) / len(words)
-            phrase_bonus = 0.3 if any(p in symptom.lower() for p in keyword_phrases if " " in p) else 0.0
+            # Curated keywords count most; the symptom and root-cause wording less.
+            kw = fuzzy_share(_words(" ".join(entry.keywords)))
+            text = fuzzy_share([w for w in _words(f"{entry.symptom} {entry.root_cause}") if w not in _STOPWORDS])
+            phrase = 0.3 if any(k.lower() in symptom.lower() for k in entry.keywords if " " in k) else 0.0
             whole = difflib.SequenceMatcher(None, symptom.lower(), entry.symptom.lower()).ratio()
-            score = min(1.0, max(word_score + phrase_bonus, whole))
+            score = min(1.0, max(0.7 * kw + 0.3 * text + phrase, whole if whole >= 0.6 else 0.0))
             if score >= cutoff:
                 hits.append(TroubleshootingHit(entry=entry, score=round(score, 3)))
         hits.sort(key=lambda h: -h.score)
@@ -210,6 +217,9 @@ def claim_point(c: Claim) -> float:
     bound = c.high if c.high is not None else c.low
     assert bound is not None
     return bound
+
+
+_STOPWORDS = frozenset("the and not does doesn did with for but are was were has have can cannot any our its this that from into when why how fails failed failing error errors".split())
 
 
 def _words(text: str) -> list[str]:
