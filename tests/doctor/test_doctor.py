@@ -201,3 +201,13 @@ def test_gather_on_this_node_is_consistent() -> None:
     for name, path in facts.programs.items():
         assert os.access(path, os.X_OK), name
     assert facts.cgroups.mode in ("v1", "v2", "hybrid", "none", "unknown")
+
+
+def test_runtimes_without_the_default_one_are_named(tmp_path: Path) -> None:
+    """The trap the containerd proof hit: defining crun alone drops runc and the CRI plugin fails."""
+    config = write(tmp_path, "c.toml", 'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.crun]\n'
+                   'runtime_type = "io.containerd.runc.v2"\n')
+    report = run_doctor(containerd_config=config, facts=gather("", live=False), use_cluster=False)
+    (finding,) = by_id(report, "containerd-default-runtime")
+    assert finding.status == "fail" and "'runc'" in finding.title
+    assert "CRI plugin does not load" in finding.detail

@@ -42,8 +42,10 @@ def test_both_kinds_in_one_layout_validate_and_are_reproducible(tmp_path: Path, 
     assert validate_layout(out1).ok
     assert (out1 / "index.json").read_bytes() == (out2 / "index.json").read_bytes()  # same digests
     index = json.loads((out1 / "index.json").read_text())
-    refs = {m["annotations"]["org.opencontainers.image.ref.name"]: m for m in index["manifests"]}
+    refs = {m["annotations"]["io.containerd.image.name"]: m for m in index["manifests"]}
     assert set(refs) == {"app:latest", "app:latest-artifact"}
+    tags = {m["annotations"]["org.opencontainers.image.ref.name"] for m in index["manifests"]}
+    assert tags == {"latest", "latest-artifact"}  # OCI convention: ref.name is the tag
     assert refs["app:latest"]["platform"] == {"architecture": "wasm", "os": "wasi"}
     compat = json.loads((out1 / "blobs" / "sha256" / refs["app:latest"]["digest"][7:]).read_text())
     assert compat["annotations"]["module.wasm.image/variant"] == "compat-smart"
@@ -71,18 +73,18 @@ def test_skopeo_and_umoci_accept_our_layouts(tmp_path: Path, module: Path) -> No
     skopeo, umoci = _tool("skopeo"), _tool("umoci")
     wasm = tmp_path / "wasm"
     assert main(["image", "build", str(module), "-o", str(wasm)]) == 0
-    raw = subprocess.run([skopeo, "inspect", "--raw", f"oci:{wasm}:app:latest-artifact"], check=True,
+    raw = subprocess.run([skopeo, "inspect", "--raw", f"oci:{wasm}:latest-artifact"], check=True,
                          capture_output=True, text=True, timeout=60).stdout
     assert json.loads(raw)["config"]["mediaType"] == "application/vnd.wasm.config.v0+json"
-    info = json.loads(subprocess.run([skopeo, "inspect", f"oci:{wasm}:app:latest"], check=True,
+    info = json.loads(subprocess.run([skopeo, "inspect", f"oci:{wasm}:latest"], check=True,
                                      capture_output=True, text=True, timeout=60).stdout)
     assert (info["Os"], info["Architecture"]) == ("wasi", "wasm")
     linux = tmp_path / "linux"
     assert main(["image", "build", "-o", str(linux), "--kind", "linux", "--busybox", str(BUSYBOX),
                  "--entrypoint", '["/bin/echo", "hi"]']) == 0
-    subprocess.run([umoci, "stat", "--image", f"{linux}:app:latest"], check=True, capture_output=True, timeout=60)
+    subprocess.run([umoci, "stat", "--image", f"{linux}:latest"], check=True, capture_output=True, timeout=60)
     bundle = tmp_path / "bundle"
-    subprocess.run([umoci, "unpack", "--rootless", "--image", f"{linux}:app:latest", str(bundle)], check=True,
+    subprocess.run([umoci, "unpack", "--rootless", "--image", f"{linux}:latest", str(bundle)], check=True,
                    capture_output=True, timeout=120)
     assert (bundle / "rootfs" / "bin" / "busybox").read_bytes()[:4] == b"\x7fELF"
     assert (bundle / "rootfs" / "bin" / "echo").is_symlink()

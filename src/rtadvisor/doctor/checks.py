@@ -130,6 +130,7 @@ class ConfigView:
     version: int | None
     runtimes: dict[str, dict[str, Any]]
     default_runtime: str | None
+    template: bool = False  # a K3s/RKE2 template: its base defines runc
 
 
 def _plain(obj: Any) -> Any:
@@ -193,7 +194,21 @@ def check_containerd_config(text: str, source: str, facts: NodeFacts) -> tuple[l
     cri_key = ctd.CRI_PLUGIN.get(version or 0, "")
     cri = ((doc.get("plugins") or {}).get(cri_key) or {}).get("containerd") or {}
     default = cri.get("default_runtime_name")
-    if default and default not in runtimes and default != "runc":
+    effective_default = str(default or "runc")
+    # containerd 1.x replaces its built-in runtimes map with the file's, so once a file defines any
+    # runtime, the default one must be among them or the whole CRI plugin fails to load (seen on a
+    # real containerd 1.6: "no corresponding runtime configured in containerd.runtimes for
+    # default_runtime_name"). Templates extend a base that defines runc, so they are exempt.
+    if runtimes and effective_default not in runtimes and not hidden:
+        out.append(Finding(
+            "containerd-default-runtime", "containerd", "fail",
+            f"{source}: defines runtimes ({', '.join(sorted(runtimes))}) but not the default {effective_default!r}",
+            "the CRI plugin does not load: `no corresponding runtime configured in containerd.runtimes for "
+            f"default_runtime_name = \"{effective_default}\"`; every pod fails",
+            f'add [plugins."{cri_key}".containerd.runtimes.{effective_default}] with runtime_type = '
+            '"io.containerd.runc.v2" (rtadvisor generate adds it)',
+        ))
+    elif default and not runtimes and default != "runc":
         out.append(Finding("containerd-default-runtime", "containerd", "fail",
                            f"{source}: default_runtime_name = {default!r} but no runtime of that name is configured",
                            fix=f"add runtimes.{default} or set default_runtime_name = \"runc\""))
@@ -201,7 +216,7 @@ def check_containerd_config(text: str, source: str, facts: NodeFacts) -> tuple[l
         out += _check_runtime(name, table, source, facts)
     out.append(Finding("containerd-runtimes", "containerd", "info",
                        f"{source}: runtimes configured: {', '.join(sorted(runtimes)) or 'none (only the built-in runc)'}"))
-    return out, ConfigView(source, version, runtimes, default)
+    return out, ConfigView(source, version, runtimes, default, bool(hidden))
 
 
 def _check_runtime(name: str, table: dict[str, Any], source: str, facts: NodeFacts) -> list[Finding]:
@@ -288,7 +303,8 @@ def check_runtime_classes(classes: list[dict[str, Any]], source: str, view: Conf
                                f"RuntimeClass {name}: handler {handler!r} not checked (no containerd config read)",
                                fix="rtadvisor doctor --containerd-config /etc/containerd/config.toml --runtimeclasses FILE"))
             continue
-        known = set(view.runtimes) | {"runc"}  # containerd always has its built-in runc default
+        # containerd's built-in runc only survives when the file defines no runtimes (or a template's base has it)
+        known = set(view.runtimes) | ({"runc"} if not view.runtimes or view.template else set())
         if handler in known:
             out.append(Finding(f"rc-{name}", "runtimeclass", "ok",
                                f"RuntimeClass {name}: handler {handler!r} is configured in {view.source}"))

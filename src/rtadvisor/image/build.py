@@ -44,6 +44,7 @@ MT_WASM_CONFIG = "application/vnd.wasm.config.v0+json"
 MT_WASM_LAYER = "application/wasm"
 VARIANT_ANNOTATION = "module.wasm.image/variant"
 REF_NAME = "org.opencontainers.image.ref.name"
+CONTAINERD_NAME = "io.containerd.image.name"
 TITLE = "org.opencontainers.image.title"
 # A fixed creation time keeps digests reproducible (SOURCE_DATE_EPOCH overrides it, as in Debian).
 CREATED = "1970-01-01T00:00:00Z"
@@ -95,8 +96,11 @@ class LayoutWriter:
         desc = self.json_blob(manifest, MT_MANIFEST)
         if platform:
             desc["platform"] = platform
-        desc["annotations"] = {REF_NAME: ref}
-        self.manifests = [m for m in self.manifests if m.get("annotations", {}).get(REF_NAME) != ref]
+        # OCI convention: ref.name is the tag (``skopeo oci:DIR:TAG``, ``ctr import --base-name``);
+        # containerd's own annotation carries the full name for a plain ``ctr images import``.
+        name, _, tag = ref.rpartition(":")
+        desc["annotations"] = {REF_NAME: tag, CONTAINERD_NAME: ref} if name else {REF_NAME: ref}
+        self.manifests = [m for m in self.manifests if m.get("annotations", {}).get(REF_NAME) != desc["annotations"][REF_NAME]]
         self.manifests.append(desc)
         return str(desc["digest"])
 

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .build import MT_WASM_CONFIG, MT_WASM_LAYER, REF_NAME, VARIANT_ANNOTATION
+from .build import CONTAINERD_NAME, MT_WASM_CONFIG, MT_WASM_LAYER, REF_NAME, VARIANT_ANNOTATION
 from .layout import LayoutSource, validate_layout
 
 WASM_ENGINES = ("wasmedge", "wasmtime", "wasmer", "iwasm", "wasm3")
@@ -121,7 +121,8 @@ def inspect_layout(path: Path, *, validate: bool = True) -> dict[str, Any]:
                 config = json.loads(src.blob(cdesc["digest"]))
             except (json.JSONDecodeError, KeyError):
                 config = {}
-            ref = (desc.get("annotations") or {}).get(REF_NAME)
+            annotations = desc.get("annotations") or {}
+            ref = annotations.get(CONTAINERD_NAME) or annotations.get(REF_NAME)
             reports.append(classify(manifest, config, str(cdesc.get("mediaType", "")), ref, desc["digest"]))
     out: dict[str, Any] = {"path": str(path), "images": [r.to_json() for r in reports]}
     if validate:

@@ -18,6 +18,7 @@ from rtadvisor.errors import ArtifactError, InputError
 from . import containerd as ctd
 from .dockerfiles import route1_dockerfile, route1_entrypoint, scratch_dockerfile
 from .handlers import (
+    RUNC,
     WASM_RESOURCES_KINDS,
     WASM_VARIANT_ANNOTATION,
     Handler,
@@ -88,7 +89,14 @@ def node_handlers(req: GenerateRequest) -> tuple[Handler, ...]:
 
 def _containerd_files(req: GenerateRequest, handlers: tuple[Handler, ...]) -> tuple[dict[str, str], dict[str, Any]]:
     preset = ctd.preset(req.distro)
-    to_configure = [h for h in handlers if not (h.default_runtime and req.existing_config is None)] or list(handlers)
+    # containerd 1.x replaces (does not merge) its built-in runtimes map with the file's: a config
+    # that defines any runtime but not the default one stops the CRI plugin from loading ("no
+    # corresponding runtime configured in containerd.runtimes for default_runtime_name"). Found by
+    # the real-containerd proof. So a full config always carries runc; templates and drop-ins that
+    # extend a distribution's config (which has runc already) must not define it a second time.
+    extends_base = preset.distro in ("k3s", "rke2", "k0s") or (preset.distro == "microk8s" and req.existing_config is None)
+    others = [h for h in handlers if not h.default_runtime]
+    to_configure = others if extends_base and others else ([RUNC] + others if not extends_base else list(handlers))
     files: dict[str, str] = {}
     info: dict[str, Any] = {"distro": preset.distro, "restart": preset.restart, "files": []}
     for pf in preset.files:
