@@ -41,3 +41,126 @@ def test_bad_profile_value_is_one_line(tmp_path: Path, capsys: pytest.CaptureFix
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert "field 'gpu': expected one of none, shared, passthrough, vgpu, sriov, got 'nvidia'" in err
+
+
+def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
+    captured = capsys.readouterr()
+    err = captured.err
+    assert err.startswith("rtadvisor: error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    assert captured.out == ""
+    return err
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ("name: x\nmemory_mb: lots\n", "field 'memory_mb': expected a number > 0 (MB), got 'lots'"),
+        ("name: x\ndevices: [usb, firewire]\n", "field 'devices': expected a list of usb, pci, got 'firewire'"),
+        ("name: x\nwhatever: 1\n", "unknown field 'whatever'"),
+        ("scenario: edge\n", "field 'name': required"),
+        ("name: [unclosed\n", "invalid YAML"),
+    ],
+)
+def test_bad_profiles_rejected_cleanly(tmp_path: Path, content: str, fragment: str,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    p = tmp_path / "bad.yaml"
+    p.write_text(content)
+    assert main(["recommend", str(p), "--json"]) == 2
+    assert fragment in _one_line_error(capsys)
+
+
+def test_bad_option_value_rejected(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["recommend", "--name", "x", "--isolation", "extreme"]) == 2
+    assert "field 'isolation': expected one of standard, strong, got 'extreme'" in _one_line_error(capsys)
+
+
+def test_options_override_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["recommend", str(ROOT / "examples" / "edge-gateway.yaml"), "--device", "pci", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["workload"]["devices"] == ["pci"] and doc["runtime"] in ("kata", "vm")
+
+
+def test_options_only(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["recommend", "--name", "x", "--scenario", "edge", "--memory-mb", "64", "--cpu-cores", "0.5",
+                 "--isolation", "strong", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["runtime"] == "wasmedge"
+
+
+def test_inconsistent_ahp_preferences(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["recommend", str(ROOT / "examples" / "general-api.yaml"), "--prefer", "S:M=9", "--prefer", "M:V=9",
+            "--prefer", "V:S=9"]
+    assert main(argv) == 2
+    assert "consistency ratio" in _one_line_error(capsys)
+    assert main(["recommend", str(ROOT / "examples" / "general-api.yaml"), "--prefer", "S:M=3", "--prefer", "M:V=1/2",
+                 "--json"]) == 0
+
+
+def test_evidence_without_store_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "none.db"
+    code = main(["recommend", str(ROOT / "examples" / "edge-gateway.yaml"), "--evidence", "--db", str(db)])
+    assert code != 0
+    assert "bench" in _one_line_error(capsys)
+    assert not db.exists()  # asking must not create an empty store
+
+
+def test_subprocess_entry_point_bad_profile(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).parent / "rtadvisor"
+    if not exe.exists():
+        pytest.skip("console script not installed next to this interpreter")
+    p = tmp_path / "x.toml"
+    p.write_text('name = "x"\ngpu = "nvidia"\n')
+    r = subprocess.run([str(exe), "recommend", str(p)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.strip().count("\n") == 0 and "field 'gpu'" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["kb", "runtimes", "--json"],
+        ["kb", "show", "wasmedge", "--json"],
+        ["kb", "tables", "--json"],
+        ["kb", "tables", "--table", "claims", "--json"],
+        ["kb", "network", "--json"],
+        ["kb", "network", "path", "A1", "A7", "--json"],
+        ["kb", "network", "timeline", "--json"],
+        ["kb", "network", "observability", "--json"],
+        ["kb", "network", "coordinates", "--json"],
+        ["kb", "troubleshoot", "kubectl", "logs", "empty", "--json"],
+    ],
+)
+def test_kb_commands_json(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc
+
+
+def test_kb_json_content(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["kb", "runtimes", "--json"])
+    ids = {r["id"] for r in json.loads(capsys.readouterr().out)}
+    assert {"runc", "crun", "gvisor", "kata", "wasmedge", "wasmtime", "vm"} <= ids
+    main(["kb", "network", "path", "A1", "A7", "--json"])
+    assert [s["id"] for s in json.loads(capsys.readouterr().out)["path"]] == ["A1", "A5", "A6", "A7"]
+    main(["kb", "troubleshoot", "dns", "lookup", "--json"])
+    assert json.loads(capsys.readouterr().out)["matches"][0]["fix"].startswith("enable WasmEdge")
+    main(["kb", "tables", "--table", "cases", "--json"])
+    assert len(json.loads(capsys.readouterr().out)["cases"]["rows"]) == 7
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["kb", "show", "docker"], ["kb", "network", "path", "A1", "A4"], ["kb", "tables", "--table", "nope"]],
+)
+def test_kb_bad_input_one_line(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    _one_line_error(capsys)
+
+
+@pytest.mark.parametrize("argv", [["kb", "runtimes"], ["kb", "show", "kata"], ["kb", "tables"], ["kb", "network"],
+                                  ["kb", "network", "timeline"], ["kb", "troubleshoot", "image", "pull", "fails"]])
+def test_kb_commands_readable(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 0
+    assert capsys.readouterr().out.strip()

@@ -395,6 +395,8 @@ def _decide(kb: KnowledgeBase, w: Workload, evidence: Evidence | None, preferenc
 
     chosen = _choose(run, table, eligible, rule_choice, rule_name, case, g_strong if strong_need else None)
 
+    _check_slo(run, table, chosen)
+
     # 5. route and architecture
     rt = kb.runtime(chosen)
     route = _route(run) if rt.wasm else None
@@ -476,6 +478,27 @@ def _choose(run: _Run, table: ScoreTable, eligible: set[str], rule_choice: str, 
     return best
 
 
+def _check_slo(run: _Run, table: ScoreTable, chosen: str) -> None:
+    """Say whether the choice's start time (claimed or measured) meets the SLO; never silently."""
+    slo = run.w.cold_start_slo_ms
+    if slo is None:
+        return
+    cell = table.cells[chosen]["S"]
+    origin = (f"claim {cell.claim.id} [{cell.claim.source}]" if cell.claim else
+              f"measured by {cell.measurement.runtime} on {cell.measurement.host}, n={cell.measurement.n}" if cell.measurement else
+              f"derived: {cell.basis}")
+    meets = cell.value < slo
+    better = sorted(r for r, c in table.cells.items() if c["S"].value < slo)
+    answer = f"{chosen} {'meets' if meets else 'misses'} it: {cell.value:g} ms ({origin})"
+    if not meets:
+        answer += (f"; the rules above decided, runtimes whose start time meets the SLO: {', '.join(better)}" if better
+                   else "; no candidate's start time meets it")
+    run.step("guard", "check:slo", f"Does the chosen runtime meet the cold-start SLO of {slo:g} ms?", answer,
+             threshold=f"cold start < {slo:g} ms", source=cell.claim.source if cell.claim else ("measured" if cell.measurement else "derived"))
+    if cell.claim:
+        run.use_claims(cell.claim.id)
+
+
 def _alternatives(kb: KnowledgeBase, w: Workload, table: ScoreTable, allowed: set[str], eligible: set[str], chosen: str,
                   case: s.Case | None, mesh: bool, excluded: dict[str, str]) -> tuple[Alternative, ...]:
     def key(r: str) -> tuple[int, int, float]:
@@ -490,7 +513,7 @@ def _alternatives(kb: KnowledgeBase, w: Workload, table: ScoreTable, allowed: se
             contributions=table.contributions[rid],
             architecture=architecture_for(kb, w, rid, case, mesh),
             excluded=None if rid in eligible else excluded.get(rid, "excluded by a constraint"),
-            topsis=table.topsis[rid],
+            topsis=None if table.topsis[rid] != table.topsis[rid] else table.topsis[rid],  # NaN is not JSON
             values={c: table.cells[rid][c].describe() for c in CRITERIA},
         ))
     return tuple(out)

@@ -1,0 +1,81 @@
+"""Invariants of the engine over generated workloads (hypothesis)."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rtadvisor import kb
+from rtadvisor.decide import recommend
+from rtadvisor.model import Artifact, Device, Gpu, Isolation, KernelFeature, Scenario, Stage, Workload
+
+KB = kb.load()
+VIRTUALIZED = {r.id for r in KB.runtimes.values() if r.family in ("microvm", "vm")}
+PLAIN_CONTAINERS = {r.id for r in KB.runtimes.values() if r.family == "container"}
+
+workloads = st.builds(
+    Workload,
+    name=st.just("w"),
+    scenario=st.sampled_from(Scenario),
+    stage=st.sampled_from(Stage),
+    memory_mb=st.none() | st.floats(min_value=1, max_value=100_000),
+    cpu_cores=st.none() | st.floats(min_value=0.05, max_value=64),
+    cold_start_slo_ms=st.none() | st.floats(min_value=1, max_value=60_000),
+    isolation=st.sampled_from(Isolation),
+    untrusted_code=st.booleans(),
+    gpu=st.sampled_from(Gpu),
+    devices=st.lists(st.sampled_from(Device), unique=True).map(tuple),
+    kernel_features=st.lists(st.sampled_from(KernelFeature), unique=True).map(tuple),
+    services=st.none() | st.integers(min_value=1, max_value=500),
+    multi_os=st.booleans(),
+    offline=st.booleans(),
+    artifact=st.none() | st.sampled_from(Artifact),
+    governance=st.none() | st.booleans(),
+)
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(workloads, st.sampled_from(Device))
+def test_adding_a_device_never_yields_a_non_virtualized_runtime(w: Workload, device: Device) -> None:
+    with_device = w.model_copy(update={"devices": tuple(dict.fromkeys((*w.devices, device)))})
+    assert recommend(with_device).runtime in VIRTUALIZED
+
+
+@SETTINGS
+@given(workloads)
+def test_raising_isolation_never_lowers_the_isolation_rating(w: Workload) -> None:
+    standard = w.model_copy(update={"isolation": Isolation.standard})
+    strong = w.model_copy(update={"isolation": Isolation.strong})
+    assert KB.isolation_rank(recommend(strong).runtime) >= KB.isolation_rank(recommend(standard).runtime)
+
+
+@SETTINGS
+@given(workloads)
+def test_untrusted_code_never_lowers_the_isolation_rating(w: Workload) -> None:
+    trusted = w.model_copy(update={"untrusted_code": False})
+    untrusted = w.model_copy(update={"untrusted_code": True})
+    assert KB.isolation_rank(recommend(untrusted).runtime) >= KB.isolation_rank(recommend(trusted).runtime)
+
+
+@SETTINGS
+@given(workloads)
+def test_every_decision_is_explained_and_consistent(w: Workload) -> None:
+    d = recommend(w)
+    assert d.trace and [t.step for t in d.trace] == list(range(1, len(d.trace) + 1))
+    assert d.runtime in KB.runtimes
+    assert d.alternatives[0].runtime == d.runtime and d.alternatives[0].excluded is None
+    assert (d.route is not None) == KB.runtimes[d.runtime].wasm
+    assert d.architecture
+    if w.untrusted_code and w.isolation == Isolation.strong:
+        assert d.runtime not in PLAIN_CONTAINERS
+    if w.devices:
+        assert d.runtime in VIRTUALIZED
+
+
+@SETTINGS
+@given(workloads)
+def test_json_round_trip(w: Workload) -> None:
+    d = recommend(w)
+    doc = d.model_dump(mode="json")
+    assert type(d).model_validate(doc) == d
