@@ -118,9 +118,11 @@ def test_wasm_route_artifacts() -> None:
 
 def test_request_from_decision() -> None:
     req = request_from_decision({"runtime": "wasmedge", "route": "R3", "architecture": "WasmEdge + K3s",
-                                 "workload": {"name": "Edge Gateway", "scenario": "edge"}}, distro="k3s")
+                                 "workload": {"name": "Edge Gateway", "scenario": "edge"}})
     assert (req.runtimes, req.route, req.name, req.wasi_socket, req.distro) == (("wasmedge",), "R3", "edge-gateway",
                                                                                  True, "k3s")
+    assert request_from_decision({"runtime": "runc", "architecture": "WasmEdge + K3s"}, distro="rke2").distro == "rke2"
+    assert request_from_decision({"runtime": "runc", "architecture": "container + K8s"}).distro == "containerd"
     with pytest.raises(InputError, match="runtime"):
         request_from_decision({"runtimes": []})
 

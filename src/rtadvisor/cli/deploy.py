@@ -125,7 +125,9 @@ def register(app: typer.Typer) -> None:
         runtime: list[str] | None = typer.Option(
             None, "--runtime", "-r", help="Runtime id (runc, crun, gvisor, kata, wasmedge, wasmtime, vm); repeatable."),
         route: str | None = typer.Option(None, "--route", help="Wasm route R1, R2 or R3 (default R2)."),
-        distro: str = typer.Option("containerd", "--distro", help="containerd, k3s, rke2, microk8s or k0s."),
+        distro: str | None = typer.Option(
+            None, "--distro", help="containerd, k3s, rke2, microk8s or k0s (default: k3s when the decision says K3s, "
+            "else containerd)."),
         output: Path = typer.Option(..., "--output", "-o", help="Directory to write the artifacts to."),
         name: str | None = typer.Option(None, "--name", help="Workload name (a DNS label)."),
         image: str | None = typer.Option(None, "--image", help="Image reference for the sample Deployment."),

@@ -243,6 +243,10 @@ def _notes(summary: dict[str, Any], req: GenerateRequest) -> str:
         lines += [f"- K3s/RKE2 write runtimes they detect ({', '.join(K3S_DETECTED[:3])}, ...) into the base "
                   f"template themselves; entries added here carry the suffix `{K3S_SUFFIX}` so the template "
                   "never defines a table twice."]
+    mesh = (req.decision or {}).get("service_mesh")
+    if mesh:
+        lines += ["", "## Service mesh", "",
+                  f"The decision adds a service mesh ({', '.join(mesh)}); its installation is not generated here."]
     lines += ["", "## Workload", ""]
     lines += [f"- {c}" for c in summary["patch"]["changes"]] or ["- no change needed"]
     lines += ["", "Check the node with `rtadvisor doctor --containerd-config PATH --runtimeclasses runtimeclass.yaml`.", ""]
@@ -266,5 +270,9 @@ def request_from_decision(decision: dict[str, Any], **overrides: Any) -> Generat
         "wasi_socket": workload.get("scenario") == "edge",
         "decision": decision,
     }
+    # "WasmEdge + K3s" and friends: the decision already names the distribution.
+    architecture = str(decision.get("architecture") or "")
+    if "K3s" in architecture:
+        args["distro"] = "k3s"
     args.update({k: v for k, v in overrides.items() if v is not None})
     return GenerateRequest(**args)

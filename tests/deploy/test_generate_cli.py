@@ -1,0 +1,113 @@
+"""``rtadvisor generate`` end to end through the CLI: files written, decisions on stdin, merges, errors."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import tomlkit
+import yaml
+
+from rtadvisor.cli import main
+from rtadvisor.k8s import containerd as ctd
+
+FIXTURES = Path(__file__).parents[1] / "data" / "deploy" / "fixtures"
+EXAMPLES = Path(__file__).parents[2] / "examples"
+
+
+def test_generate_from_flags_writes_valid_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    assert main(["generate", "--runtime", "wasmedge", "--route", "R2", "--distro", "containerd", "-o", str(out),
+                 "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["handlers"][0]["runtime_class"] == "crun-wasm"
+    for rel in summary["files"]:
+        assert (out / rel).is_file(), rel
+    assert (out / "Dockerfile").read_text().count("FROM scratch") == 1
+    rc = yaml.safe_load((out / "runtimeclass.yaml").read_text())
+    assert rc["handler"] == "crun"
+
+
+def test_generate_from_a_decision_on_stdin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """``rtadvisor recommend PROFILE --json | rtadvisor generate -`` with the real decision engine."""
+    assert main(["recommend", str(EXAMPLES / "edge-gateway.yaml"), "--json"]) == 0
+    decision = capsys.readouterr().out
+    monkeypatch.setattr(sys, "stdin", io.StringIO(decision))
+    out = tmp_path / "edge"
+    assert main(["generate", "-", "-o", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    parsed = json.loads(decision)
+    assert summary["runtimes"] == [parsed["runtime"]]
+    notes = (out / "NOTES.md").read_text()
+    assert f"runtime `{parsed['runtime']}`" in notes
+    if "K3s" in parsed["architecture"]:
+        assert summary["distro"] == "k3s" and (out / "containerd" / "config.toml.tmpl").is_file()
+
+
+def test_generate_merges_an_existing_config_and_patches_a_manifest(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert main(["generate", "--runtime", "wasmedge", "-o", str(out), "--containerd-config",
+                 str(FIXTURES / "containerd-v3.toml"), "--manifest", str(FIXTURES / "deployment.yaml")]) == 0
+    merged = (out / "containerd" / "config.toml").read_text()
+    assert "# containerd 2.x config" in merged
+    assert "crun" in ctd.configured_runtimes(tomlkit.parse(merged).unwrap(), 3)
+    patched = (out / "patched" / "deployment.yaml").read_text()
+    assert "# measured peak + headroom" in patched and "runtimeClassName: crun-wasm" in patched
+    assert json.loads((out / "patches" / "deployment-thumbnailer.json").read_text())
+    # the user's originals are untouched
+    assert "crun" not in (FIXTURES / "containerd-v3.toml").read_text()
+
+
+def test_generate_refuses_bad_input_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    assert main(["generate", "--runtime", "nope", "-o", str(out)]) == 2
+    assert "--runtime" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(["generate", "--runtime", "crun", "-o", str(out), "--containerd-config",
+                 str(FIXTURES / "containerd-v3-with-v2-keys.toml")]) != 0
+    assert not out.exists()
+    assert main(["generate", "-o", str(out)]) == 2
+    out.mkdir()
+    (out / "mine.txt").write_text("keep")
+    assert main(["generate", "--runtime", "runc", "-o", str(out)]) == 2  # not empty
+    assert main(["generate", "--runtime", "runc", "-o", str(out), "--force"]) == 0
+    assert (out / "mine.txt").read_text() == "keep"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".rtadvisor-")]  # no staging left
+
+
+def test_generate_twice_with_merge_is_idempotent(tmp_path: Path) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    assert main(["generate", "--runtime", "gvisor", "--runtime", "crun", "-o", str(first), "--containerd-config",
+                 str(FIXTURES / "containerd-v2.toml")]) == 0
+    merged = first / "containerd" / "config.toml"
+    assert main(["generate", "--runtime", "gvisor", "--runtime", "crun", "-o", str(second), "--containerd-config",
+                 str(merged), "--json"]) == 0
+    assert (second / "containerd" / "config.toml").read_text() == merged.read_text()
+
+
+def test_overhead_says_where_it_came_from(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert main(["generate", "--runtime", "kata", "-o", str(out), "--db", str(tmp_path / "empty.db")]) == 0
+    rc = yaml.safe_load((out / "runtimeclass.yaml").read_text())
+    source = rc["metadata"]["annotations"]["rtadvisor.io/overhead-source"]
+    assert source.startswith("claim kata-memory") and "not measured" in source
+    assert rc["overhead"]["podFixed"]["memory"] == "200Mi"
+
+
+def test_overhead_from_this_nodes_measurements(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rtadvisor.cli.deploy import pod_overheads
+    from rtadvisor.model import Evidence, Measurement
+
+    evidence = Evidence(measurements=(Measurement(runtime="runsc", metric="per_instance_mb", value=11.3, unit="MiB",
+                                                  n=5, host="node-a", date="2026-11-22"),))
+    from rtadvisor import store
+
+    monkeypatch.setattr(store, "load_evidence", lambda db=None: evidence)
+    overheads = pod_overheads(["gvisor", "kata"], None)
+    assert overheads["gvisor"].memory_mib == 11.3
+    assert overheads["gvisor"].source.startswith("measured on node-a: runsc per_instance_mb = 11.3 MiB, n=5")
+    assert overheads["kata"].source.startswith("claim kata-memory")
