@@ -276,7 +276,7 @@ def register_image(app: typer.Typer) -> None:
             from rtadvisor.errors import ArtifactError
 
             raise ArtifactError(f"{output}: built layout is invalid: {check.errors[0]}")
-        result = {"output": str(output), "images": [
+        result: dict[str, Any] = {"output": str(output), "images": [
             {"ref": i.ref, "kind": i.kind, "manifest_digest": i.manifest_digest,
              "platform": f"{i.config.get('os')}/{i.config.get('architecture')}",
              "size_bytes": sum(d["size"] for d in i.manifest["layers"]) + i.manifest["config"]["size"]}

@@ -145,14 +145,14 @@ def run_doctor(
             findings += check_runtime_classes(classes, str(path), view)
         sources["runtimeclasses"] = ", ".join(str(p) for p in runtimeclasses)
     else:
-        classes, why = _cluster_runtime_classes() if use_cluster else (None, "cluster lookup disabled")
-        if classes is None:
+        cluster, why = _cluster_runtime_classes() if use_cluster else (None, "cluster lookup disabled")
+        if cluster is None:
             findings.append(Finding("runtimeclasses", "runtimeclass", "info",
                                     f"RuntimeClasses not checked: {why}",
                                     fix="pass --runtimeclasses FILE.yaml (e.g. the generated runtimeclass.yaml)"))
             sources["runtimeclasses"] = f"not checked ({why})"
         else:
-            findings += check_runtime_classes(classes, "cluster", view)
+            findings += check_runtime_classes(cluster, "cluster", view)
             sources["runtimeclasses"] = "cluster (kubectl)"
 
     findings += check_cgroups(facts, view)

@@ -56,7 +56,7 @@ def classify(manifest: dict[str, Any], config: dict[str, Any], config_media_type
     entry = tuple(str(x) for x in (cfg.get("Entrypoint") or []) + (cfg.get("Cmd") or []))
     evidence: list[str] = []
     warnings: list[str] = []
-    common = {"ref": ref, "digest": digest, "platform": f"{os_}/{arch}", "entrypoint": entry,
+    common: dict[str, Any] = {"ref": ref, "digest": digest, "platform": f"{os_}/{arch}", "entrypoint": entry,
               "size_bytes": size, "annotations": annotations}
 
     wasm_layers = [d for d in layers if d.get("mediaType") == MT_WASM_LAYER]

@@ -249,7 +249,9 @@ def merge_runtimes(
             "move them to plugins.\"io.containerd.cri.v1.runtime\" (`containerd config migrate`)"
         )
     runtimes = _ensure_path(doc, runtimes_key(chosen))
-    added, updated, unchanged = [], [], []
+    added: list[str] = []
+    updated: list[str] = []
+    unchanged: list[str] = []
     for handler in _unique(list(handlers)):
         entry = runtime_entry(handler)
         if handler.name in runtimes:
