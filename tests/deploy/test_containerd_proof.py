@@ -174,3 +174,56 @@ def test_containerd_rejects_a_config_without_the_default_runtime(generated: dict
     assert _leftovers(str(daemon.directory)) == []
     assert not daemon.directory.exists()
     assert main(["doctor", "--containerd-config", str(broken)]) == 3
+
+
+HELLO_C = '#include <stdio.h>\nint main(void) { puts("hello from wasm"); return 0; }\n'
+
+
+@pytest.mark.runtime("containerd")
+@pytest.mark.runtime("crun")
+def test_compat_wasm_image_under_this_nodes_crun(generated: dict, tmp_path: Path) -> None:
+    """Route R2 for real: the compat image, annotated, run by the generated crun entry.
+
+    This node's crun has no Wasm handler, so crun execs ``/app.wasm`` as a Linux binary and fails
+    with ``exec format error`` — exactly what ``rtadvisor doctor`` predicts; a crun with
+    ``+WASM:<engine>`` must print the module's output instead.
+    """
+    import subprocess
+
+    from rtadvisor.backends.containerd import PrivateContainerd
+    from rtadvisor.doctor import run_doctor
+    from rtadvisor.doctor.facts import gather
+
+    clang = shutil.which("clang")
+    assert clang, "clang (with wasi-libc) is needed to build the test module"
+    module = tmp_path / "hello.wasm"
+    (tmp_path / "hello.c").write_text(HELLO_C)
+    subprocess.run([clang, "--target=wasm32-wasi", "-O2", "-Wl,--strip-all", str(tmp_path / "hello.c"), "-o",
+                    str(module)], check=True, capture_output=True, timeout=120)
+    image = tmp_path / "wasm.tar"
+    assert main(["image", "build", str(module), "--kind", "compat", "--name", "localhost/hello-wasm",
+                 "-o", str(image)]) == 0
+    crun_has_wasm = any(f.startswith("+WASM") for f in gather(live=False).crun_features)
+    doctor_finding = next(f for f in run_doctor(facts=gather(live=False), use_cluster=False).findings
+                          if f.id == "crun-wasm")
+    daemon = PrivateContainerd(config_path=generated["config"], disable_cri=False)
+    try:
+        with daemon as c:
+            c.ctr("images", "import", "--all-platforms", str(image), timeout=120)
+            runtime, runc_binary, _ = _ctr_flags("crun", generated["runtimes"]["crun"], tmp_path)
+            argv = c.ctr_argv("run", "--rm", "--platform", "wasi/wasm", "--runtime", runtime,
+                              *(["--runc-binary", runc_binary] if runc_binary else []),
+                              "--annotation", "module.wasm.image/variant=compat-smart",
+                              "localhost/hello-wasm:latest", "proof-wasm")
+            result = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+            c.ctr("containers", "delete", "proof-wasm", check=False)
+    finally:
+        daemon.stop()
+    if crun_has_wasm:
+        assert result.returncode == 0 and "hello from wasm" in result.stdout
+        assert doctor_finding.status == "ok"
+    else:
+        assert result.returncode != 0
+        assert "exec format error" in (result.stdout + result.stderr).lower()
+        assert doctor_finding.status in ("warn", "fail") and "no Wasm handler" in doctor_finding.title
+    assert _leftovers(str(daemon.directory)) == [] and not daemon.directory.exists()
