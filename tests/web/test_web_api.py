@@ -137,7 +137,7 @@ def test_network_matches_the_kb_graph(client: TestClient) -> None:
     graph = kb.load().graph()
     net = client.get("/api/network").json()
     assert len(net["nodes"]) == graph.number_of_nodes()
-    assert len(net["links"]) == graph.number_of_edges()
+    assert len([x for x in net["links"] if not x.get("derived")]) == graph.number_of_edges()
     ids = {n["id"] for n in net["nodes"]}
     assert {"L-0", "L-4", "A1", "A7", "T1", "O1"} <= ids
     assert all(n["label"] and n["group"] for n in net["nodes"])
@@ -222,6 +222,31 @@ def test_generate_rejects_both_inputs_and_bad_format(client: TestClient) -> None
     assert both.status_code == 422 and both.json()["field"] == "profile"
     fmt = client.post("/api/generate", params={"format": "tar"}, json={"decision": decision})
     assert fmt.status_code == 422 and fmt.json()["field"] == "format"
+
+
+def test_generate_an_undeployable_decision_is_422(client: TestClient) -> None:
+    decision = _decision(client, "edge")
+    resp = client.post("/api/generate", json={"decision": {**decision, "runtime": "nosuch"}})
+    assert resp.status_code == 422
+    assert resp.json()["field"] == "decision"
+    assert "nosuch" in resp.json()["error"]
+
+
+def test_generate_for_a_vm_has_pod_overhead_with_its_source(client: TestClient) -> None:
+    decision = _decision(client, "enterprise")
+    assert decision["runtime"] == "vm"
+    files = {f["path"]: f["content"] for f in client.post("/api/generate", json={"decision": decision}).json()["files"]}
+    rc = files["runtimeclass.yaml"]
+    assert "podFixed" in rc
+    assert "claim" in files["NOTES.md"] or "measured" in files["NOTES.md"]
+
+
+def test_doctor_and_symptoms(client: TestClient) -> None:
+    report = client.get("/api/doctor").json()
+    assert report["worst"] in {"ok", "info", "warn", "fail"}
+    assert any(f["id"] == "program-runc" for f in report["findings"])
+    diag = client.get("/api/doctor", params={"symptom": "kubectl logs empty"}).json()
+    assert diag["diagnoses"] and "1.8.5" in json.dumps(diag["diagnoses"][0])
 
 
 def test_unknown_api_path_is_json_404(client: TestClient) -> None:

@@ -22,7 +22,7 @@ from rtadvisor.web import create_app
 # A scratch store so the bench endpoints answer "not available" rather than read the user's data.
 _STORE = os.path.join(tempfile.mkdtemp(prefix="rtadvisor-schemathesis-"), "empty.db")
 schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(db=_STORE))
-MAX_EXAMPLES = int(os.environ.get("RTADVISOR_SCHEMATHESIS_EXAMPLES", "25"))
+MAX_EXAMPLES = int(os.environ.get("RTADVISOR_SCHEMATHESIS_EXAMPLES", "15"))
 
 
 def not_a_server_error(ctx: object, response: schemathesis.Response, case: schemathesis.Case) -> bool:

@@ -18,10 +18,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Serve the web page and the HTTP API (JSON under /api/, schema at /openapi.json)."""
         import socket
+        import sys
 
         import uvicorn
 
-        from rtadvisor.cli.common import err_console
         from rtadvisor.web import create_app
 
         if not 0 <= port <= 65535:
@@ -36,9 +36,12 @@ def register(app: typer.Typer) -> None:
             raise InputError(f"--host/--port: cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
         bound_port = sock.getsockname()[1]
         shown = f"[{host}]" if ":" in host else host
-        err_console.print(f"rtadvisor: serving on http://{shown}:{bound_port}/  (API: /api/, schema: /openapi.json; Ctrl-C stops)")
+        # plain prints (not rich): scripts read the URL from this line, so it must not be wrapped
+        print(f"rtadvisor: serving on http://{shown}:{bound_port}/  (API: /api/, schema: /openapi.json; "
+              "Ctrl-C stops)", file=sys.stderr, flush=True)
         if host not in ("127.0.0.1", "localhost", "::1"):
-            err_console.print("rtadvisor: warning: listening beyond loopback; the API has no authentication")
+            print("rtadvisor: warning: listening beyond loopback; the API has no authentication",
+                  file=sys.stderr, flush=True)
         config = uvicorn.Config(create_app(db), log_level="warning", access_log=False)
         server = uvicorn.Server(config)
         try:

@@ -12,14 +12,15 @@ import zipfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Body, FastAPI, Path as PathParam, Query, Request
+from fastapi import Body, FastAPI, Query, Request
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rtadvisor.errors import InputError, RtadvisorError
+from rtadvisor.errors import ArtifactError, InputError, RtadvisorError
 from rtadvisor.model import Decision, Evidence, Workload
 
 from .errors import (
@@ -83,7 +84,7 @@ def create_app(db: str | None = None) -> FastAPI:
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
-        field = field_from_loc(first.get("loc", ()))
+        field = field_from_loc(tuple(first.get("loc", ())))
         detail = [
             {"loc": [p if isinstance(p, (str, int)) else str(p) for p in e.get("loc", ())],
              "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
@@ -271,7 +272,12 @@ def create_app(db: str | None = None) -> FastAPI:
             assert request.profile is not None
             workload = services.parse_profile(request.profile.model_dump(mode="json", exclude_unset=True))
             decision = services.recommend(workload)
-        files = services.generate(decision)
+        try:
+            files = services.generate(decision)
+        except (ArtifactError, InputError) as exc:
+            # the decision given cannot be deployed as is (e.g. a runtime with no known handler)
+            return _error(422, f"decision: {exc}", "decision",
+                          detail=[{"loc": ["body", "decision"], "msg": str(exc), "type": "ArtifactError"}])
         if format == "zip":
             buf = io.BytesIO()
             with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -282,10 +288,12 @@ def create_app(db: str | None = None) -> FastAPI:
         body = GenerateResponse(runtime=decision.runtime, route=decision.route, files=files)  # type: ignore[arg-type]
         return JSONResponse(body.model_dump(mode="json"))
 
-    @app.get("/api/doctor", response_model=Any, responses=COMMON_RESPONSES, tags=["deploy"])
-    def doctor() -> Any:
-        """The node doctor's findings for this machine (ok / warn / fail, with fixes)."""
-        return services.doctor()
+    @app.get("/api/doctor", response_model=dict[str, Any], responses=COMMON_RESPONSES, tags=["deploy"])
+    def doctor(
+        symptom: Annotated[str | None, Query(max_length=500, description="Explain a symptom instead, e.g. 'exec format error'")] = None,
+    ) -> dict[str, Any]:
+        """The node doctor's findings for this machine (``rtadvisor doctor --json``), or a symptom's diagnoses."""
+        return services.doctor(symptom.strip() if symptom and symptom.strip() else None)
 
     @app.get("/api/{rest:path}", include_in_schema=False, response_model=ErrorResponse)
     def unknown_api(rest: str) -> JSONResponse:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from typing import Any
 
-from rtadvisor.model import Decision, Evidence
+from rtadvisor.model import Decision
 
 from .convert import plain
 from .errors import ServiceUnavailable
@@ -18,27 +19,18 @@ def _module(name: str, what: str) -> Any:
         raise ServiceUnavailable(what, f"module {name} is not installed ({exc})") from exc
 
 
-def render_files(decision: Decision, kb: Any = None, evidence: Evidence | None = None) -> list[dict[str, str]]:
-    """The deployment artifacts of a decision as ``[{"path", "content"}]`` (text files)."""
+def render_files(decision: Decision, db: str | None = None) -> list[dict[str, str]]:
+    """The deployment artifacts of a decision as ``[{"path", "content"}]``: what ``rtadvisor generate`` writes.
+
+    Pod overheads of sandbox/VM runtimes come from this node's store (``db``) when it has them,
+    else from the knowledge base's claims (the generated NOTES.md says which).
+    """
     bundle_mod = _module("rtadvisor.k8s.bundle", "artifact generation")
-    request_cls = getattr(bundle_mod, "GenerateRequest", None)
-    build = getattr(bundle_mod, "build_bundle", None)
-    if request_cls is None or build is None:
-        raise ServiceUnavailable("artifact generation", "rtadvisor.k8s.bundle has no build_bundle")
-    request = request_cls(
-        runtimes=(decision.runtime,),
-        route=decision.route,
-        name=_dns_label(decision.workload.name),
-        decision=decision.model_dump(mode="json"),
-    )
-    return _as_files(build(request).files)
-
-
-def _dns_label(name: str) -> str:
-    """A workload name as a Kubernetes DNS label (lower-case alphanumerics and '-', <= 63 chars)."""
-    out = "".join(ch if ch.isalnum() and ch.isascii() else "-" for ch in name.lower())
-    out = "-".join(part for part in out.split("-") if part)[:63].strip("-")
-    return out or "app"
+    deploy_cli = _module("rtadvisor.cli.deploy", "artifact generation")
+    request = bundle_mod.request_from_decision(decision.model_dump(mode="json"))
+    overheads = deploy_cli.pod_overheads(list(request.runtimes), db)
+    bundle = bundle_mod.build_bundle(dataclasses.replace(request, overheads=overheads))
+    return _as_files(bundle.files)
 
 
 def _as_files(files: Any) -> list[dict[str, str]]:
@@ -54,10 +46,11 @@ def _as_files(files: Any) -> list[dict[str, str]]:
     return out
 
 
-def run_doctor() -> Any:
-    """This node's doctor report (checks with ok/warn/fail and fixes)."""
+def run_doctor(symptom: str | None = None) -> dict[str, Any]:
+    """This node's doctor report (``rtadvisor doctor --json``), or the diagnoses of a symptom."""
+    if symptom:
+        symptoms = _module("rtadvisor.doctor.symptoms", "node doctor")
+        return {"symptom": symptom, "diagnoses": [d.to_json() for d in symptoms.diagnose(symptom)]}
     doctor = _module("rtadvisor.doctor", "node doctor")
-    fn = getattr(doctor, "run", None) or getattr(doctor, "diagnose", None)
-    if fn is None:
-        raise ServiceUnavailable("node doctor", "rtadvisor.doctor has no run function")
-    return plain(fn())
+    report = doctor.run_doctor(use_cluster=False)
+    return dict(plain(report.to_json()))

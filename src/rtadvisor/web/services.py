@@ -222,18 +222,12 @@ class Services:
     def generate(self, decision: Decision) -> list[dict[str, str]]:
         from .artifacts import render_files
 
-        return render_files(decision, kb=self.kb(), evidence=self._evidence_or_none())
+        return render_files(decision, db=self.db)
 
-    def _evidence_or_none(self) -> Evidence | None:
-        try:
-            return self.evidence()
-        except ServiceUnavailable:
-            return None
-
-    def doctor(self) -> Any:
+    def doctor(self, symptom: str | None = None) -> dict[str, Any]:
         from .artifacts import run_doctor
 
-        return run_doctor()
+        return run_doctor(symptom)
 
     @cached_property
     def version(self) -> str:

@@ -101,7 +101,8 @@ def _leaf_raw(target: Any, leaves: dict[str, Any]) -> dict[str, Any]:
     if isinstance(target, dict):
         return target
     runtime = str(target).split(":", 1)[1] if str(target).startswith("leaf:") else str(target)
-    info = leaves.get(runtime) if isinstance(leaves.get(runtime), dict) else {}
+    found = leaves.get(runtime)
+    info: dict[str, Any] = found if isinstance(found, dict) else {}
     note = "; ".join(f"{k}: {v}" for k, v in info.items() if isinstance(v, (str, int, float)))
     return {"runtime": runtime, "note": note or None}
 

@@ -322,8 +322,8 @@
       box.appendChild(RT.h("table", { class: "trace doctor" }, RT.h("tbody", {}, checks.map((c) =>
         RT.h("tr", { class: "st-" + (c.status || c.level || "") },
           RT.h("td", {}, badge(c.status || c.level || "?", "st " + (c.status || c.level || ""))),
-          RT.h("td", {}, RT.h("b", {}, c.name || c.check || c.id || "")),
-          RT.h("td", {}, c.message || c.detail || c.summary || ""),
+          RT.h("td", {}, RT.h("b", {}, c.title || c.name || c.id || "")),
+          RT.h("td", {}, c.detail || c.message || ""),
           RT.h("td", { class: "mono" }, c.fix || ""))))));
     } catch (err) {
       RT.clear(box).appendChild(RT.h("div", { class: "unavailable" }, err.message));

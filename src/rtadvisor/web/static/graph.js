@@ -37,10 +37,11 @@
     for (const n of nodes) {
       const r = 7 + Math.min(7, degree.get(n.id));
       n.r = r;
+      n.labelEl = RT.svg("text", { x: r + 3, y: 4, class: "glabel" }, String(n.label).slice(0, 34));
       n.el = RT.svg("g", { class: "gnode", "data-id": n.id, tabindex: 0 },
         RT.svg("circle", { r, fill: RT.color("group:" + n.group) }),
-        RT.svg("text", { x: r + 3, y: 4, class: "glabel" }, String(n.label).slice(0, 28)),
-        RT.tip(Object.entries(n).filter(([k, v]) => !["x", "y", "vx", "vy", "fixed", "el", "r"].includes(k) &&
+        n.labelEl,
+        RT.tip(Object.entries(n).filter(([k, v]) => !["x", "y", "vx", "vy", "fixed", "el", "r", "labelEl", "left"].includes(k) &&
           v !== null && typeof v !== "object").map(([k, v]) => `${k}: ${v}`).join("\n")));
       nodeLayer.appendChild(n.el);
     }
@@ -50,6 +51,7 @@
     let running = false;
     function tick() {
       const k = Math.sqrt((W * H) / Math.max(1, nodes.length)) * 0.55;
+      const cutoff2 = (4 * k) * (4 * k);
       for (let i = 0; i < nodes.length; i++) {
         const a = nodes[i];
         for (let j = i + 1; j < nodes.length; j++) {
@@ -57,7 +59,9 @@
           let dx = a.x - b.x, dy = a.y - b.y;
           let d2 = dx * dx + dy * dy;
           if (d2 < 0.01) { dx = Math.random() - 0.5; dy = Math.random() - 0.5; d2 = 0.25; }
-          const f = (k * k) / d2 * 0.06;
+          // repulsion only between near nodes: far clusters need not push each other into the walls
+          if (d2 > cutoff2) continue;
+          const f = (k * k) / d2 * 0.028;
           a.vx += dx * f; a.vy += dy * f; b.vx -= dx * f; b.vy -= dy * f;
         }
       }
@@ -68,8 +72,9 @@
         l.s.vx += dx * f; l.s.vy += dy * f; l.t.vx -= dx * f; l.t.vy -= dy * f;
       }
       for (const n of nodes) {
-        n.vx += (W / 2 - n.x) * 0.004;
-        n.vy += (H / 2 - n.y) * 0.006;
+        // gravity keeps unlinked nodes (timeline, observability) from drifting to the walls
+        n.vx += (W / 2 - n.x) * 0.012;
+        n.vy += (H / 2 - n.y) * 0.024;
         if (n.fixed) { n.vx = 0; n.vy = 0; continue; }
         const sp = Math.sqrt(n.vx * n.vx + n.vy * n.vy), max = 30 * alpha + 1;
         if (sp > max) { n.vx *= max / sp; n.vy *= max / sp; }
@@ -83,7 +88,16 @@
         l.el.setAttribute("x1", l.s.x.toFixed(1)); l.el.setAttribute("y1", l.s.y.toFixed(1));
         l.el.setAttribute("x2", l.t.x.toFixed(1)); l.el.setAttribute("y2", l.t.y.toFixed(1));
       }
-      for (const n of nodes) n.el.setAttribute("transform", `translate(${n.x.toFixed(1)},${n.y.toFixed(1)})`);
+      for (const n of nodes) {
+        n.el.setAttribute("transform", `translate(${n.x.toFixed(1)},${n.y.toFixed(1)})`);
+        // labels of nodes near the right edge go on their left so they stay inside the drawing
+        const left = n.x > W * 0.72;
+        if (left !== n.left) {
+          n.left = left;
+          n.labelEl.setAttribute("x", left ? -(n.r + 3) : n.r + 3);
+          n.labelEl.setAttribute("text-anchor", left ? "end" : "start");
+        }
+      }
     }
     function frame() {
       for (let i = 0; i < 3; i++) tick();
@@ -111,7 +125,7 @@
     let dragged = null, moved = false;
     svg.addEventListener("pointerdown", (evt) => {
       const g = evt.target.closest(".gnode");
-      if (!g) return;
+      if (!g) { clearSelection(); return; }
       dragged = byId.get(g.getAttribute("data-id"));
       moved = false;
       dragged.fixed = true;
@@ -160,12 +174,11 @@
         opts.onSelect(node, links.filter((l) => l.s.id === id || l.t.id === id));
       }
     }
-    svg.addEventListener("click", (evt) => {
-      if (!evt.target.closest(".gnode")) {
-        for (const n of nodes) n.el.classList.remove("dim", "selected");
-        for (const l of links) l.el.classList.remove("hot");
-      }
-    });
+    // (not a "click" handler: with pointer capture, clicks target the <svg>, not the node)
+    function clearSelection() {
+      for (const n of nodes) n.el.classList.remove("dim", "selected");
+      for (const l of links) l.el.classList.remove("hot");
+    }
     return { select, nodes, links };
   };
 })(window.RT);
