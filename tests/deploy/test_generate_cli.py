@@ -102,12 +102,15 @@ def test_overhead_from_this_nodes_measurements(monkeypatch: pytest.MonkeyPatch) 
     from rtadvisor.cli.deploy import pod_overheads
     from rtadvisor.model import Evidence, Measurement
 
-    evidence = Evidence(measurements=(Measurement(runtime="runsc", metric="per_instance_mb", value=11.3, unit="MiB",
-                                                  n=5, host="node-a", date="2026-11-22"),))
+    evidence = Evidence(measurements=(
+        Measurement(runtime="runsc", metric="per_instance_mb", value=9.7, unit="MB", n=2, host="node-a"),
+        Measurement(runtime="runsc", metric="pss_mb", value=11.3, unit="MiB", n=5, host="node-a", date="2026-11-22"),
+    ))
     from rtadvisor import store
 
     monkeypatch.setattr(store, "load_evidence", lambda db=None: evidence)
     overheads = pod_overheads(["gvisor", "kata"], None)
     assert overheads["gvisor"].memory_mib == 11.3
-    assert overheads["gvisor"].source.startswith("measured on node-a: runsc per_instance_mb = 11.3 MiB, n=5")
+    # the whole idle sandbox (PSS), not the marginal sweep cost: the conservative scheduling overhead
+    assert overheads["gvisor"].source.startswith("measured on node-a: runsc pss_mb = 11.3 MiB, n=5")
     assert overheads["kata"].source.startswith("claim kata-memory")

@@ -26,7 +26,9 @@ _FALLBACK_MEMORY_CLAIMS = {
 }
 #: Measurement names a runtime's per-pod memory may be stored under (bench backends' names).
 _MEASURED_AS = {"gvisor": ("runsc", "gvisor", "containerd-runsc"), "kata": ("kata", "microvm"), "vm": ("microvm", "vm")}
-_MEMORY_METRICS = ("per_instance_mb", "pss_mb")
+# PSS of one idle instance first: it is the whole sandbox/VM footprint, the conservative choice for
+# a scheduling overhead (as the claims' upper bound is); the sweep's marginal cost comes second.
+_MEMORY_METRICS = ("pss_mb", "per_instance_mb")
 
 
 def _read_text(path: Path, what: str) -> str:
@@ -79,6 +81,8 @@ def pod_overheads(runtimes: list[str], db: str | None) -> dict[str, Overhead]:
             for name in _MEASURED_AS.get(runtime, (runtime,)):
                 for metric in _MEMORY_METRICS:
                     found = found or evidence.get(name, metric)
+                if found is not None:
+                    break
         if found is not None:
             out[runtime] = Overhead(
                 memory_mib=found.value,
