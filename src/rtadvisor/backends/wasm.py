@@ -202,8 +202,8 @@ class WasmtimeBackend(Backend):
         if missing:
             return Availability(name=self.name, usable=False, version=version, reason=missing)
         return Availability(name=self.name, usable=True, binary=sys.executable, version=f"wasmtime-py {version}",
-                            notes=("in-process engine; pooling allocator not exposed by wasmtime-py, "
-                                   "fast path = InstancePre",))
+                            notes=(("in-process engine; pooling allocator not exposed by wasmtime-py, "
+                                    "fast path = InstancePre"),))
 
     def _cwasm(self, workload: str, assets: Assets) -> Path:
         if workload == "user":

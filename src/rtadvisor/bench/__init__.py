@@ -18,7 +18,7 @@ from rtadvisor.backends.base import Assets
 from .harness import BackendResult, BenchOptions, ProgressFn, Session, bench_backend, host_metadata
 from .stats import Summary
 
-__all__ = ["BackendResult", "BenchOptions", "BenchReport", "run_bench", "result_to_dict", "host_metadata"]
+__all__ = ["BackendResult", "BenchOptions", "BenchReport", "host_metadata", "result_to_dict", "run_bench"]
 
 
 @dataclass

@@ -32,6 +32,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -122,9 +123,10 @@ class BackendResult:
 
 @contextmanager
 def _no_sigint() -> Iterator[None]:
-    """Cleanup must finish even if the user presses Ctrl-C again."""
+    """Cleanup must finish even if the user presses Ctrl-C again: SIGINT is deferred, not lost."""
+    pending: list[int] = []
     try:
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: pending.append(signum))
     except ValueError:  # not the main thread
         yield
         return
@@ -132,6 +134,8 @@ def _no_sigint() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+        if pending and previous is signal.default_int_handler:
+            raise KeyboardInterrupt
 
 
 class LiveInstance:
@@ -148,6 +152,7 @@ class LiveInstance:
     def host_pids(self) -> set[int]:
         """Every host process of this instance, for PSS."""
         roots = {sp.pid for sp in self.spawned if sp.returncode is None}
+        roots |= procs.pids_in_groups(sp.pid for sp in self.spawned)  # detached children of a launcher
         roots |= procs.read_pid_files(self.plan.pid_files)
         roots |= procs.pids_by_markers(self.plan.cmdline_markers)
         return procs.process_tree(roots)
@@ -166,8 +171,8 @@ class LiveInstance:
                     if command.check:
                         problems.append(str(exc))
             for sp in self.spawned:
-                if sp.pid in self.guard.live:
-                    self.guard.kill(sp)
+                self.guard.kill(sp)
+            procs.reap_orphans(self.guard)
             shutil.rmtree(self.workdir, ignore_errors=True)
         return problems
 
@@ -257,6 +262,7 @@ class Session:
         self.mem_available_mb = procs.mem_available_kib() / 1024  # before any instance runs
 
     def __enter__(self) -> Session:
+        procs.become_subreaper()
         self.dir = Path(tempfile.mkdtemp(prefix="rtadvisor-bench-", dir=self.tmp_root))
         return self
 
@@ -269,6 +275,7 @@ class Session:
                 instance.close()
             self.open_instances.clear()
             self.guard.kill_all()
+            procs.reap_orphans(self.guard)
             if self.dir is not None:
                 shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -400,6 +407,8 @@ def _sweep(session: Session, make_plan: Callable[[int, Path, str], LaunchPlan | 
     held: list[LiveInstance] = []
     try:
         for idx, n in enumerate(counts):
+            if incremental and points and n > HEAVY_SWEEP_CAP and _heavy(points[0], held):
+                break  # VMs and the like: N <= HEAVY_SWEEP_CAP keeps a full bench near two minutes
             if incremental:
                 while len(held) < n:
                     workdir, instance_id = session.new_workdir(name)
@@ -427,6 +436,15 @@ def _sweep(session: Session, make_plan: Callable[[int, Path, str], LaunchPlan | 
     return points
 
 
+HEAVY_SWEEP_CAP = 4
+
+
+def _heavy(first: MemoryPoint, held: Sequence[LiveInstance]) -> bool:
+    """An instance over 64 MB PSS or taking over a second to come up."""
+    slow = bool(held) and held[0].sample is not None and held[0].sample.total_ms > 1000
+    return first.pss_kib > 64 * 1024 or slow
+
+
 def measure_memory(session: Session, backend: Backend, assets: Assets, options: BenchOptions,
                    result: BackendResult, progress: ProgressFn | None = None) -> None:
     """PSS sweep over concurrent idle instances (and packed instances when the backend can pack)."""
@@ -436,6 +454,8 @@ def measure_memory(session: Session, backend: Backend, assets: Assets, options: 
         return backend.plan("idle", assets, workdir, instance_id=instance_id)
 
     result.memory_points = _sweep(session, one, counts, True, backend.name, "memory sweep", progress)
+    if len(result.memory_points) < len(counts):
+        result.labels["sweep_capped"] = f"N <= {result.memory_points[-1].n}: heavy instances (> 64 MB or > 1 s)"
     first = result.memory_points[0]
     result.pss_mb = round(first.pss_kib / 1024 / first.n, 3)
     slope_mb = result.pss_mb
@@ -556,7 +576,7 @@ def bench_backend(session: Session, backend: Backend, assets: Assets, options: B
 def host_metadata() -> dict[str, Any]:
     """Kernel, CPU, memory and the date, for the store and the JSON output."""
     import platform
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     cpu = platform.processor() or platform.machine()
     try:
@@ -583,5 +603,5 @@ def host_metadata() -> dict[str, Any]:
         "mem_total_mb": mem_total,
         "kvm": kvm,
         "python": platform.python_version(),
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }

@@ -114,7 +114,7 @@ class ProcessGuard:
                     ],
                 )
             else:  # posix_spawn has no chdir action in Python; Popen's fork/exec does
-                proc = subprocess.Popen(  # noqa: S603 - argv from a backend plan
+                proc = subprocess.Popen(
                     [path, *command.argv[1:]], env=env, cwd=command.cwd, stdin=stdin_fd,
                     stdout=write_fd, stderr=errfd, start_new_session=True, close_fds=True,
                 )
@@ -174,7 +174,9 @@ class ProcessGuard:
             while self._drain(sp):
                 if not select.select([sp.stdout_fd], [], [], 0)[0]:
                     break
-        self._forget(sp, kill_group=True)
+        self._close_fds(sp)
+        # The process group stays registered: a launcher may leave a detached child in it (e.g. a
+        # container's init) that must live until the instance's cleanup, which then kills the group.
         cpu_ms = (usage.ru_utime + usage.ru_stime) * 1000.0
         return Exited(returncode=sp.returncode, stdout=sp.stdout, elapsed_ms=elapsed_ms, cpu_ms=cpu_ms)
 
@@ -186,33 +188,35 @@ class ProcessGuard:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise BenchError(f"{' '.join(sp.argv[:3])}: no {line!r} within {timeout_s:g} s")
-            fds = [sp.pidfd] + ([sp.stdout_fd] if sp.stdout_fd >= 0 else [])
-            ready, _, _ = select.select(fds, [], [], remaining)
-            if sp.stdout_fd in ready:
-                self._drain(sp)
-                continue
-            if sp.pidfd in ready:
-                self._drain(sp)
-                if needle in sp.output:
-                    break
-                _, status, _ = os.wait4(sp.pid, 0)
-                sp.returncode = os.waitstatus_to_exitcode(status)
-                self._forget(sp, kill_group=True)
+            fds = ([sp.pidfd] if sp.returncode is None else []) + ([sp.stdout_fd] if sp.stdout_fd >= 0 else [])
+            if not fds:  # exited and EOF: the line never came
                 raise BenchError(
                     f"{' '.join(sp.argv[:3])} exited with {sp.returncode} before printing {line!r}"
                     + (f": {sp.stdout.strip()[-200:]}" if sp.stdout.strip() else "")
                 )
+            ready, _, _ = select.select(fds, [], [], remaining)
+            if sp.stdout_fd in ready:
+                self._drain(sp)
+                continue
+            if sp.pidfd in ready and sp.returncode is None:
+                # The stage process exited. A detaching launcher (``runc run -d``) exits 0 while its
+                # detached child keeps the pipe and prints the line later: keep reading. Its process
+                # group stays alive until cleanup.
+                _, status, _ = os.wait4(sp.pid, 0)
+                sp.returncode = os.waitstatus_to_exitcode(status)
+                if sp.returncode != 0:
+                    self._drain(sp)
+                    if needle in sp.output:
+                        break
+                    raise BenchError(
+                        f"{' '.join(sp.argv[:3])} exited with {sp.returncode} before printing {line!r}"
+                        + (f": {sp.stdout.strip()[-200:]}" if sp.stdout.strip() else "")
+                    )
         return (time.perf_counter_ns() - sp.started_ns) / 1e6
 
     # ------------------------------------------------------------------ killing
 
-    def _forget(self, sp: Spawned, *, kill_group: bool) -> None:
-        if kill_group:
-            # Children left in the session (e.g. a backgrounded helper) go with their leader.
-            try:
-                os.killpg(sp.pid, signal.SIGKILL)
-            except OSError:
-                pass
+    def _close_fds(self, sp: Spawned) -> None:
         for fd in (sp.pidfd, sp.stdout_fd):
             if fd >= 0:
                 try:
@@ -220,22 +224,25 @@ class ProcessGuard:
                 except OSError:
                     pass
         sp.pidfd = sp.stdout_fd = -1
-        self.live.pop(sp.pid, None)
 
     def kill(self, sp: Spawned) -> None:
-        """SIGKILL the process group of ``sp`` and reap the leader."""
-        for target in (lambda: os.killpg(sp.pid, signal.SIGKILL), lambda: os.kill(sp.pid, signal.SIGKILL)):
+        """SIGKILL the process group of ``sp`` (what is left of it) and reap the leader."""
+        try:
+            os.killpg(sp.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        if sp.returncode is None:
             try:
-                target()
+                os.kill(sp.pid, signal.SIGKILL)
             except OSError:
                 pass
-        if sp.returncode is None:
             try:
                 _, status, _ = os.wait4(sp.pid, 0)
                 sp.returncode = os.waitstatus_to_exitcode(status)
             except ChildProcessError:
                 pass
-        self._forget(sp, kill_group=False)
+        self._close_fds(sp)
+        self.live.pop(sp.pid, None)
 
     def kill_all(self) -> None:
         """Kill and reap every process still registered."""
@@ -246,7 +253,10 @@ class ProcessGuard:
 def run_untimed(guard: ProcessGuard, command: Command) -> Exited:
     """Run a setup/cleanup command to completion; raise BenchError on failure if ``check``."""
     sp = guard.spawn(command)
-    result = guard.wait_exit(sp, command.timeout_s)
+    try:
+        result = guard.wait_exit(sp, command.timeout_s)
+    finally:
+        guard.kill(sp)  # nothing an untimed command started outlives it
     if command.check and result.returncode != 0:
         raise BenchError(
             f"{' '.join(command.argv[:3])} failed with exit code {result.returncode}"
@@ -336,3 +346,52 @@ def is_alive(pid: int) -> bool:
     except OSError as exc:
         return exc.errno == errno.EPERM
     return True
+
+
+def pids_in_groups(pgids: Iterable[int]) -> set[int]:
+    """Live processes whose process group is one of ``pgids``."""
+    wanted = set(pgids)
+    if not wanted:
+        return set()
+    found: set[int] = set()
+    for proc in psutil.process_iter():
+        try:
+            if os.getpgid(proc.pid) in wanted:
+                found.add(proc.pid)
+        except OSError:
+            continue
+    return found
+
+
+def become_subreaper() -> bool:
+    """Make orphaned descendants (a container's init, a shim, a VMM) our children, not PID 1's.
+
+    PID 1 on this machine reaps orphans late, so zombies would linger; as a child subreaper we can
+    reap them ourselves (:func:`reap_orphans`). Returns False where prctl is unavailable.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
+
+
+def reap_orphans(guard: ProcessGuard) -> int:
+    """Reap exited children the guard does not track (orphans reparented to us). Returns how many."""
+    reaped = 0
+    while True:
+        try:
+            info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return reaped
+        if info is None:
+            return reaped
+        if info.si_pid in guard.live and guard.live[info.si_pid].returncode is None:
+            return reaped  # ours to wait for with wait4 (it carries the rusage we want)
+        try:
+            os.waitpid(info.si_pid, os.WNOHANG)
+            reaped += 1
+        except ChildProcessError:
+            return reaped

@@ -60,7 +60,7 @@ def median_ci_ranks(n: int, level: float = 0.95) -> tuple[int, int] | None:
     cdf = 0.0
     best: tuple[int, int] | None = None
     # P(B <= r) for r = 0, 1, ...; the 1-based lower rank r+1 has coverage 1 - 2 * P(B <= r).
-    for r in range(0, n // 2 + 1):
+    for r in range(n // 2 + 1):
         cdf += math.comb(n, r) / 2.0**n
         coverage = 1.0 - 2.0 * cdf
         if coverage >= level:

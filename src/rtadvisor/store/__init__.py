@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -219,10 +219,10 @@ class ResultStore:
     def save(self, document: Mapping[str, Any]) -> str:
         """Store one ``bench --json`` document; returns its run id (also written into ``run_id``)."""
         run_id = document.get("run_id") or (
-            datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+            datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
         )
         host = dict(document.get("host") or {})
-        created = host.get("date") or datetime.now(timezone.utc).isoformat(timespec="seconds")
+        created = host.get("date") or datetime.now(UTC).isoformat(timespec="seconds")
         with self._tx() as conn:
             conn.execute(runs.insert().values(id=run_id, created=created, hostname=host.get("hostname"),
                                               host=host, options=document.get("options") or {}))
