@@ -116,21 +116,33 @@ def render(decision: Decision) -> None:
         head += "   [green](scored with measurements of this node)[/]"
     console.print(Panel(head, title=f"rtadvisor recommend: {d.workload.name} ({d.workload.scenario.value}, {d.workload.stage.value})", expand=False))
 
-    tree = Tree("[bold]Decision path[/]")
-    branches: dict[str, Any] = {}
-    labels = {"constraint": "hard constraints (S-cases)", "guard": "guards", "mesh": "hard constraints (S-cases)",
-              "tree": "decision tree (S-select)", "scenario": "scenario matrix and cases", "case": "scenario matrix and cases",
-              "score": "multi-criteria score", "evidence": "multi-criteria score", "route": "Wasm route R*(S) (S-wasm)",
-              "conflict": "conflicts"}
+    tree = Tree("[bold]Decision path[/] (in order; [dim]dim[/] = rule did not fire)")
+    labels = {"constraint": "hard constraints and guards", "guard": "hard constraints and guards",
+              "mesh": "hard constraints and guards", "tree": "decision tree [S-select]",
+              "scenario": "scenario matrix [S-select] and case table [S-cases]",
+              "case": "scenario matrix [S-select] and case table [S-cases]", "score": "score and choice",
+              "evidence": "score and choice", "route": "Wasm route R*(S) [S-wasm]"}
+    branch: Any = None
+    current = ""
+    seen_tree = False
     for t in d.trace:
-        label = labels.get(t.kind, t.kind)
-        if label not in branches:
-            branches[label] = tree.add(f"[bold cyan]{label}[/]")
+        seen_tree = seen_tree or t.kind == "tree"
+        label = labels.get(t.kind, current or t.kind)
+        if t.kind == "guard" and seen_tree:
+            label = "score and choice"  # guards applied after scoring (floor, fallback, SLO check)
+        if t.kind == "conflict":
+            label = current or "conflicts"
+        if label != current or branch is None:
+            branch = tree.add(f"[bold cyan]{label}[/]")
+            current = label
         src = f" [dim]\\[{t.source}][/]" if t.source else ""
         thr = f" [dim](threshold: {t.threshold})[/]" if t.threshold and t.kind != "score" else ""
-        style = "dim" if t.answer.startswith("no") and t.kind in ("constraint", "guard") else ""
+        if t.kind == "conflict":
+            branch.add(f"[yellow]{t.step}. conflict {t.rule}: {t.question}[/] -> {t.answer}")
+            continue
         text = f"{t.step}. [yellow]{t.rule}[/] {t.question} -> {t.answer}{thr}{src}"
-        branches[label].add(f"[{style}]{text}[/]" if style else text)
+        dim = t.kind in ("constraint", "guard") and t.answer.startswith("no")
+        branch.add(f"[dim]{text}[/]" if dim else text)
     console.print(tree)
 
     alt = Table(title="Alternatives, ranked")
@@ -144,12 +156,12 @@ def render(decision: Decision) -> None:
     for col in ("V", "S", "M", "D", "iso", "compat", "gpu"):
         contrib.add_column(col, justify="right", no_wrap=True)
     for a in d.alternatives:
-        c = a.contributions
+        contributions = a.contributions
         name = f"[bold]{a.runtime}[/]" if a.runtime == d.runtime else a.runtime
         status = f"[red]excluded: {a.excluded.split(':', 1)[0]}[/]" if a.excluded else (a.architecture or "")
         alt.add_row(str(a.rank), name, f"{a.score:.3f}",
                     "-" if a.topsis is None or a.topsis != a.topsis else f"{a.topsis:.3f}", status)
-        contrib.add_row(name, *(f"{c.get(k, 0):.3f}" for k in ("V", "S", "M", "D", "isolation", "compatibility", "gpu")))
+        contrib.add_row(name, *(f"{contributions.get(k, 0):.3f}" for k in ("V", "S", "M", "D", "isolation", "compatibility", "gpu")))
     console.print(alt)
     console.print(contrib)
 
@@ -181,21 +193,15 @@ def render(decision: Decision) -> None:
         cf = Table(title="Source conflicts touching this decision")
         for col in ("id", "topic", "winner", "why"):
             cf.add_column(col)
-        for c in d.conflicts:
-            cf.add_row(c.id, c.topic, c.winner, c.why)
+        for conflict in d.conflicts:
+            cf.add_row(conflict.id, conflict.topic, conflict.winner, conflict.why)
         console.print(cf)
     if d.claims:
         cl = Table(title="Claims used")
         for col in ("id", "subject", "metric", "value", "source"):
             cl.add_column(col)
-        for c in d.claims:
-            if c.value is not None:
-                val = f"{c.value:g}"
-            elif c.low is not None and c.high is not None:
-                val = f"{c.low:g}-{c.high:g}"
-            elif c.high is not None:
-                val = f"< {c.high:g}"
-            else:
-                val = f"> {c.low:g}"
-            cl.add_row(c.id, c.subject, c.metric, f"{val} {c.unit}", c.source)
+        from rtadvisor.kb.tables import claim_text
+
+        for claim in d.claims:
+            cl.add_row(claim.id, claim.subject, claim.metric, claim_text(claim), claim.source)
         console.print(cl)

@@ -328,6 +328,8 @@ def _decide(kb: KnowledgeBase, w: Workload, evidence: Evidence | None, preferenc
             run.use_claims("kata-cold-start")
             run.conflict("CF-strong-vs-fast", d.winner or "S-select-tree", d.why or "")
 
+    tree_result = rule_choice  # the tree's leaf, or the 2025 guidance's choice when it stepped in
+
     # 3. scenario matrix and case table
     row = next((r for r in kb.scenarios.rows if r.scenario == w.scenario.value), None)
     if row is not None:
@@ -356,11 +358,11 @@ def _decide(kb: KnowledgeBase, w: Workload, evidence: Evidence | None, preferenc
         else:
             run.conflict("CF-gpu", "S-select", d.why_select or "", touched=f"gpu {w.gpu.value}")
     scenario_choice = case.runtime if case is not None else (row.recommended if row is not None else None)
-    if scenario_choice is not None and kb.runtime(scenario_choice).family != kb.runtime(tree_choice).family \
+    if scenario_choice is not None and kb.runtime(scenario_choice).family != kb.runtime(tree_result).family \
             and not (w.gpu != Gpu.none and case is not None):
         d = kb.conflict("CF-matrix-vs-tree")
         run.conflict("CF-matrix-vs-tree", f"{rule_source} ({rule_name})",
-                     f"{d.why} (tree: {tree_choice}, scenario: {scenario_choice})", touched=w.scenario.value)
+                     f"{d.why} (tree: {tree_result}, scenario: {scenario_choice})", touched=w.scenario.value)
 
     # 4. multi-criteria score
     # The relaxed-need sub-decisions share the scenario, so score once per call.
@@ -377,8 +379,8 @@ def _decide(kb: KnowledgeBase, w: Workload, evidence: Evidence | None, preferenc
     if w.untrusted_code:
         relaxed.append(w.model_copy(update={"untrusted_code": False}))
     floor_from = ""
-    for r in relaxed:
-        d_r = _decide(kb, r, evidence, preferences, memo)
+    for weaker in relaxed:
+        d_r = _decide(kb, weaker, evidence, preferences, memo)
         rank = kb.isolation_rank(d_r.runtime)
         if rank > floor:
             floor, floor_from = rank, d_r.runtime
@@ -465,12 +467,15 @@ def _choose(run: _Run, table: ScoreTable, eligible: set[str], rule_choice: str, 
     fallbacks: list[tuple[str, str]] = []
     if case is not None:
         fallbacks.append((case.alternative_runtime, f"{case.id} alternative ({case.alternative})"))
+    for g in kb.tree.guidance_2025:
+        if g.when.get("scenario") == run.w.scenario.value:
+            fallbacks.append((g.fallback, f"{g.id} fallback"))
     if g_strong is not None:
         fallbacks += [(g_strong.first, f"{g_strong.id} first choice"), (g_strong.fallback, f"{g_strong.id} second choice")]
     for rid, why in fallbacks:
         if rid in eligible:
             run.step("guard", "fallback", f"{rule_choice} ({rule_name}) is excluded; which fallback?",
-                     f"{rid} ({why})", source="S-cases" if "case" in why else "S-select")
+                     f"{rid} ({why})", source="S-cases" if why.startswith("case") else "S-select")
             return rid
     best = max(eligible, key=lambda r: (ranking_key(table, r), -len(r)))
     run.step("score", "fallback", f"{rule_choice} ({rule_name}) is excluded; best-scored remaining candidate?",

@@ -226,8 +226,8 @@ def score(kb: KnowledgeBase, scenario: str, evidence: Evidence | None = None,
     weights, basis, cr = resolve_weights(kb, scenario, preferences)
     cells, used, notes = build_cells(kb, evidence)
     rids = tuple(kb.runtimes)
-    types_by = {c.id: (-1 if c.type == "cost" else 1) for c in kb.weights.criteria}
-    logs = {c.id: c.log for c in kb.weights.criteria}
+    types_by: dict[str, int] = {c.id: (-1 if c.type == "cost" else 1) for c in kb.weights.criteria}
+    logs: dict[str, bool] = {c.id: c.log for c in kb.weights.criteria}
     raw = np.array([[cells[r][c].value for c in CRITERIA] for r in rids], dtype=float)
     mat = raw.copy()
     for j, c in enumerate(CRITERIA):

@@ -178,8 +178,8 @@ class KnowledgeBase:
                 g.add_node(f"{d.id}:{m}", kind="member", name=m)
                 g.add_edge(d.id, f"{d.id}:{m}", relation="member")
         for chain in net.chains:
-            for a, b in zip(chain, chain[1:]):
-                g.add_edge(a, b, relation="chain")
+            for src, dst in zip(chain, chain[1:]):
+                g.add_edge(src, dst, relation="chain")
         for t, nxt in zip(net.timeline, net.timeline[1:]):
             g.add_node(t.id, kind="timeline", year=t.year, event=t.event)
             g.add_node(nxt.id, kind="timeline", year=nxt.year, event=nxt.event)
@@ -219,7 +219,11 @@ def claim_point(c: Claim) -> float:
     return bound
 
 
-_STOPWORDS = frozenset("the and not does doesn did with for but are was were has have can cannot any our its this that from into when why how fails failed failing error errors".split())
+_STOPWORDS = frozenset((
+    "the", "and", "not", "does", "doesn", "did", "with", "for", "but", "are", "was", "were", "has", "have", "can",
+    "cannot", "any", "our", "its", "this", "that", "from", "into", "when", "why", "how", "fails", "failed",
+    "failing", "error", "errors",
+))
 
 
 def _words(text: str) -> list[str]:
@@ -296,26 +300,27 @@ def _check_refs(kb: KnowledgeBase) -> None:
         for c in n.claims:
             need(c in claim_ids, "tree.yaml", f"nodes[{n.id}].claims", f"unknown claim {c!r}")
     need(any(m.id == kb.tree.root for m in kb.tree.nodes), "tree.yaml", "root", f"unknown node {kb.tree.root!r}")
-    for g in kb.tree.guidance_2025:
-        need(g.first in rt and g.fallback in rt, "tree.yaml", f"guidance_2025[{g.id}]", "unknown runtime")
+    for gd in kb.tree.guidance_2025:
+        need(gd.first in rt and gd.fallback in rt, "tree.yaml", f"guidance_2025[{gd.id}]", "unknown runtime")
     for row in kb.scenarios.rows:
         need(row.recommended in rt, "scenarios.yaml", f"rows[{row.scenario}].recommended", f"unknown runtime {row.recommended!r}")
     case_ids = {c.id for c in kb.cases.cases}
-    for c in kb.cases.cases:
-        need(c.runtime in rt, "cases.yaml", f"cases[{c.id}].runtime", f"unknown runtime {c.runtime!r}")
-        need(c.alternative_runtime in rt, "cases.yaml", f"cases[{c.id}].alternative_runtime", f"unknown runtime {c.alternative_runtime!r}")
-        for cl in c.claims:
-            need(cl in claim_ids, "cases.yaml", f"cases[{c.id}].claims", f"unknown claim {cl!r}")
+    for case in kb.cases.cases:
+        need(case.runtime in rt, "cases.yaml", f"cases[{case.id}].runtime", f"unknown runtime {case.runtime!r}")
+        need(case.alternative_runtime in rt, "cases.yaml", f"cases[{case.id}].alternative_runtime",
+             f"unknown runtime {case.alternative_runtime!r}")
+        for cl in case.claims:
+            need(cl in claim_ids, "cases.yaml", f"cases[{case.id}].claims", f"unknown claim {cl!r}")
     for sig in kb.cases.signatures:
         need(sig.case in case_ids, "cases.yaml", "signatures.case", f"unknown case {sig.case!r}")
     rule_ids = {c.id for c in kb.constraints.constraints} | {g.id for g in kb.constraints.guards}
     for p in kb.constraints.precedence:
         need(p in rule_ids, "constraints.yaml", "precedence", f"unknown rule {p!r}")
-    for c in kb.constraints.constraints:
-        for cl in c.claims:
-            need(cl in claim_ids, "constraints.yaml", f"constraints[{c.id}].claims", f"unknown claim {cl!r}")
-    for r in kb.routes.routes:
-        need(r.claim in claim_ids, "routes.yaml", f"routes[{r.id}].claim", f"unknown claim {r.claim!r}")
+    for hc in kb.constraints.constraints:
+        for cl in hc.claims:
+            need(cl in claim_ids, "constraints.yaml", f"constraints[{hc.id}].claims", f"unknown claim {cl!r}")
+    for route in kb.routes.routes:
+        need(route.claim in claim_ids, "routes.yaml", f"routes[{route.id}].claim", f"unknown claim {route.claim!r}")
     crit = {c.id for c in kb.weights.criteria}
     need(crit == {"V", "S", "M", "D", "isolation", "compatibility", "gpu"}, "weights.yaml", "criteria", "must define V, S, M, D, isolation, compatibility, gpu")
     need("general" in kb.weights.scenarios, "weights.yaml", "scenarios.general", "missing (the default weights)")
