@@ -18,7 +18,6 @@ from rtadvisor.image.layout import validate_layout
 
 # The smallest valid core module: magic + version 1, no sections.
 EMPTY_MODULE = b"\0asm\x01\x00\x00\x00"
-BUSYBOX = Path("/bin/busybox")
 
 
 @pytest.fixture
@@ -80,7 +79,8 @@ def test_skopeo_and_umoci_accept_our_layouts(tmp_path: Path, module: Path) -> No
                                      capture_output=True, text=True, timeout=60).stdout)
     assert (info["Os"], info["Architecture"]) == ("wasi", "wasm")
     linux = tmp_path / "linux"
-    assert main(["image", "build", "-o", str(linux), "--kind", "linux", "--busybox", str(BUSYBOX),
+    busybox = _tool("busybox")
+    assert main(["image", "build", "-o", str(linux), "--kind", "linux", "--busybox", busybox,
                  "--entrypoint", '["/bin/echo", "hi"]']) == 0
     subprocess.run([umoci, "stat", "--image", f"{linux}:latest"], check=True, capture_output=True, timeout=60)
     bundle = tmp_path / "bundle"
