@@ -82,7 +82,11 @@ def running(plan: LaunchPlan, *, timeout: float = 60.0) -> Iterator[Outcome]:
                 proc.wait(timeout=c.timeout_s)
                 outcome.returncodes.append(proc.returncode)
                 assert proc.stderr is not None
-                outcome.stderr += proc.stderr.read().decode(errors="replace")
+                os.set_blocking(proc.stderr.fileno(), False)  # a detached child may hold it open
+                try:
+                    outcome.stderr += (proc.stderr.read() or b"").decode(errors="replace")
+                except BlockingIOError:
+                    pass
             elif not seen:
                 raise AssertionError(f"stage {stage.name}: no ready line {stage.ready_line!r}; got {text!r}")
             outcome.stage_ms[stage.name] = (time.perf_counter() - start) * 1000

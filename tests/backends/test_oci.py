@@ -65,9 +65,10 @@ def test_plan_is_pure_and_uses_a_private_state_root(name: str, tmp_path: Path) -
 
 def test_idle_plan_is_detached_with_ready_line_and_pid_file(tmp_path: Path) -> None:
     plan = backends.get("runc").plan("idle", Assets(root=tmp_path), tmp_path / "w", instance_id="rtadv-x2")
-    stage = plan.stages[-1]
-    assert stage.ready_line == IDLE_READY
-    assert "--detach" in stage.command.argv
+    start, ready = plan.stages
+    assert ready.ready_line == IDLE_READY
+    assert "--detach" in start.command.argv
+    assert str(tmp_path / "w" / "container.log") in start.command.argv  # stdout to a file, not a pipe
     assert plan.pid_files == (tmp_path / "w" / "container.pid",)
 
 

@@ -56,7 +56,7 @@ from rtadvisor.backends.base import (
     LaunchPlan,
     Stage,
 )
-from rtadvisor.backends.oci import IMAGE_NAME, find_busybox, prepare_oci_assets, tool_version
+from rtadvisor.backends.oci import IMAGE_NAME, find_busybox, prepare_oci_assets, ready_waiter, tool_version
 from rtadvisor.errors import BenchError, InputError
 
 RUN_CONTAINERD = Path("/run/containerd")
@@ -520,9 +520,7 @@ class ContainerdBackend(Backend):
             log = workdir / "container.log"
             start = Command(daemon.run_argv(image, instance_id, rm=False, detach=True, runc_binary=runc_binary,
                                             log_uri=f"file://{log}"), timeout_s=60)
-            waiter = Command(("sh", "-c", (f"until grep -qx {shlex.quote(IDLE_READY)} {shlex.quote(str(log))} "
-                                          f"2>/dev/null; do sleep 0.005; done; echo {shlex.quote(IDLE_READY)}")),
-                             timeout_s=60)
+            waiter = ready_waiter(log)
             return LaunchPlan(
                 workload=workload,
                 stages=(Stage("start", start), Stage("ready", waiter, ready_line=IDLE_READY)),

@@ -651,18 +651,22 @@ class OciBackend(Backend):
         bundle = self.bundle_for(workload, assets)
         artifacts = (assets.dir("oci") / "rootfs",) if workload != "user" else (bundle,)
         if workload == "idle":
-            # Detached, like a container under a shim: the runtime exits once the container runs,
-            # the container inherits the stdout pipe and prints its ready line; memory is the
-            # container's (pid file + id markers), not a foreground runtime process's.
-            stage = Stage("run", Command(self.run_argv(workdir, bundle, instance_id, detach=True), timeout_s=60),
-                          ready_line=IDLE_READY)
-            method = f"{self.binary} run --detach until the container prints its ready line"
+            # Detached, like a container under a shim: the runtime exits once the container runs, so
+            # memory is the container's (pid file + id markers), not a foreground runtime's. The
+            # container's stdout goes to a log file in the workdir (a pipe would outlive the stage
+            # process), and a tiny waiter stage reports the ready line from it.
+            log = workdir / "container.log"
+            run = self.run_argv(workdir, bundle, instance_id, detach=True)
+            # stderr too: the container inherits both, and a pipe it holds would never reach EOF.
+            start = Command(("sh", "-c", 'exec "$@" >"$0" 2>&1', str(log), *run), timeout_s=60)
+            stages: tuple[Stage, ...] = (Stage("start", start), Stage("ready", ready_waiter(log), ready_line=IDLE_READY))
+            method = f"{self.binary} run --detach, then wait for the container's ready line"
         else:
-            stage = Stage("run", Command(self.run_argv(workdir, bundle, instance_id, detach=False), timeout_s=60))
+            stages = (Stage("run", Command(self.run_argv(workdir, bundle, instance_id, detach=False), timeout_s=60)),)
             method = f"{self.binary} run (create+start+wait+delete of one container) until exit"
         return LaunchPlan(
             workload=workload,
-            stages=(stage,),
+            stages=stages,
             cleanup=(self.delete_command(workdir, instance_id),),
             expected_stdout=HELLO_OUTPUT if workload == "hello" else None,
             pid_files=(workdir / "container.pid",) if workload == "idle" else (),
@@ -756,6 +760,14 @@ class RunscBackend(OciBackend):
 
     def method_suffix(self) -> str:
         return f" (platform {self.platform}, --network=none)"
+
+
+def ready_waiter(log: Path) -> Command:
+    """A command that prints :data:`IDLE_READY` once a container has written it to ``log``
+    (polls every 5 ms; used where the container's stdout cannot be the harness's pipe)."""
+    script = (f"until grep -qx {_sh_quote(IDLE_READY)} {_sh_quote(str(log))} 2>/dev/null; do sleep 0.005; done; "
+              f"echo {_sh_quote(IDLE_READY)}")
+    return Command(("sh", "-c", script), timeout_s=60)
 
 
 def _sh_quote(text: str) -> str:
