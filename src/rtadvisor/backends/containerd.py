@@ -67,8 +67,13 @@ USER_IMAGE = "localhost/rtadvisor/user"
 # The stub containerd runs under: subreaper, forwards TERM/INT/HUP, reaps every orphan, and once the
 # daemon is gone kills (and reaps) whatever is still parented to it (shims, their containers).
 _REAPER = r"""
-import ctypes, os, signal, subprocess, sys, time
-ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+import ctypes, os, shutil, signal, subprocess, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+parent = os.getppid()
+libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG: our owner died (even SIGKILL) -> stop
+if os.getppid() != parent:
+    sys.exit(1)
 child = subprocess.Popen(sys.argv[1:])
 def forward(sig, frame):
     try:
@@ -112,6 +117,24 @@ for _ in range(50):
                 break
         except ChildProcessError:
             break
+if os.getppid() != parent:  # orphaned: nobody else will tear down, so do the essentials here
+    directory = os.path.dirname(sys.argv[-1])
+    namespace = os.environ.get("RTADVISOR_CONTAINERD_NS", "")
+    with open("/proc/self/mountinfo") as fh:
+        points = [line.split()[4] for line in fh]
+    for point in sorted((p for p in points if p.startswith(directory + "/")), key=len, reverse=True):
+        subprocess.run(["umount", "-l", point], capture_output=True)
+    if os.path.basename(directory).startswith("rtadvisor-containerd-"):
+        shutil.rmtree(directory, ignore_errors=True)
+    if namespace.startswith("rtadvisor-"):
+        shutil.rmtree(f"/run/containerd/runc/{namespace}", ignore_errors=True)
+        for hierarchy in os.listdir("/sys/fs/cgroup"):
+            group = f"/sys/fs/cgroup/{hierarchy}/{namespace}"
+            for root, dirs, _ in sorted(os.walk(group), key=lambda w: len(w[0]), reverse=True):
+                try:
+                    os.rmdir(root)
+                except OSError:
+                    pass
 """
 
 
@@ -259,7 +282,8 @@ class PrivateContainerd(contextlib.AbstractContextManager["PrivateContainerd"]):
             with self.log_file.open("ab") as log:
                 self._proc = subprocess.Popen(
                     [sys.executable, "-c", _REAPER, self.containerd, "--config", str(self.config_file)],
-                    stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+                    env={**os.environ, "RTADVISOR_CONTAINERD_NS": self.namespace})
             deadline = time.monotonic() + self.start_timeout_s
             while not self._socket_ready():
                 if self._proc.poll() is not None:
@@ -295,7 +319,10 @@ class PrivateContainerd(contextlib.AbstractContextManager["PrivateContainerd"]):
         proc, self._proc = self._proc, None
         if proc is not None:
             if proc.poll() is None and self._socket_ready():
-                self._remove_all_tasks()
+                # Orderly first (runc removes its cgroups and mounts); a failure here must not stop
+                # the teardown: the kill below gets whatever is left.
+                with contextlib.suppress(Exception):
+                    self._remove_all_tasks()
             # SIGTERM to the reaper: it forwards to containerd, then kills and reaps the shims.
             with contextlib.suppress(ProcessLookupError):
                 proc.send_signal(signal.SIGTERM)
