@@ -152,3 +152,14 @@ def test_slo_miss_is_reported(workload) -> None:  # type: ignore[no-untyped-def]
     assert "misses" in step.answer and "1200" in step.answer
     ok = recommend(workload(memory_mb=32, cpu_cores=0.25, cold_start_slo_ms=10, isolation="strong"))
     assert "meets" in next(t for t in ok.trace if t.rule == "check:slo").answer
+
+
+def test_claim_disagreements_are_listed(workload) -> None:  # type: ignore[no-untyped-def]
+    strong = recommend(workload(isolation="strong", memory_mb=2048, cpu_cores=2))
+    order = next(c for c in strong.conflicts if c.id == "CF-isolation-order")
+    assert order.winner == "S-select" and "S-network" in order.positions
+    assert all(c.id != "CF-isolation-order" for c in recommend(workload(memory_mb=2048, cpu_cores=2)).conflicts)
+    wasm = recommend(workload(scenario="serverless", cold_start_slo_ms=10))
+    density = next(c for c in wasm.conflicts if c.id == "CF-density")
+    assert density.winner == "S-wasm"
+    assert {"wasm-density-wasmedge-crun", "serverless-density"} <= {c.id for c in wasm.claims}

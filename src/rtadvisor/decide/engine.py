@@ -399,6 +399,15 @@ def _decide(kb: KnowledgeBase, w: Workload, evidence: Evidence | None, preferenc
 
     _check_slo(run, table, chosen)
 
+    # Claim-level disagreements that touch this choice.
+    if strong_need or floor:
+        d = kb.conflict("CF-isolation-order")
+        run.conflict("CF-isolation-order", d.winner or "S-select", d.why or "", touched="isolation need")
+    for cdef in kb.conflicts.conflicts:
+        if chosen in cdef.touches:
+            run.use_claims(*cdef.claims)
+            run.conflict(cdef.id, cdef.winner or "", cdef.why or "", touched=chosen)
+
     # 5. route and architecture
     rt = kb.runtime(chosen)
     route = _route(run) if rt.wasm else None

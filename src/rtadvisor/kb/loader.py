@@ -313,6 +313,11 @@ def _check_refs(kb: KnowledgeBase) -> None:
             need(cl in claim_ids, "cases.yaml", f"cases[{case.id}].claims", f"unknown claim {cl!r}")
     for sig in kb.cases.signatures:
         need(sig.case in case_ids, "cases.yaml", "signatures.case", f"unknown case {sig.case!r}")
+    for cf in kb.conflicts.conflicts:
+        for cl in cf.claims:
+            need(cl in claim_ids, "conflicts.yaml", f"conflicts[{cf.id}].claims", f"unknown claim {cl!r}")
+        for t in cf.touches:
+            need(t in rt, "conflicts.yaml", f"conflicts[{cf.id}].touches", f"unknown runtime {t!r}")
     rule_ids = {c.id for c in kb.constraints.constraints} | {g.id for g in kb.constraints.guards}
     for p in kb.constraints.precedence:
         need(p in rule_ids, "constraints.yaml", "precedence", f"unknown rule {p!r}")

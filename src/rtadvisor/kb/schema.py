@@ -265,6 +265,8 @@ class ConflictDef(_Strict):
     topic: str
     positions: dict[str, str]
     between: tuple[str, str] | None = None  # the two rules whose collision this conflict describes
+    claims: tuple[str, ...] = ()  # the disagreeing claims, for claim-level conflicts
+    touches: tuple[str, ...] = ()  # runtimes whose choice this conflict touches (claim-level conflicts)
     winner: str | None = None
     why: str | None = None
     rule: str | None = None
