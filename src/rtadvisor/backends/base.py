@@ -60,6 +60,8 @@ Contract, in the order the harness uses it:
   ``with timer.stage("compile"): ...`` and returns the captured stdout. Its
   ``cold_start_stages`` names the stages whose sum is the reported cold start; set
   ``LaunchPlan.whole_process`` to a process-based plan doing the same work end to end.
+* :meth:`Backend.session` (optional): a context manager for helpers shared by all runs of a
+  measurement (a private containerd daemon); entered after ``prepare``, always exited at the end.
 * Memory: the harness sums PSS (``/proc/PID/smaps_rollup``) over the process trees of every
   launched stage process, of the pids written to ``pid_files`` and of every host process whose
   command line contains one of ``cmdline_markers`` (e.g. the container id: finds the runsc
@@ -78,7 +80,7 @@ import os
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -243,6 +245,15 @@ class Backend(ABC):
     @abstractmethod
     def plan(self, workload: str, assets: Assets, workdir: Path, *, instance_id: str) -> LaunchPlan:
         """A launch plan for one instance of ``workload`` (PURE: no processes, no files)."""
+
+    def session(self, assets: Assets) -> AbstractContextManager[None]:
+        """Long-lived helpers shared by all the runs of one measurement (e.g. a private containerd).
+
+        The harness enters it after :meth:`prepare` and before the first plan is *run*, and always
+        exits it (also on error or Ctrl-C) after the last instance is cleaned up. Plans are built
+        inside it, so they may refer to what it started. Default: nothing.
+        """
+        return nullcontext()
 
     def supports(self, workload: str, assets: Assets) -> str | None:
         """None if this backend can run ``workload`` with these assets, else the reason why not."""

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from rtadvisor.backends.base import Assets, Backend, LaunchPlan, SimpleStageTimer
-from rtadvisor.errors import BenchError
+from rtadvisor.errors import BenchError, RtadvisorError
 
 from . import procs
 from .stats import Summary, linear_fit, summarize
@@ -213,10 +213,9 @@ def launch(plan: LaunchPlan, workdir: Path, guard: procs.ProcessGuard) -> LiveIn
                 cpu_ms += done.cpu_ms
                 output.append(done.stdout)
                 if stage.command.check and done.returncode != 0:
-                    tail = done.stdout.strip()[-200:]
                     raise BenchError(
                         f"stage {stage.name!r} ({' '.join(stage.command.argv[:2])}) exited with "
-                        f"{done.returncode}" + (f": {tail}" if tail else "")
+                        f"{done.returncode}" + procs._tail(done.stdout, done.stderr)
                     )
             total = sum(stages.values())
         combined = "".join(output)
@@ -546,6 +545,16 @@ def bench_backend(session: Session, backend: Backend, assets: Assets, options: B
         return result
     try:
         backend.prepare(assets)
+        with backend.session(assets):
+            _measure_all(session, backend, assets, options, result, progress)
+    except RtadvisorError as exc:
+        result.error = str(exc)
+    return result
+
+
+def _measure_all(session: Session, backend: Backend, assets: Assets, options: BenchOptions,
+                 result: BackendResult, progress: ProgressFn | None) -> None:
+    try:
         probe_dir, probe_id = session.new_workdir(backend.name)
         plan = backend.plan(options.workload, assets, probe_dir, instance_id=probe_id)
         shutil.rmtree(probe_dir, ignore_errors=True)
@@ -568,9 +577,8 @@ def bench_backend(session: Session, backend: Backend, assets: Assets, options: B
         if options.memory and options.workload != "user":
             measure_memory(session, backend, assets, options, result, progress)
         result.method = _method(backend, plan, options, result)
-    except BenchError as exc:
-        result.error = str(exc)
-    return result
+    finally:
+        session.release_all()  # before the backend's session (its daemon) goes away
 
 
 def host_metadata() -> dict[str, Any]:

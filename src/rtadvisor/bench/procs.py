@@ -42,12 +42,24 @@ class Spawned:
     argv: tuple[str, ...]
     started_ns: int
     output: bytearray = field(default_factory=bytearray)
+    stderr_fd: int = -1  # a memfd: no pipe to drain, readable after exit for error messages
     returncode: int | None = None
     rusage: resource.struct_rusage | None = None
 
     @property
     def stdout(self) -> str:
         return self.output.decode("utf-8", "replace")
+
+    def stderr_tail(self, limit: int = 300) -> str:
+        """The end of what the process wrote to stderr (empty once its fds are closed)."""
+        if self.stderr_fd < 0:
+            return ""
+        try:
+            size = os.fstat(self.stderr_fd).st_size
+            data = os.pread(self.stderr_fd, limit, max(0, size - limit))
+        except OSError:
+            return ""
+        return data.decode("utf-8", "replace").strip()
 
 
 @dataclass(frozen=True)
@@ -56,6 +68,7 @@ class Exited:
 
     returncode: int
     stdout: str
+    stderr: str
     elapsed_ms: float
     cpu_ms: float  # user + system CPU of the process and the descendants it waited for
 
@@ -100,7 +113,7 @@ class ProcessGuard:
             os.close(stdin_write)
             os.close(stdin_fd)
             stdin_fd = stdin_read
-        errfd = os.open(os.devnull, os.O_WRONLY)
+        errfd = os.memfd_create("rtadvisor-stderr", os.MFD_CLOEXEC)
         try:
             started = time.perf_counter_ns()
             if command.cwd is None:
@@ -123,12 +136,15 @@ class ProcessGuard:
         except OSError as exc:
             os.close(read_fd)
             raise BenchError(f"cannot start {command.argv[0]}: {exc.strerror or exc}") from exc
+        except BaseException:
+            os.close(errfd)
+            raise
         finally:
             os.close(write_fd)
             os.close(stdin_fd)
-            os.close(errfd)
         pidfd = os.pidfd_open(pid)
-        spawned = Spawned(pid=pid, pidfd=pidfd, stdout_fd=read_fd, argv=command.argv, started_ns=started)
+        spawned = Spawned(pid=pid, pidfd=pidfd, stdout_fd=read_fd, argv=command.argv, started_ns=started,
+                          stderr_fd=errfd)
         self.live[pid] = spawned
         return spawned
 
@@ -174,11 +190,13 @@ class ProcessGuard:
             while self._drain(sp):
                 if not select.select([sp.stdout_fd], [], [], 0)[0]:
                     break
+        stderr = sp.stderr_tail()
         self._close_fds(sp)
         # The process group stays registered: a launcher may leave a detached child in it (e.g. a
         # container's init) that must live until the instance's cleanup, which then kills the group.
         cpu_ms = (usage.ru_utime + usage.ru_stime) * 1000.0
-        return Exited(returncode=sp.returncode, stdout=sp.stdout, elapsed_ms=elapsed_ms, cpu_ms=cpu_ms)
+        return Exited(returncode=sp.returncode, stdout=sp.stdout, stderr=stderr, elapsed_ms=elapsed_ms,
+                      cpu_ms=cpu_ms)
 
     def wait_ready(self, sp: Spawned, line: str, timeout_s: float) -> float:
         """Wait until ``line`` appears on stdout; returns elapsed ms. The process keeps running."""
@@ -192,7 +210,7 @@ class ProcessGuard:
             if not fds:  # exited and EOF: the line never came
                 raise BenchError(
                     f"{' '.join(sp.argv[:3])} exited with {sp.returncode} before printing {line!r}"
-                    + (f": {sp.stdout.strip()[-200:]}" if sp.stdout.strip() else "")
+                    + _tail(sp.stdout, sp.stderr_tail())
                 )
             ready, _, _ = select.select(fds, [], [], remaining)
             if sp.stdout_fd in ready:
@@ -210,20 +228,20 @@ class ProcessGuard:
                         break
                     raise BenchError(
                         f"{' '.join(sp.argv[:3])} exited with {sp.returncode} before printing {line!r}"
-                        + (f": {sp.stdout.strip()[-200:]}" if sp.stdout.strip() else "")
+                        + _tail(sp.stdout, sp.stderr_tail())
                     )
         return (time.perf_counter_ns() - sp.started_ns) / 1e6
 
     # ------------------------------------------------------------------ killing
 
     def _close_fds(self, sp: Spawned) -> None:
-        for fd in (sp.pidfd, sp.stdout_fd):
+        for fd in (sp.pidfd, sp.stdout_fd, sp.stderr_fd):
             if fd >= 0:
                 try:
                     os.close(fd)
                 except OSError:
                     pass
-        sp.pidfd = sp.stdout_fd = -1
+        sp.pidfd = sp.stdout_fd = sp.stderr_fd = -1
 
     def kill(self, sp: Spawned) -> None:
         """SIGKILL the process group of ``sp`` (what is left of it) and reap the leader."""
@@ -250,6 +268,12 @@ class ProcessGuard:
             self.kill(sp)
 
 
+def _tail(stdout: str, stderr: str) -> str:
+    """``: <last words>`` for an error message: stderr if any, else stdout (one line)."""
+    text = (stderr.strip() or stdout.strip())[-300:]
+    return (": " + " | ".join(line.strip() for line in text.splitlines() if line.strip())) if text else ""
+
+
 def run_untimed(guard: ProcessGuard, command: Command) -> Exited:
     """Run a setup/cleanup command to completion; raise BenchError on failure if ``check``."""
     sp = guard.spawn(command)
@@ -260,7 +284,7 @@ def run_untimed(guard: ProcessGuard, command: Command) -> Exited:
     if command.check and result.returncode != 0:
         raise BenchError(
             f"{' '.join(command.argv[:3])} failed with exit code {result.returncode}"
-            + (f": {result.stdout.strip()[-200:]}" if result.stdout.strip() else "")
+            + _tail(result.stdout, result.stderr)
         )
     return result
 
