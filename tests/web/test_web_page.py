@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-
-from conftest import LiveServer, PageRun
+from webutil import LiveServer, PageRun
 
 pytestmark = pytest.mark.slow
 

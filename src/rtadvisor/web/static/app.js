@@ -291,6 +291,29 @@
     }
   }
 
+  async function loadVerdicts() {
+    const box = RT.clear($("#verdicts"));
+    const counts = RT.clear($("#verdict-counts"));
+    let verdicts;
+    try {
+      verdicts = await RT.api("/api/verdicts");
+    } catch (err) {
+      box.appendChild(RT.h("div", { class: "unavailable" }, err.message));
+      return;
+    }
+    const tally = {};
+    for (const v of verdicts) tally[v.verdict] = (tally[v.verdict] || 0) + 1;
+    counts.textContent = "— " + Object.entries(tally).map(([k, n]) => `${n} ${k}`).join(" · ");
+    box.appendChild(RT.h("table", { class: "trace verdicts" },
+      RT.h("thead", {}, RT.h("tr", {}, ["claim", "source", "verdict", "measured", "why"].map((t) => RT.h("th", {}, t)))),
+      RT.h("tbody", {}, verdicts.map((v) => RT.h("tr", { "data-verdict": v.verdict },
+        RT.h("td", {}, RT.h("b", {}, v.claim.subject), ` ${v.claim.metric}: ${claimValue(v.claim)}`),
+        RT.h("td", {}, badge(v.claim.source, "tag")),
+        RT.h("td", {}, badge(v.verdict, "verdict v-" + v.verdict.replace(/\s+/g, "-"))),
+        RT.h("td", { class: "mono" }, v.measurement ? `${RT.fmt(v.measurement.value, v.measurement.unit)} (${v.measurement.runtime}, n=${v.measurement.n})` : "–"),
+        RT.h("td", { class: "why" }, v.why))))));
+  }
+
   async function loadNetwork() {
     try {
       const net = await RT.api("/api/network");
@@ -349,7 +372,7 @@
       showError(err);
     }
     RT.api("/api/runtimes").then((rts) => { for (const r of rts) state.runtimes.set(r.id, r); }).catch(() => {});
-    await Promise.all([loadTree(), loadComparison(), loadNetwork()]);
+    await Promise.all([loadTree(), loadComparison(), loadNetwork(), loadVerdicts()]);
     document.body.setAttribute("data-ready", "true");
   }
 
