@@ -36,6 +36,10 @@ CASES = {
                                                       name="sandboxed"),
     "kata-microk8s": GenerateRequest(runtimes=("kata",), distro="microk8s", name="tenant"),
     "vm-rke2": GenerateRequest(runtimes=("vm",), distro="rke2", name="legacy"),
+    "k3s-template-merge": GenerateRequest(
+        runtimes=("wasmedge",), route="R2", distro="k3s", name="edge",
+        existing_config=(DATA / "fixtures" / "k3s-user.toml.tmpl").read_text(),
+        existing_config_name="config.toml.tmpl"),
     "crun-merge-v2": GenerateRequest(
         runtimes=("wasmedge",), route="R2", name="thumbnailer",
         existing_config=(DATA / "fixtures" / "containerd-v2.toml").read_text(), existing_config_name="config.toml",

@@ -103,7 +103,8 @@ def _containerd_files(req: GenerateRequest, handlers: tuple[Handler, ...]) -> tu
         base = pf.node_path.rsplit("/", 1)[-1]
         out_name = f"containerd/{base}"
         if req.existing_config is not None and (len(preset.files) == 1 or pf.version == _declared(req)):
-            result = ctd.merge_runtimes(req.existing_config, to_configure, where=req.existing_config_name)
+            result = ctd.merge_runtimes(req.existing_config, to_configure, version=_declared(req),
+                                        where=req.existing_config_name)
             text, version = result.text, result.version
             merged: dict[str, Any] = {"added": list(result.added), "updated": list(result.updated),
                                       "unchanged": list(result.unchanged), "from": req.existing_config_name}
@@ -121,9 +122,18 @@ def _containerd_files(req: GenerateRequest, handlers: tuple[Handler, ...]) -> tu
     return files, info
 
 
-def _declared(req: GenerateRequest) -> int | None:
-    body, _ = ctd._hide_template_actions(req.existing_config or "")
-    return ctd.detect_version(ctd.parse(body, where=req.existing_config_name), where=req.existing_config_name) or 2
+def _declared(req: GenerateRequest) -> int:
+    """The config version of the user's file; for a K3s/RKE2 template (no ``version`` of its own,
+    the base has it) the keys it already uses or its name (``config-v3.toml.tmpl``) decide."""
+    body, hidden = ctd._hide_template_actions(req.existing_config or "")
+    doc = ctd.parse(body, where=req.existing_config_name)
+    declared = ctd.detect_version(doc, where=req.existing_config_name, template=bool(hidden))
+    if declared is not None:
+        return declared
+    plugins = doc.get("plugins") or {}
+    if ctd.CRI_PLUGIN[3] in plugins or "v3" in req.existing_config_name.rsplit("/", 1)[-1]:
+        return 3
+    return req.containerd_version or 2
 
 
 def _check_toml(text: str, where: str) -> None:
