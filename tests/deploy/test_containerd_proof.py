@@ -227,3 +227,30 @@ def test_compat_wasm_image_under_this_nodes_crun(generated: dict, tmp_path: Path
         assert "exec format error" in (result.stdout + result.stderr).lower()
         assert doctor_finding.status in ("warn", "fail") and "no Wasm handler" in doctor_finding.title
     assert _leftovers(str(daemon.directory)) == [] and not daemon.directory.exists()
+
+
+@pytest.mark.runtime("containerd")
+def test_version_3_config_on_containerd_1_is_silently_ignored(tmp_path: Path) -> None:
+    """Why the version is read from the file: v3 keys on containerd 1.6 start fine and configure nothing."""
+    from rtadvisor.backends.containerd import PrivateContainerd
+    from rtadvisor.doctor import run_doctor
+    from rtadvisor.doctor.facts import gather
+
+    facts = gather(live=False)
+    major = int(re.search(r"\s(\d+)\.\d+\.\d+", " " + facts.versions.get("containerd", "")).group(1))  # type: ignore[union-attr]
+    if major >= 2:
+        pytest.skip("containerd >= 2 reads version 3 configs")
+    out = tmp_path / "gen"
+    assert main(["generate", "--runtime", "crun", "--containerd-version", "3", "-o", str(out)]) == 0
+    config = out / "containerd" / "config.toml"
+    daemon = PrivateContainerd(config_path=config, disable_cri=False)
+    try:
+        with daemon as c:
+            seen = _cri_runtimes(c.log_file.read_text())
+            assert "crun:{" not in seen  # the generated entry never reached the CRI plugin
+    finally:
+        daemon.stop()
+    assert _leftovers(str(daemon.directory)) == [] and not daemon.directory.exists()
+    report = run_doctor(containerd_config=config, facts=facts, use_cluster=False)
+    (finding,) = [f for f in report.findings if f.id == "containerd-config-daemon"]
+    assert finding.status == "fail" and "ignores the version 3 plugin keys" in finding.detail

@@ -211,3 +211,16 @@ def test_runtimes_without_the_default_one_are_named(tmp_path: Path) -> None:
     (finding,) = by_id(report, "containerd-default-runtime")
     assert finding.status == "fail" and "'runc'" in finding.title
     assert "CRI plugin does not load" in finding.detail
+
+
+def test_config_version_is_checked_against_the_installed_containerd(tmp_path: Path) -> None:
+    old = gather(fake_bin(tmp_path / "old", {"containerd": "containerd github.com/containerd/containerd 1.6.20~ds1 x"}),
+                 live=False)
+    report = run_doctor(containerd_config=FIXTURES / "containerd-v3.toml", facts=old, use_cluster=False)
+    (finding,) = by_id(report, "containerd-config-daemon")
+    assert finding.status == "fail" and "1.6.20" in finding.title
+    new = gather(fake_bin(tmp_path / "new", {"containerd": "containerd containerd.io v2.0.4 1a43cb6a"}), live=False)
+    report = run_doctor(containerd_config=FIXTURES / "containerd-v2.toml", facts=new, use_cluster=False)
+    assert by_id(report, "containerd-config-daemon")[0].status == "info"
+    report = run_doctor(containerd_config=FIXTURES / "containerd-v3.toml", facts=new, use_cluster=False)
+    assert by_id(report, "containerd-config-daemon")[0].status == "ok"

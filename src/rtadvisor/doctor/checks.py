@@ -168,6 +168,7 @@ def check_containerd_config(text: str, source: str, facts: NodeFacts) -> tuple[l
         version = 2 if v2 else 3 if v3 else None
     else:
         out.append(Finding("containerd-config-version", "containerd", "ok", f"{source}: config version {version}"))
+        out += _check_version_vs_daemon(version, source, facts)
     if version == 3 and v2:
         out.append(Finding(
             "containerd-v2-keys-in-v3", "containerd", "fail",
@@ -217,6 +218,35 @@ def check_containerd_config(text: str, source: str, facts: NodeFacts) -> tuple[l
     out.append(Finding("containerd-runtimes", "containerd", "info",
                        f"{source}: runtimes configured: {', '.join(sorted(runtimes)) or 'none (only the built-in runc)'}"))
     return out, ConfigView(source, version, runtimes, default, bool(hidden))
+
+
+def _check_version_vs_daemon(version: int, source: str, facts: NodeFacts) -> list[Finding]:
+    """containerd 1.x ignores version 3 plugin keys; containerd 2.x migrates version 2 on load.
+
+    Checked on this node: containerd 1.6.20 *starts* with ``version = 3`` (no error), and simply
+    never sees ``plugins."io.containerd.cri.v1.runtime"``, so every runtime entry there is silently
+    missing — the worse failure, because nothing says so at start-up.
+    """
+    installed = facts.versions.get("containerd")
+    m = re.search(r"\sv?(\d+)\.(\d+)\.(\d+)", f" {installed}") if installed else None
+    if m is None:
+        return []
+    major = int(m.group(1))
+    label = ".".join(m.groups())
+    if version == 3 and major < 2:
+        return [Finding("containerd-config-daemon", "containerd", "fail",
+                        f"{source}: config version 3 but the installed containerd is {label}",
+                        "containerd 1.x starts without complaint but ignores the version 3 plugin keys "
+                        f'(plugins."{ctd.CRI_PLUGIN[3]}"): every runtime configured there is missing',
+
+                        "upgrade to containerd >= 2.0, or write the file as version 2 "
+                        "(rtadvisor generate --containerd-version 2)")]
+    if version == 2 and major >= 2:
+        return [Finding("containerd-config-daemon", "containerd", "info",
+                        f"{source}: config version 2 on containerd {label}: migrated to version 3 on every start",
+                        fix="containerd config migrate > config.toml  # make the migration permanent")]
+    return [Finding("containerd-config-daemon", "containerd", "ok",
+                    f"{source}: config version {version} matches the installed containerd {label}")]
 
 
 def _check_runtime(name: str, table: dict[str, Any], source: str, facts: NodeFacts) -> list[Finding]:
