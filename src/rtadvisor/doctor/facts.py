@@ -184,11 +184,11 @@ def gather(path: str | None = None, *, live: bool = True) -> NodeFacts:
             if v:
                 versions[name] = v
     containerd_live, dump = False, None
-    if live and "containerd" in programs and Path(CONTAINERD_SOCKET).exists() and "ctr" in programs:
-        # Only a daemon that answers counts as live; then its effective config is what matters.
-        if _run([programs["ctr"], "--address", CONTAINERD_SOCKET, "version"], timeout=3):
-            containerd_live = True
-            dump = _run([programs["containerd"], "config", "dump"], timeout=5)
+    # Only a daemon that answers counts as live; then its effective config is what matters.
+    if (live and "containerd" in programs and "ctr" in programs and Path(CONTAINERD_SOCKET).exists()
+            and _run([programs["ctr"], "--address", CONTAINERD_SOCKET, "version"], timeout=3)):
+        containerd_live = True
+        dump = _run([programs["containerd"], "config", "dump"], timeout=5)
     return NodeFacts(
         path=search, programs=programs, versions=versions, crun_features=feats, cgroups=cgroup_info(),
         kvm=kvm_info(), containerd_live=containerd_live, containerd_dump=dump,
