@@ -148,3 +148,53 @@ def test_team_statement_beats_inference() -> None:
     inf = infer(data)
     assert inf.fields["scenario"].source == "metadata.labels[rtadvisor.io/scenario]"
     assert inf.workload is not None and inf.workload.gpu.value == "none" and inf.workload.scenario.value == "edge"
+
+
+def test_projection_sees_what_a_full_load_sees(corpus: Path) -> None:
+    """The scan constructs only the parts it reads; inference must not notice the difference."""
+    for path in sorted(corpus.rglob("*.yaml")):
+        text = path.read_text()
+        src = Input(str(path), path)
+        lean = [o for o in iter_objects(src, text) if isinstance(o, KubeObject)]
+        full = [o for o in iter_objects(src, text, full=True) if isinstance(o, KubeObject)]
+        assert [(o.kind, o.line, o.doc_index, o.item_index) for o in lean] == [(o.kind, o.line, o.doc_index, o.item_index) for o in full]
+        for a, b in zip(lean, full, strict=True):
+            assert classify(a) == classify(b)
+            if classify(a) != "workload":
+                continue
+            try:
+                ia = infer(a.data)
+            except InferenceError as exc:
+                with pytest.raises(InferenceError) as again:
+                    infer(b.data)
+                assert str(again.value) == str(exc)
+                continue
+            assert ia == infer(b.data), (path, a.line)
+
+
+def test_anchors_and_merge_keys_survive_projection(tmp_path: Path) -> None:
+    text = (
+        "x-res: &res {limits: {memory: 64Mi, cpu: 250m}}\n"
+        "apiVersion: v1\nkind: Pod\nmetadata: &m\n  name: p\n"
+        "spec:\n  containers:\n  - name: c\n    image: x\n    resources: *res\n"
+        "---\napiVersion: v1\nkind: Pod\nmetadata:\n  <<: {name: q, namespace: n}\n"
+        "spec:\n  containers:\n  - <<: {name: c, image: y}\n    resources: {limits: {memory: 1Gi}}\n"
+    )
+    src = Input("t.yaml", None)
+    lean = [infer(o.data) for o in iter_objects(src, text) if isinstance(o, KubeObject)]
+    assert [(i.name, i.namespace, i.fields["memory_mb"].value) for i in lean] == [("p", None, 64), ("q", "n", 1024)]
+
+
+def test_fast_construction_matches_pyyaml() -> None:
+    """The scan's node -> Python conversion must give what yaml.safe_load gives."""
+    import yaml
+
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n"
+        "    a: 010\n    b: 0x1F\n    c: 1_000\n    d: yes\n    e: Off\n    f: ~\n    g: 1.5\n    h: 2001-12-14\n"
+        "    i: !!str 12\n    j: '12'\n    k: -3\n    l: 0\n    m: .inf\n    n: [1, [2, {x: 3}]]\n    o: 190:20:30\n"
+        "    p: &a {q: 1}\n    r: *a\n    s: {<<: *a, t: 2}\n    u: 12e3\n"
+        "spec:\n  containers: []\n"
+    )
+    (obj,) = [o for o in iter_objects(Input("t", None), text) if isinstance(o, KubeObject)]
+    assert obj.data["metadata"] == yaml.safe_load(text)["metadata"]

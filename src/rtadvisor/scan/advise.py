@@ -28,8 +28,8 @@ _ALIASES: dict[str, frozenset[str]] = {
 
 _R2_CLASSES = frozenset({"crun-wasm", "wasm", "crun-wasmedge"})
 
-# Isolation score per runtime (SPEC table: runc 3, gVisor 4, Kata/WasmEdge 5; crun is a container,
-# a full VM is at least Kata). --fix never lowers it on its own: stating the need is the team's call.
+# Fallback isolation rating for a runtime the knowledge base does not list (SPEC table: runc 3,
+# gVisor 4, Kata/WasmEdge 5). --fix never lowers isolation on its own: stating the need is the team's call.
 ISOLATION = {"runc": 3, "crun": 3, "gvisor": 4, "kata": 5, "vm": 5, "wasmedge": 5, "wasmtime": 5}
 WASM_RUNTIMES = frozenset({"wasmedge", "wasmtime"})
 SANDBOXES = frozenset({"gvisor", "kata", "vm", "wasmedge", "wasmtime"})
@@ -88,11 +88,26 @@ def class_matches(current: str | None, runtime: str, route: str | None) -> bool:
 Recommend = Callable[[Workload], Decision]
 
 
+@lru_cache(maxsize=1)
+def _knowledge() -> Any:
+    from rtadvisor import kb
+
+    return kb.load()
+
+
+def isolation_rank(runtime: str) -> int:
+    """The knowledge base's isolation rating (S-select 1-5), the order the engine itself uses."""
+    try:
+        return int(_knowledge().isolation_rank(runtime))
+    except KeyError:
+        return ISOLATION.get(runtime, 0)
+
+
 def engine() -> Recommend:
     """The real decision engine with the packaged knowledge base loaded once."""
-    from rtadvisor import decide, kb
+    from rtadvisor import decide
 
-    knowledge = kb.load()
+    knowledge = _knowledge()
 
     def recommend(workload: Workload) -> Decision:
         return decide.recommend(workload, kb=knowledge)

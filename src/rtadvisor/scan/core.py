@@ -12,12 +12,12 @@ from rtadvisor.errors import RtadvisorError
 from rtadvisor.model import Decision
 
 from .advise import (
-    ISOLATION,
     SANDBOXES,
     WASM_RUNTIMES,
     DecisionCache,
     Recommend,
     class_matches,
+    isolation_rank,
     one_line_reason,
     runtime_class_for,
     runtime_of_class,
@@ -114,7 +114,6 @@ class ScanResult:
     other_objects: int = 0
     cache_hits: int = 0
     cache_misses: int = 0
-    texts: dict[str, str] = field(default_factory=dict)  # stdin text, kept for --fix --dry-run
 
     def summary(self) -> dict[str, Any]:
         statuses = Counter(f.status for f in self.findings)
@@ -159,8 +158,6 @@ def _scan_input(src: Input, cache: DecisionCache, result: ScanResult) -> None:
         reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else (exc.strerror or str(exc))
         result.problems.append(Problem(src.display, None, "unreadable", f"cannot read: {reason}"))
         return
-    if src.path is None:
-        result.texts[src.display] = text
     result.files += 1
     for item in iter_objects(src, text):
         if isinstance(item, Problem):
@@ -246,7 +243,7 @@ def make_finding(obj: KubeObject, inf: Inference, decision: Decision) -> Finding
             note = "not changed by --fix: the workload is not a Wasm module yet"
         elif inf.is_wasm and runtime not in WASM_RUNTIMES and not matches:
             note = f"not changed by --fix: the workload is a Wasm module; moving it to {runtime} needs an R1 image first"
-        elif current_runtime is not None and ISOLATION.get(current_runtime, 0) > ISOLATION.get(runtime, 0) and not matches:
+        elif current_runtime is not None and not matches and isolation_rank(current_runtime) > isolation_rank(runtime):
             note = (
                 f"not changed by --fix: {current} isolates more strongly than {runtime}; "
                 "state the need with rtadvisor.io/isolation or switch by hand"

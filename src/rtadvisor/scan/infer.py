@@ -87,7 +87,7 @@ class Inference:
 
 def _get(obj: Any, path: tuple[str, ...]) -> Any:
     for key in path:
-        if not isinstance(obj, Mapping):
+        if not isinstance(obj, dict):
             return None
         obj = obj.get(key)
     return obj
@@ -108,13 +108,13 @@ def infer(data: Mapping[str, Any]) -> Inference:
     kind = str(data.get("kind"))
     spec_path, meta_path = POD_PATHS.get(kind, _TEMPLATE)
     raw_meta = data.get("metadata")
-    meta: Mapping[str, Any] = raw_meta if isinstance(raw_meta, Mapping) else {}
+    meta: Mapping[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
     name = str(meta.get("name") or meta.get("generateName") or "<unnamed>")
     namespace = meta.get("namespace")
     raw_pod = _get(data, spec_path)
-    pod: Mapping[str, Any] = raw_pod if isinstance(raw_pod, Mapping) else {}
+    pod: Mapping[str, Any] = raw_pod if isinstance(raw_pod, dict) else {}
     raw_tmeta = _get(data, meta_path)
-    tmeta: Mapping[str, Any] = raw_tmeta if isinstance(raw_tmeta, Mapping) else {}
+    tmeta: Mapping[str, Any] = raw_tmeta if isinstance(raw_tmeta, dict) else {}
 
     # Where a team's own statements are looked up, first match wins: the object's annotations, its
     # labels, then the pod template's (for a Pod those are the same mapping).
@@ -122,7 +122,7 @@ def infer(data: Mapping[str, Any]) -> Inference:
     for mpath, m in ((("metadata",), meta), (meta_path, tmeta)):
         for sub in ("annotations", "labels"):
             values = m.get(sub)
-            if isinstance(values, Mapping):
+            if isinstance(values, dict):
                 stated.append((f"{_dotted(mpath)}.{sub}", values))
 
     def statement(key: str) -> tuple[Any, str] | None:
@@ -229,7 +229,7 @@ def _containers(pod: Mapping[str, Any], spec_path: tuple[str, ...]) -> list[_Con
         if not isinstance(items, list):
             continue
         for i, c in enumerate(items):
-            if not isinstance(c, Mapping):
+            if not isinstance(c, dict):
                 continue
             role = "app" if group == "containers" else ("sidecar" if c.get("restartPolicy") == "Always" else "init")
             out.append(_Container((*spec_path, group, i), role, c))
@@ -246,11 +246,11 @@ def _infer_resources(containers: list[_Container], fields: dict[str, Inferred]) 
         init_src = ""
         for c in containers:
             res = c.spec.get("resources")
-            if not isinstance(res, Mapping):
+            if not isinstance(res, dict):
                 continue
             for which in ("limits", "requests"):
                 section = res.get(which)
-                if isinstance(section, Mapping) and section.get(resource) is not None:
+                if isinstance(section, dict) and section.get(resource) is not None:
                     path = (*c.path, "resources", which, resource)
                     try:
                         value = convert(section[resource])
@@ -275,11 +275,11 @@ def _infer_extended(containers: list[_Container], fields: dict[str, Inferred], h
     extended: dict[str, str] = {}
     for c in containers:
         res = c.spec.get("resources")
-        if not isinstance(res, Mapping):
+        if not isinstance(res, dict):
             continue
         for which in ("limits", "requests"):
             section = res.get(which)
-            if not isinstance(section, Mapping):
+            if not isinstance(section, dict):
                 continue
             for key, raw in section.items():
                 key = str(key)
@@ -344,12 +344,12 @@ def _infer_pod_security(pod: Mapping[str, Any], spec_path: tuple[str, ...], cont
         hints["host_namespaces"] = Inferred(host_ns, ", ".join(_dotted((*spec_path, k)) for k in host_ns))
     for c in containers:
         sc = c.spec.get("securityContext")
-        if not isinstance(sc, Mapping):
+        if not isinstance(sc, dict):
             continue
         if sc.get("privileged") is True and "privileged" not in hints:
             hints["privileged"] = Inferred(True, _dotted((*c.path, "securityContext", "privileged")))
         caps = sc.get("capabilities")
-        add = caps.get("add") if isinstance(caps, Mapping) else None
+        add = caps.get("add") if isinstance(caps, dict) else None
         if isinstance(add, list):
             host_caps = sorted({str(a).upper().removeprefix("CAP_") for a in add} & HOST_CAPABILITIES)
             if host_caps:
@@ -382,8 +382,8 @@ def _infer_devices(pod: Mapping[str, Any], spec_path: tuple[str, ...], fields: d
     found: dict[str, str] = {}
     other: dict[str, str] = {}
     for i, vol in enumerate(volumes):
-        hp = vol.get("hostPath") if isinstance(vol, Mapping) else None
-        if not isinstance(hp, Mapping) or not isinstance(hp.get("path"), str):
+        hp = vol.get("hostPath") if isinstance(vol, dict) else None
+        if not isinstance(hp, dict) or not isinstance(hp.get("path"), str):
             continue
         src = _dotted((*spec_path, "volumes", i, "hostPath", "path"))
         cls = _device_class(hp["path"])
@@ -419,7 +419,7 @@ def _infer_artifact(
 
     for mpath, m in ((meta_path, tmeta), (("metadata",), meta)):
         ann = m.get("annotations")
-        if isinstance(ann, Mapping) and WASM_VARIANT in ann:
+        if isinstance(ann, dict) and WASM_VARIANT in ann:
             return found(f"{_dotted(mpath)}.annotations[{WASM_VARIANT}]")
     for c in containers:
         image = c.spec.get("image")
@@ -432,7 +432,7 @@ def _infer_artifact(
                     if isinstance(arg, str) and arg.endswith(".wasm"):
                         return found(_dotted((*c.path, key, j)))
     ns = pod.get("nodeSelector")
-    if isinstance(ns, Mapping):
+    if isinstance(ns, dict):
         for key in ("kubernetes.io/arch", "kubernetes.io/os"):
             if str(ns.get(key, "")).startswith(("wasm", "wasi")):
                 return found(_dotted((*spec_path, "nodeSelector", key)))
@@ -453,7 +453,7 @@ def _infer_scenario(kind: str, pod: Mapping[str, Any], spec_path: tuple[str, ...
         fields["scenario"] = Inferred("dl-training" if kind in ("Job", "CronJob") else "ai-inference", gpu.source)
         return
     ns = pod.get("nodeSelector")
-    if isinstance(ns, Mapping):
+    if isinstance(ns, dict):
         for key, value in ns.items():
             if "edge" in str(key).lower() or "edge" in str(value).lower():
                 fields["scenario"] = Inferred("edge", _dotted((*spec_path, "nodeSelector", str(key))))
@@ -461,6 +461,6 @@ def _infer_scenario(kind: str, pod: Mapping[str, Any], spec_path: tuple[str, ...
     tolerations = pod.get("tolerations")
     if isinstance(tolerations, list):
         for i, t in enumerate(tolerations):
-            if isinstance(t, Mapping) and "edge" in str(t.get("key", "")).lower():
+            if isinstance(t, dict) and "edge" in str(t.get("key", "")).lower():
                 fields["scenario"] = Inferred("edge", _dotted((*spec_path, "tolerations", i, "key")))
                 return

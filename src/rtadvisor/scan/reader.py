@@ -13,14 +13,63 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
-try:  # libyaml is present wherever PyYAML has wheels; the pure loader is the slow fallback
-    from yaml import CSafeLoader as _Loader
+try:  # libyaml is present wherever PyYAML has wheels; the pure parser is the slow fallback
+    from yaml.cyaml import CParser as _Parser
 except ImportError:  # pragma: no cover
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml.composer import Composer
+    from yaml.parser import Parser
+    from yaml.reader import Reader
+    from yaml.scanner import Scanner
+
+    class _Parser(Reader, Scanner, Parser, Composer):  # type: ignore[no-redef]
+        def __init__(self, stream: str) -> None:
+            Reader.__init__(self, stream)
+            Scanner.__init__(self)
+            Parser.__init__(self)
+            Composer.__init__(self)
+
+
+class _MemoResolver(yaml.resolver.Resolver):
+    """SafeLoader's tag resolution, memoised per scalar text.
+
+    libyaml composes the node tree in C but calls back into Python to resolve every node's implicit
+    tag, running the YAML 1.1 regexes each time; manifests repeat the same keys and values
+    ("name", "image", "resources", "100m") endlessly, so a lookup table pays. Path resolvers are
+    never registered by the safe loader, so descending/ascending is a no-op here.
+    """
+
+    _memo: ClassVar[dict[tuple[str, bool], str]] = {}  # shared by every loader: tags never change
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is yaml.ScalarNode:
+            key = (value, implicit[0])
+            tag = self._memo.get(key)
+            if tag is None:
+                tag = yaml.resolver.Resolver.resolve(self, kind, value, implicit)
+                if len(self._memo) > 100_000:  # bounded: values are unbounded (names, images)
+                    self._memo.clear()
+                self._memo[key] = tag
+            return tag
+        return yaml.resolver.Resolver.resolve(self, kind, value, implicit)
+
+
+class _Loader(_Parser, yaml.constructor.SafeConstructor, _MemoResolver):  # type: ignore[misc,valid-type]
+    """CSafeLoader with the memoised resolver (same parser, same constructor, same tags)."""
+
+    def __init__(self, stream: str) -> None:
+        _Parser.__init__(self, stream)
+        yaml.constructor.SafeConstructor.__init__(self)
+        _MemoResolver.__init__(self)
 
 STDIN = "-"
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -148,11 +197,33 @@ def read_text(src: Input) -> str:
     return data.decode("utf-8-sig")
 
 
-def iter_objects(src: Input, text: str) -> Iterator[KubeObject | Problem]:
+# What the scan reads of each object. Constructing Python objects is most of what a YAML load costs
+# (libyaml only parses and composes), so the scan builds only these parts from the composed node tree
+# and leaves env, probes, ports, ConfigMap data, Service specs... as unconstructed nodes.
+# ALL = construct the whole subtree.
+ALL: dict[str, Any] = {}
+_CONTAINER = {k: ALL for k in ("name", "image", "command", "args", "resources", "securityContext", "restartPolicy")}
+_POD_SPEC = {
+    "containers": _CONTAINER,
+    "initContainers": _CONTAINER,
+    **{k: ALL for k in ("volumes", "nodeSelector", "tolerations", "runtimeClassName", "hostNetwork", "hostPID", "hostIPC")},
+}
+_TEMPLATE = {"metadata": ALL, "spec": _POD_SPEC}
+PROJECTIONS: dict[str, dict[str, Any]] = {
+    "Pod": {"spec": _POD_SPEC},
+    "CronJob": {"spec": {"jobTemplate": {"spec": {"template": _TEMPLATE}}}},
+    **{k: {"spec": {"template": _TEMPLATE}} for k in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job")},
+}
+_HEAD = ("apiVersion", "kind", "metadata")
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+def iter_objects(src: Input, text: str, full: bool = False) -> Iterator[KubeObject | Problem]:
     """Yield every Kubernetes object of a file, or a Problem for what cannot be read.
 
     A YAML syntax error stops that file (the parser cannot resynchronise); objects before the error
-    have been yielded already. Empty documents are skipped silently.
+    have been yielded already. Empty documents are skipped silently. Unless ``full``, an object's
+    ``data`` holds only what the scan reads (see ``PROJECTIONS``).
     """
     loader = _Loader(text)
     index = -1
@@ -162,8 +233,7 @@ def iter_objects(src: Input, text: str) -> Iterator[KubeObject | Problem]:
             node = loader.get_node()
             if node is None:
                 continue
-            data = loader.construct_document(node)
-            yield from _objects_of_document(src, index, node, data)
+            yield from _objects_of_document(src, index, node, loader, full)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -173,23 +243,108 @@ def iter_objects(src: Input, text: str) -> Iterator[KubeObject | Problem]:
         loader.dispose()
 
 
-def _objects_of_document(src: Input, index: int, node: yaml.Node, data: Any) -> Iterator[KubeObject | Problem]:
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_NULL = "tag:yaml.org,2002:null"
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_BOOLS = {"yes": True, "true": True, "on": True, "no": False, "false": False, "off": False}
+
+
+def _construct(loader: Any, node: yaml.Node, depth: int = 0) -> Any:
+    """Node -> Python, as SafeConstructor builds it, without its generic machinery for the common
+    tags (str, plain decimal int, bool, null, map, seq); anything else (floats, timestamps, merge
+    keys, binary, odd int forms, deep or recursive aliases) goes to SafeConstructor itself."""
+    tag = node.tag
+    if depth < 64:
+        if tag == _STR:
+            return node.value
+        if tag == _MAP:
+            out = {}
+            for k, v in node.value:
+                if k.tag == _MERGE or not isinstance(k, yaml.ScalarNode) or k.tag != _STR:
+                    return _construct_slow(loader, node)
+                out[k.value] = _construct(loader, v, depth + 1)
+            return out
+        if tag == _SEQ:
+            return [_construct(loader, v, depth + 1) for v in node.value]
+        if tag == _INT and node.value.isdigit() and (node.value[0] != "0" or node.value == "0"):  # "010" is octal
+            return int(node.value)
+        if tag == _NULL:
+            return None
+        if tag == _BOOL_TAG:
+            return _BOOLS[node.value.lower()]
+    return _construct_slow(loader, node)
+
+
+def _construct_slow(loader: Any, node: yaml.Node) -> Any:
+    data = loader.construct_object(node, deep=True)
+    # construct_document's own clean-up, done per subtree (anchors are per document anyway)
+    loader.constructed_objects = {}
+    loader.recursive_objects = {}
+    return data
+
+
+def _project(loader: Any, node: yaml.Node, proj: dict[str, Any]) -> Any:
+    """Construct ``node`` keeping only the keys in ``proj`` (recursively); ``ALL`` keeps everything."""
+    if proj is ALL or not isinstance(node, yaml.MappingNode | yaml.SequenceNode) or any(
+        k.tag == _MERGE for k, _ in (node.value if isinstance(node, yaml.MappingNode) else ())
+    ):
+        return _construct(loader, node)
+    if isinstance(node, yaml.SequenceNode):
+        return [_project(loader, item, proj) for item in node.value]
+    out: dict[Any, Any] = {}
+    for k, v in node.value:
+        if isinstance(k, yaml.ScalarNode) and k.value in proj:
+            out[k.value] = _project(loader, v, proj[k.value])
+    return out
+
+
+def _head(loader: Any, node: yaml.Node, full: bool) -> Any:
+    """The object with only apiVersion/kind/metadata (and its workload parts) constructed."""
+    if full or not isinstance(node, yaml.MappingNode):
+        return _construct(loader, node)
+    if any(k.tag == _MERGE for k, _ in node.value):
+        return _construct(loader, node)
+    out: dict[Any, Any] = {}
+    for k, v in node.value:
+        if isinstance(k, yaml.ScalarNode) and k.value in _HEAD:
+            out[k.value] = _construct(loader, v)
+    kind = out.get("kind")
+    if not isinstance(kind, str):
+        return _construct(loader, node)  # not Kubernetes: keep it all for the message
+    proj = PROJECTIONS.get(kind)
+    if kind.endswith("List"):
+        proj = {"items": ALL}
+    if proj:
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode) and k.value in proj:
+                out[k.value] = _project(loader, v, proj[k.value]) if k.value != "items" else v
+    return out
+
+
+def _objects_of_document(src: Input, index: int, node: yaml.Node, loader: Any, full: bool) -> Iterator[KubeObject | Problem]:
     line = node.start_mark.line + 1
+    data = _head(loader, node, full)
     if data is None:
         return
     problem = _not_kubernetes(data)
     if problem:
         yield Problem(src.display, line, "not-kubernetes", problem)
         return
-    if data["kind"] == "List" or (data["kind"].endswith("List") and isinstance(data.get("items"), list)):
-        items = data.get("items")
-        if not isinstance(items, list):
+    if data["kind"] == "List" or (data["kind"].endswith("List") and "items" in data):
+        items_node = data.get("items")
+        if isinstance(items_node, yaml.Node):
+            items_node = items_node if isinstance(items_node, yaml.SequenceNode) else None
+        elif full and isinstance(data.get("items"), list):
+            items_node = _value_node(node, "items")
+        if not isinstance(items_node, yaml.SequenceNode):
             yield Problem(src.display, line, "not-kubernetes", "kind: List without an 'items' sequence")
             return
-        item_nodes = _value_node(node, "items")
-        for i, item in enumerate(items):
-            item_node = item_nodes.value[i] if isinstance(item_nodes, yaml.SequenceNode) else node
+        for i, item_node in enumerate(items_node.value):
             item_line = item_node.start_mark.line + 1
+            item = _head(loader, item_node, full)
             problem = _not_kubernetes(item)
             if problem:
                 yield Problem(src.display, item_line, "not-kubernetes", f"items[{i}]: {problem}")
