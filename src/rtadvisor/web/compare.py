@@ -85,7 +85,7 @@ def compare(claims: Iterable[Claim], evidence: Evidence | None) -> list[CompareP
     for c in claims:
         if c.subject not in rows:
             rows.append(c.subject)
-    used: set[tuple[str, float, str | None]] = set()
+    shown: set[str] = set()  # backends whose figures a subject row already shows
     points: list[ComparePoint] = []
     for metric, spec in METRICS.items():
         for subject in rows:
@@ -94,14 +94,17 @@ def compare(claims: Iterable[Claim], evidence: Evidence | None) -> list[CompareP
                 continue
             m = _measured(evidence, mapping.get(subject, (subject,)), spec["measured"])
             if m is not None:
-                used.add((metric, m.value, m.run_id))
+                shown.add(m.runtime)
             points.append(_point(subject, metric, mine, m))
     if evidence is not None:
         for metric, spec in METRICS.items():
             for m in evidence.measurements:
-                if m.metric != spec["measured"][0] or (metric, m.value, m.run_id) in used:
+                if m.metric != spec["measured"][0] or m.runtime in shown or m.runtime in rows:
                     continue
-                used.add((metric, m.value, m.run_id))  # kb-id copies of a backend's figure show once
+                # the store also files a backend's figure under the kb id it evidences (microvm ->
+                # kata/vm, runsc -> gvisor); such a copy is not a runtime of its own
+                if m.runtime in mapping and m.runtime not in mapping[m.runtime]:
+                    continue
                 points.append(_point(m.runtime, metric, [], m))
     return points
 

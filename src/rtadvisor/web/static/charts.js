@@ -93,7 +93,7 @@
       const vals = [];
       for (const p of pts) for (const v of [p.claim_low, p.claim_high, p.measured_value]) if (v > 0) vals.push(v);
       const lo = Math.pow(10, Math.floor(Math.log10(Math.min(...vals)))), hi = Math.pow(10, Math.ceil(Math.log10(Math.max(...vals))));
-      const W = 560, labelW = 110, rowH = 30, top = 8, H = top + pts.length * rowH + 28;
+      const W = 600, labelW = 150, rowH = 30, top = 8, H = top + pts.length * rowH + 28;
       const sx = logScale(lo, hi === lo ? lo * 10 : hi, labelW, W - 14);
       const svg = RT.svg("svg", { viewBox: `0 0 ${W} ${H}`, width: "100%", class: "compare-svg", role: "img",
         "aria-label": `${titles[metric]} claimed and measured per runtime` });
@@ -104,7 +104,10 @@
       pts.forEach((p, i) => {
         const y = top + i * rowH + rowH / 2;
         const g = RT.svg("g", { class: "row", "data-runtime": p.runtime });
-        g.appendChild(RT.svg("text", { x: 0, y: y + 4, class: "row-label" }, p.runtime));
+        // a subject measured by a stand-in says so: "kata ← microvm"
+        const via = p.measured && p.measured.runtime !== p.runtime ? " ← " + p.measured.runtime : "";
+        g.appendChild(RT.svg("text", { x: 0, y: y + 4, class: "row-label" }, p.runtime,
+          via ? RT.svg("tspan", { class: "via" }, via) : null));
         if (p.claim_low !== null && p.claim_low > 0) {
           const x1 = sx(p.claim_low), x2 = sx(p.claim_high || p.claim_low);
           const tags = [...new Set(p.claims.map((c) => c.source))].join(", ");
@@ -126,6 +129,8 @@
     }
     container.appendChild(RT.h("div", { class: "legend" },
       RT.h("span", { class: "legend-item" }, RT.h("i", { class: "claim-swatch" }), "claimed by a source (hover: tag and text)"),
-      RT.h("span", { class: "legend-item" }, RT.h("i", { class: "measured-swatch" }), "measured on this node (hover: host, n, date)")));
+      RT.h("span", { class: "legend-item" }, RT.h("i", { class: "measured-swatch" }), "measured on this node (hover: host, n, date)"),
+      RT.h("span", { class: "legend-item" }, RT.h("i", { class: "measured-swatch emulated" }), "measured, emulated (no KVM: TCG)"),
+      RT.h("span", { class: "legend-item" }, "a ← b: claim subject a, measured by stand-in b")));
   };
 })(window.RT);

@@ -2,7 +2,7 @@
 "use strict";
 
 (function (RT) {
-  const NODE_W = 190, NODE_H = 54, LEAF_W = 130, GAP_X = 24, GAP_Y = 56;
+  const NODE_W = 230, NODE_H = 54, LEAF_W = 130, GAP_X = 24, GAP_Y = 56;
 
   function norm(s) {
     return String(s === null || s === undefined ? "" : s).toLowerCase().replace(/^tree[:.]/, "").replace(/[\s_?]+/g, "-");
@@ -78,7 +78,7 @@
     for (const n of tree.nodes) if (!pos.has(n.id)) place(n.id, 0);
     // parents centred over wide subtrees can overlap a previous leaf; shift right to fix
     const width = Math.max(nextX, ...[...pos.values()].map((p) => p.x + p.w / 2)) + 10;
-    return { pos, width, height: (maxDepth + 1) * (NODE_H + GAP_Y) };
+    return { pos, width, height: maxDepth * (NODE_H + GAP_Y) + NODE_H };
   }
 
   function wrap(text, max) {
@@ -112,7 +112,7 @@
       width: "100%", class: "tree-svg", role: "img", "aria-label": "Decision tree",
       preserveAspectRatio: "xMidYMin meet",
     });
-    svg.style.maxHeight = (height + 2 * pad) * 1.1 + "px";
+    svg.style.maxHeight = (height + 2 * pad) + "px";
     const byId = new Map(tree.nodes.map((n) => [n.id, n]));
     const y = (d) => d * (NODE_H + GAP_Y);
     const edgeLayer = RT.svg("g", { class: "edges" });
@@ -149,7 +149,7 @@
       });
       if (n.threshold && !n.leaf) {
         g.appendChild(RT.svg("text", { x: p.w / 2, y: t0 + lines.length * 14, "text-anchor": "middle", class: "node-threshold" },
-          String(n.threshold).slice(0, 34)));
+          String(n.threshold).length > 38 ? String(n.threshold).slice(0, 37) + "…" : String(n.threshold)));
       }
       g.appendChild(RT.tip([n.question || n.label, n.threshold ? "threshold: " + n.threshold : "", n.note || "",
         n.source ? "source: " + (typeof n.source === "string" ? n.source : JSON.stringify(n.source)) : ""]
