@@ -139,7 +139,7 @@ class DecisionCache:
 
 def one_line_reason(decision: Decision) -> str:
     """Why, in one line: the hard constraint that decided, else the matching case-table row, else
-    the last decision-tree step (the leaf), else the last step of the trace."""
+    the path through the decision tree, else the scenario step, else the last step of the trace."""
     if decision.constraints:
         c = decision.constraints[0]
         return f"{c.rule}: {c.because} [{c.source}]"
@@ -148,8 +148,12 @@ def one_line_reason(decision: Decision) -> str:
         if step.kind == "case" and step.answer.startswith("matches"):
             chosen = step
     if chosen is None:
+        tree = [step for step in decision.trace if step.kind == "tree"]
+        if tree:  # the path through the S-select tree, root to leaf
+            src = f" [{tree[-1].source}]" if tree[-1].source else ""
+            return "; ".join(f"{step.question} {step.answer}" for step in tree) + src
         for step in decision.trace:
-            if step.kind in ("tree", "scenario"):
+            if step.kind == "scenario":
                 chosen = step
     if chosen is None and decision.trace:
         chosen = decision.trace[-1]

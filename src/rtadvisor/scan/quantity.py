@@ -90,7 +90,13 @@ def memory_mib(value: object) -> float:
     q = parse_quantity(value)
     if q < 0:
         raise QuantityError(f"{value!r} is negative; a memory quantity must be >= 0")
-    return float(q / MIB)
+    return _finite(value, float(q / MIB))
+
+
+def _finite(value: object, number: float) -> float:
+    if not math.isfinite(number):
+        raise QuantityError(f"{value!r} is out of range for a quantity")
+    return number
 
 
 def cpu_cores(value: object) -> float:
@@ -98,4 +104,4 @@ def cpu_cores(value: object) -> float:
     q = parse_quantity(value)
     if q < 0:
         raise QuantityError(f"{value!r} is negative; a CPU quantity must be >= 0")
-    return float(q)
+    return _finite(value, float(q))
