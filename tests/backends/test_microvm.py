@@ -54,9 +54,10 @@ def test_newc_archive_round_trips() -> None:
 
 @pytest.mark.parametrize("static", [True, False])
 def test_initramfs_has_an_init_that_runs_the_workload(static: bool) -> None:
-    programs = {"hello": b"\x7fELF-hello", "idle": b"\x7fELF-idle"} if static else {}
-    hello = _parse_newc(gzip.decompress(microvm.initramfs("hello", busybox=b"BB", programs=programs)))
-    idle = _parse_newc(gzip.decompress(microvm.initramfs("idle", busybox=b"BB", programs=programs)))
+    hello_programs = {"hello": b"\x7fELF-hello"} if static else {}
+    idle_programs = {"idle": b"\x7fELF-idle"} if static else {}
+    hello = _parse_newc(gzip.decompress(microvm.initramfs("hello", busybox=b"BB", programs=hello_programs)))
+    idle = _parse_newc(gzip.decompress(microvm.initramfs("idle", busybox=b"BB", programs=idle_programs)))
     assert hello["bin/busybox"][1] == b"BB"
     assert hello["init"][0] & 0o111
     assert "reboot -f" in hello["init"][1].decode()

@@ -210,6 +210,18 @@ def _mounts_under(prefix: Path) -> list[str]:
     return sorted(set(out), key=len, reverse=True)
 
 
+def other_containerd_running() -> bool:
+    """True if some containerd daemon is running (after ours stopped: someone else's)."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "containerd":
+                    return True
+            except OSError:
+                continue
+    return False
+
+
 class PrivateContainerd(contextlib.AbstractContextManager["PrivateContainerd"]):
     """A containerd daemon of our own (context manager): start, import, run, teardown.
 
@@ -350,6 +362,10 @@ class PrivateContainerd(contextlib.AbstractContextManager["PrivateContainerd"]):
             self.ctr("containers", "delete", cid, check=False, timeout=15)
 
     def _remove_run_entries(self) -> None:
+        shutil.rmtree(RUN_CONTAINERD / "runc" / self.namespace, ignore_errors=True)
+        if other_containerd_running():
+            # Another daemon shares /run/containerd: what appeared meanwhile may be its own.
+            return
         after = _snapshot(RUN_CONTAINERD)
         added = sorted(after - self._run_before, key=len, reverse=True)
         for path in added:

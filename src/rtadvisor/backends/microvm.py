@@ -187,7 +187,7 @@ def initramfs(workload: str, *, busybox: bytes, programs: dict[str, bytes]) -> b
         ("bin", d, b""), ("dev", d, b""), ("proc", d, b""), ("sys", d, b""), ("tmp", d, b""),
         ("bin/busybox", f, busybox), ("bin/sh", lnk, b"busybox"),
     ]
-    static = bool(programs)
+    static = workload in programs
     for name, data in sorted(programs.items()):
         entries.append((name, f, data))
     entries.append(("init", f, init_script(workload, static_workloads=static).encode()))
@@ -409,7 +409,9 @@ class MicroVmBackend(Backend):
             programs = {}
         bb = busybox.read_bytes()
         for workload in ("hello", "idle"):
-            data = initramfs(workload, busybox=bb, programs=programs)
+            # only the workload's own program: less to decompress in an emulated guest
+            own = {workload: programs[workload]} if programs else {}
+            data = initramfs(workload, busybox=bb, programs=own)
             target = paths[workload]
             if not target.exists() or target.read_bytes() != data:
                 staged = target.with_name(f".{target.name}.{os.getpid()}")
