@@ -27,12 +27,14 @@ def register(app: typer.Typer) -> None:
         if not 0 <= port <= 65535:
             raise InputError(f"--port: {port} is not a TCP port (0-65535)")
         # Bind ourselves first so an address in use is one clear line, not a uvicorn traceback.
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
         try:
-            family = socket.AF_INET6 if ":" in host else socket.AF_INET
-            sock = socket.socket(family, socket.SOCK_STREAM)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((host, port))
+            sock.listen(128)  # connections queue from now on, so the URL below works at once
         except OSError as exc:
+            sock.close()
             raise InputError(f"--host/--port: cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
         bound_port = sock.getsockname()[1]
         shown = f"[{host}]" if ":" in host else host
