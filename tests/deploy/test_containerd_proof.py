@@ -254,3 +254,25 @@ def test_version_3_config_on_containerd_1_is_silently_ignored(tmp_path: Path) ->
     report = run_doctor(containerd_config=config, facts=facts, use_cluster=False)
     (finding,) = [f for f in report.findings if f.id == "containerd-config-daemon"]
     assert finding.status == "fail" and "ignores the version 3 plugin keys" in finding.detail
+
+
+@pytest.mark.runtime("containerd")
+def test_doctor_reads_a_live_daemons_config(generated: dict) -> None:
+    """With a daemon answering, the doctor checks its effective config (`containerd config dump`)."""
+    from rtadvisor.backends.containerd import PrivateContainerd
+    from rtadvisor.doctor import run_doctor
+    from rtadvisor.doctor.facts import gather
+
+    daemon = PrivateContainerd(config_path=generated["config"], disable_cri=False)
+    try:
+        with daemon as c:
+            facts = gather(socket=str(c.address), config=str(c.config_file))
+            assert facts.containerd_live and facts.containerd_dump
+            report = run_doctor(facts=facts, use_cluster=False)
+    finally:
+        daemon.stop()
+    assert report.sources["containerd"] == "containerd config dump (live daemon)"
+    listed = next(f for f in report.findings if f.id == "containerd-runtimes")
+    assert all(name in listed.title for name in ("runc", "crun", "runsc"))
+    assert next(f for f in report.findings if f.id == "runtime-runc-shim").status == "ok"
+    assert _leftovers(str(daemon.directory)) == [] and not daemon.directory.exists()

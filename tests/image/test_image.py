@@ -149,3 +149,21 @@ def test_inspect_cli_json(tmp_path: Path, module: Path, capsys: pytest.CaptureFi
     assert report["valid"] is True
     assert sorted(i["kind"] for i in report["images"]) == ["wasm-artifact", "wasm-compat"]
     assert main(["image", "inspect", str(tmp_path / "missing")]) == 2
+
+
+def test_linux_image_with_added_files_and_layout_append(tmp_path: Path, module: Path) -> None:
+    script = tmp_path / "run.sh"
+    script.write_text("#!/bin/sh\necho hi\n")
+    script.chmod(0o755)
+    out = tmp_path / "lay"
+    assert main(["image", "build", "-o", str(out), "--kind", "linux", "--add", f"{script}:/app/run.sh",
+                 "--add", f"{module}:/app/app.wasm", "--entrypoint", '["/app/app.wasm"]', "--tag", "v1"]) == 0
+    # a second build into the same layout adds an image instead of replacing the layout
+    assert main(["image", "build", str(module), "-o", str(out), "--kind", "compat", "--tag", "v2"]) == 0
+    report = inspect_layout(out)
+    assert report["valid"], report["errors"]
+    kinds = {i["ref"]: i["kind"] for i in report["images"]}
+    assert kinds == {"app:v1": "linux-wasm-entrypoint", "app:v2": "wasm-compat"}
+    assert main(["image", "build", "-o", str(out), "--kind", "linux", "--add", "nocolon"]) == 2
+    assert main(["image", "build", "-o", str(out), "--kind", "linux", "--add", f"{script}:/x",
+                 "--entrypoint", "not json"]) == 2

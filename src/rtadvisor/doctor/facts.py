@@ -168,8 +168,10 @@ def kubelet_cgroup_driver() -> str | None:
     return m.group(1) if m else None
 
 
-def gather(path: str | None = None, *, live: bool = True) -> NodeFacts:
-    """Probe the node. ``path`` replaces ``$PATH`` for finding programs (tests use fake binaries)."""
+def gather(path: str | None = None, *, live: bool = True, socket: str = CONTAINERD_SOCKET,
+           config: str | None = None) -> NodeFacts:
+    """Probe the node. ``path`` replaces ``$PATH`` for finding programs (tests use fake binaries);
+    ``socket``/``config`` name another containerd daemon and the config file it was started with."""
     search = path if path is not None else os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
     programs = {name: p for name in PROGRAMS if (p := shutil.which(name, path=search))}
     versions: dict[str, str] = {}
@@ -185,10 +187,10 @@ def gather(path: str | None = None, *, live: bool = True) -> NodeFacts:
                 versions[name] = v
     containerd_live, dump = False, None
     # Only a daemon that answers counts as live; then its effective config is what matters.
-    if (live and "containerd" in programs and "ctr" in programs and Path(CONTAINERD_SOCKET).exists()
-            and _run([programs["ctr"], "--address", CONTAINERD_SOCKET, "version"], timeout=3)):
+    if (live and "containerd" in programs and "ctr" in programs and Path(socket).exists()
+            and _run([programs["ctr"], "--address", socket, "version"], timeout=3)):
         containerd_live = True
-        dump = _run([programs["containerd"], "config", "dump"], timeout=5)
+        dump = _run([programs["containerd"], *(["--config", config] if config else []), "config", "dump"], timeout=5)
     return NodeFacts(
         path=search, programs=programs, versions=versions, crun_features=feats, cgroups=cgroup_info(),
         kvm=kvm_info(), containerd_live=containerd_live, containerd_dump=dump,
