@@ -43,7 +43,7 @@ class NativeBackend(Backend):
             exe = assets.native("hello")
             return LaunchPlan(
                 workload=workload,
-                stages=(Stage("run", Command((str(exe),), cwd=workdir)),),
+                stages=(Stage("run", Command((str(exe),))),),
                 expected_stdout=HELLO_OUTPUT,
                 artifacts=(exe,),
                 method="fork/exec of a static C binary until exit",
@@ -52,7 +52,7 @@ class NativeBackend(Backend):
             exe = assets.native("idle")
             return LaunchPlan(
                 workload=workload,
-                stages=(Stage("start", Command((str(exe),), cwd=workdir), ready_line=IDLE_READY),),
+                stages=(Stage("start", Command((str(exe),)), ready_line=IDLE_READY),),
                 artifacts=(exe,),
                 method="fork/exec of a static C binary until it prints its ready line",
             )
