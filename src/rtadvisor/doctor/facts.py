@@ -102,7 +102,7 @@ def crun_features(crun: str) -> tuple[tuple[str, ...], str | None]:
         m = re.match(r"crun version (\S+)", line)
         if m:
             version = m.group(1)
-        if line.startswith("+") or line.startswith("-"):
+        if line.startswith(("+", "-")):
             feats = tuple(line.split())
     return feats, version
 
