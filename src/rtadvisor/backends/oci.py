@@ -670,7 +670,8 @@ class OciBackend(Backend):
             cleanup=(self.delete_command(workdir, instance_id),),
             expected_stdout=HELLO_OUTPUT if workload == "hello" else None,
             pid_files=(workdir / "container.pid",) if workload == "idle" else (),
-            cmdline_markers=(instance_id,),
+            # the id finds runsc's sandbox; the private state root also finds its gofer
+            cmdline_markers=(instance_id, f"--root={workdir / 'state'}"),
             artifacts=artifacts,
             labels=self.labels(),
             method=method + self.method_suffix(),
