@@ -300,3 +300,21 @@ def test_error_bodies_are_one_line(client: TestClient) -> None:
 def test_services_object_is_reusable() -> None:
     services = Services(db=None)
     assert services.kb() is services.kb()
+
+
+def test_recommend_is_what_the_cli_prints(client: TestClient, tmp_path: Any) -> None:
+    """The API's answer parses to the same JSON document as ``rtadvisor recommend FILE --json``."""
+    import subprocess
+    preset_id = "enterprise"  # hard constraints, conflicts and a VM: the richest decision
+    import sys
+
+    import yaml
+
+    profile = next(p["profile"] for p in presets(client) if p["id"] == preset_id)
+    path = tmp_path / f"{preset_id}.yaml"
+    path.write_text(yaml.safe_dump(profile), encoding="utf-8")
+    cli = subprocess.run(
+        [sys.executable, "-c", "import sys; from rtadvisor.cli import main; sys.exit(main(sys.argv[1:]))",
+         "recommend", str(path), "--json"], check=False, capture_output=True, text=True, timeout=120)
+    assert cli.returncode == 0, cli.stderr
+    assert client.post("/api/recommend", json=profile).json() == json.loads(cli.stdout)
