@@ -167,3 +167,17 @@ def test_linux_image_with_added_files_and_layout_append(tmp_path: Path, module: 
     assert main(["image", "build", "-o", str(out), "--kind", "linux", "--add", "nocolon"]) == 2
     assert main(["image", "build", "-o", str(out), "--kind", "linux", "--add", f"{script}:/x",
                  "--entrypoint", "not json"]) == 2
+
+
+def test_inspect_refuses_a_tar_that_is_not_a_layout(tmp_path: Path) -> None:
+    bogus = tmp_path / "docker-save.tar"
+    with tarfile.open(bogus, "w") as tar:
+        info = tarfile.TarInfo("manifest.json")
+        data = b"[]"
+        info.size = len(data)
+        import io
+
+        tar.addfile(info, io.BytesIO(data))
+    with pytest.raises(InputError, match="not an OCI image layout"):
+        inspect_layout(bogus)
+    assert main(["image", "inspect", str(bogus)]) == 2

@@ -77,7 +77,7 @@ def test_every_manifest_validates_and_every_toml_parses(case: str) -> None:
             for doc in docs:
                 validate_manifest(doc, where=rel, strict=doc.get("kind") != "ConfigMap")
         elif ".toml" in rel:
-            body, hidden = ctd._hide_template_actions(text)
+            body, hidden = ctd.hide_template_actions(text)
             doc = tomlkit.parse(body).unwrap()
             if rel.endswith(".tmpl"):
                 assert hidden == ['{{ template "base" . }}\n']

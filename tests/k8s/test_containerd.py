@@ -104,7 +104,7 @@ def test_k3s_template_extends_base(version: int) -> None:
     text = ctd.render_template([CRUN_WASM], version)
     lines = [line for line in text.splitlines() if line and not line.startswith("#")]
     assert lines[0] == '{{ template "base" . }}'
-    body, _ = ctd._hide_template_actions(text)
+    body, _ = ctd.hide_template_actions(text)
     assert "crun" in ctd.configured_runtimes(tomlkit.parse(body).unwrap(), version)
 
 

@@ -141,7 +141,7 @@ def _plain(obj: Any) -> Any:
 
 def check_containerd_config(text: str, source: str, facts: NodeFacts) -> tuple[list[Finding], ConfigView]:
     out: list[Finding] = []
-    body, hidden = ctd._hide_template_actions(text)
+    body, hidden = ctd.hide_template_actions(text)
     try:
         doc = _plain(ctd.parse(body, where=source))
     except ArtifactError as exc:

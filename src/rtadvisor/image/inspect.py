@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rtadvisor.errors import ArtifactError, InputError
+
 from .build import CONTAINERD_NAME, MT_WASM_CONFIG, MT_WASM_LAYER, REF_NAME, VARIANT_ANNOTATION
 from .layout import LayoutSource, validate_layout
 
@@ -111,7 +113,11 @@ def inspect_layout(path: Path, *, validate: bool = True) -> dict[str, Any]:
     """Classify every image of an OCI layout (directory or tar); optionally validate it too."""
     reports: list[ImageReport] = []
     with LayoutSource(path) as src:
-        index = src.json("index.json")
+        try:
+            index = src.json("index.json")
+        except ArtifactError as exc:
+            raise InputError(f"{path}: not an OCI image layout (no index.json); "
+                             "`skopeo copy docker-archive:X oci:DIR` converts a docker save archive") from exc
         for desc in index.get("manifests", []):
             manifest = json.loads(src.blob(desc["digest"]))
             if manifest.get("mediaType") == "application/vnd.oci.image.index.v1+json" or "manifests" in manifest:

@@ -125,7 +125,7 @@ def _containerd_files(req: GenerateRequest, handlers: tuple[Handler, ...]) -> tu
 def _declared(req: GenerateRequest) -> int:
     """The config version of the user's file; for a K3s/RKE2 template (no ``version`` of its own,
     the base has it) the keys it already uses or its name (``config-v3.toml.tmpl``) decide."""
-    body, hidden = ctd._hide_template_actions(req.existing_config or "")
+    body, hidden = ctd.hide_template_actions(req.existing_config or "")
     doc = ctd.parse(body, where=req.existing_config_name)
     declared = ctd.detect_version(doc, where=req.existing_config_name, template=bool(hidden))
     if declared is not None:
@@ -137,7 +137,7 @@ def _declared(req: GenerateRequest) -> int:
 
 
 def _check_toml(text: str, where: str) -> None:
-    body, _ = ctd._hide_template_actions(text)
+    body, _ = ctd.hide_template_actions(text)
     ctd.parse(body, where=where)
 
 

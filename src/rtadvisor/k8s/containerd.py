@@ -198,7 +198,7 @@ def _update_table(table: Any, entry: dict[str, Any]) -> bool:
 _TEMPLATE_LINE = re.compile(r"^\s*\{\{.*\}\}\s*$")
 
 
-def _hide_template_actions(text: str) -> tuple[str, list[str]]:
+def hide_template_actions(text: str) -> tuple[str, list[str]]:
     """Swap whole-line Go template actions (K3s/RKE2 ``{{ template "base" . }}``) for comments."""
     hidden: list[str] = []
     lines = []
@@ -209,6 +209,10 @@ def _hide_template_actions(text: str) -> tuple[str, list[str]]:
         else:
             lines.append(line)
     return "".join(lines), hidden
+
+
+#: Kept for callers of the first version of this module.
+_hide_template_actions = hide_template_actions
 
 
 def _restore_template_actions(text: str, hidden: list[str]) -> str:
@@ -230,7 +234,7 @@ def merge_runtimes(
     default for an empty file); new tables are marked ``# added by rtadvisor``; existing ones
     are updated in place, so the merge never duplicates a section and is idempotent.
     """
-    body, hidden = _hide_template_actions(existing)
+    body, hidden = hide_template_actions(existing)
     is_template = bool(hidden)
     doc = parse(body, where=where)
     declared = detect_version(doc, where=where, template=is_template)
