@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from rtadvisor.errors import InputError
+from rtadvisor.errors import InputError, KnowledgeBaseError, StoreError
 
 from .common import console, print_json
 
@@ -46,13 +46,12 @@ def _claim_overhead(runtime: str) -> Overhead:
     try:  # prefer the knowledge base's copy of the claim (it may carry a correction)
         from rtadvisor import kb
 
-        for claim in getattr(kb.load(), "claims", ()):
-            if getattr(claim, "id", None) == claim_id:
-                low = claim.low if claim.low is not None else low
-                high = claim.high if claim.high is not None else (claim.value or high)
-                tag = claim.source
-    except Exception:  # noqa: BLE001 - the kb area may not be there yet; the built-in copy is the SPEC's
-        pass
+        claim = kb.load().claim(claim_id)
+        low = claim.low if claim.low is not None else low
+        high = claim.high if claim.high is not None else (claim.value or high)
+        tag = claim.source
+    except (ImportError, KeyError, KnowledgeBaseError):
+        pass  # the built-in copy is the SPEC's own figure, with the same id and tag
     extra = " (no VM memory claim in the sources: Kata's used)" if runtime == "vm" else ""
     return Overhead(
         memory_mib=high,
@@ -71,8 +70,8 @@ def pod_overheads(runtimes: list[str], db: str | None) -> dict[str, Overhead]:
     try:
         from rtadvisor.store import load_evidence
 
-        evidence = load_evidence(db) if db else load_evidence()  # type: ignore[call-arg]
-    except Exception:  # noqa: BLE001 - empty store (StoreError) or no store area yet: fall back to claims
+        evidence = load_evidence(db)
+    except (ImportError, StoreError):  # no store yet, or nothing measured: fall back to the claims
         evidence = None
     out: dict[str, Overhead] = {}
     for runtime in needed:
