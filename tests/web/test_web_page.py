@@ -208,3 +208,12 @@ def test_charts_show_claims_when_nothing_is_measured(page_run: PageRun, client: 
         assert page.locator(f"#charts .chart[data-metric={metric}] .row").count() == len(rows)
         assert page.locator(f"#charts .chart[data-metric={metric}] rect.claim").count() == len(rows)
         assert page.locator(f"#charts .chart[data-metric={metric}] circle.measured").count() == 0
+
+
+def test_doctor_on_the_page(page_run: PageRun, client: TestClient) -> None:
+    page = page_run.open()
+    page.click("#doctor-run")
+    page.wait_for_selector("#doctor table", timeout=60000)
+    report = client.get("/api/doctor").json()
+    assert page.locator("#doctor tbody tr").count() == len(report["findings"])
+    assert f"worst: {report['worst']}" in page.inner_text("#doctor")

@@ -128,8 +128,8 @@
     $("#rec-arch").textContent = d.architecture;
     const facts = RT.clear($("#rec-facts"));
     const top = (d.alternatives || []).find((a) => a.runtime === d.runtime);
-    const add = (k, v) => facts.appendChild(RT.h("div", { class: "fact" }, RT.h("span", { class: "k" }, k), RT.h("span", { class: "v" }, v)));
-    add("workload", d.workload.name + " · " + d.workload.scenario + " · " + d.workload.stage);
+    const add = (k, v, cls) => facts.appendChild(RT.h("div", { class: "fact " + (cls || "") }, RT.h("span", { class: "k" }, k), RT.h("span", { class: "v" }, v)));
+    add("workload", d.workload.name + " · " + d.workload.scenario + " · " + d.workload.stage, "wide");
     if (top) add("score", RT.fmt(top.score) + " (rank " + top.rank + ")");
     if (d.service_mesh && d.service_mesh.length) add("service mesh", d.service_mesh.join(" / "));
     add("hard constraints", String((d.constraints || []).length));
@@ -341,6 +341,11 @@
       const report = await RT.api("/api/doctor");
       RT.clear(box);
       const checks = Array.isArray(report) ? report : (report.checks || report.findings || []);
+      if (report.counts) {
+        box.appendChild(RT.h("p", { class: "note" }, "worst: ", badge(report.worst, "st " + report.worst),
+          ` ${report.counts.fail} fail, ${report.counts.warn} warn, ${report.counts.ok} ok, ${report.counts.info || 0} info` +
+          (report.sources ? ` · containerd: ${report.sources.containerd}` : "")));
+      }
       if (!checks.length) { box.appendChild(RT.h("pre", { class: "code" }, JSON.stringify(report, null, 2))); return; }
       box.appendChild(RT.h("table", { class: "trace doctor" }, RT.h("tbody", {}, checks.map((c) =>
         RT.h("tr", { class: "st-" + (c.status || c.level || "") },
