@@ -148,3 +148,26 @@ def test_backend_hello_and_idle_for_real(name: str, assets: Assets, tmp_path: Pa
             assert processes_mentioning(idle_id), "the shim of the idle container should be running"
         assert processes_mentioning(idle_id) == []
         assert mounts_mentioning(idle_id) == []
+
+
+@pytest.mark.runtime("containerd")
+def test_user_oci_layout_runs_through_containerd(assets: Assets, tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    # A layout as skopeo writes it: only a ref.name annotation, as a directory.
+    layout = tmp_path / "layout"
+    shutil.copytree(assets.dir("oci") / "layout", layout)
+    index = json.loads((layout / "index.json").read_text())
+    index["manifests"] = [dict(index["manifests"][0], annotations={"org.opencontainers.image.ref.name": "v1"})]
+    (layout / "index.json").write_text(json.dumps(index))
+    user = Assets(root=assets.root, user_oci_layout=layout)
+    backend = backends.get("containerd")
+    assert backend.supports("user", user) is None
+    backend.prepare(user)
+    with backend.session(user):  # type: ignore[attr-defined]
+        plan = backend.plan("user", user, tmp_path, instance_id=instance_id())
+        assert plan.stages[0].command.argv[-2] == "localhost/rtadvisor/user:v1"
+        outcome = run_once(plan)
+    assert outcome.returncodes == [0], outcome.stderr
+    assert HELLO_OUTPUT in outcome.stdout

@@ -451,6 +451,21 @@ class PrivateContainerd(contextlib.AbstractContextManager["PrivateContainerd"]):
 # --------------------------------------------------------------------------------------------------
 
 
+def _first_manifest_annotations(tar: Path) -> dict[str, str]:
+    """Annotations of the first manifest in an OCI layout tar's index.json ({} if unreadable)."""
+    import json
+    import tarfile
+
+    try:
+        with tarfile.open(tar) as archive:
+            member = next(m for m in archive.getmembers() if m.name.lstrip("./") == "index.json")
+            fh = archive.extractfile(member)
+            index = json.loads(fh.read()) if fh else {}
+        return dict((index.get("manifests") or [{}])[0].get("annotations") or {})
+    except (OSError, ValueError, StopIteration, tarfile.TarError, AttributeError, TypeError):
+        return {}
+
+
 def runsc_wrapper_text(runsc: str = "runsc") -> str:
     """The ``--runc-binary`` wrapper that makes the runc v2 shim drive gVisor."""
     return f'#!/bin/sh\nexec {shlex.quote(runsc)} --network=none --platform=ptrace "$@"\n'
@@ -530,8 +545,14 @@ class ContainerdBackend(Backend):
             tar_layout(layout, tar)
         before = set(daemon.images())
         after = daemon.import_image(tar, base_name=USER_IMAGE)
-        self.user_image = next((i for i in after if i not in before and i.startswith(USER_IMAGE)),
-                               next((i for i in after if i.startswith(USER_IMAGE)), USER_IMAGE + ":latest"))
+        new = [i for i in after if i not in before]
+        # The name ctr gives it: io.containerd.image.name if the layout has one, else base:ref.name.
+        annotations = _first_manifest_annotations(tar)
+        named = annotations.get("io.containerd.image.name")
+        ref = annotations.get("org.opencontainers.image.ref.name")
+        candidates = [named] if named else []
+        candidates += [f"{USER_IMAGE}:{ref}"] if ref else []
+        self.user_image = next((c for c in candidates if c in after), new[0] if new else f"{USER_IMAGE}:latest")
 
     user_image: str = f"{USER_IMAGE}:latest"  # replaced by the imported name in session()
 
