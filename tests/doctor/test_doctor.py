@@ -224,3 +224,12 @@ def test_config_version_is_checked_against_the_installed_containerd(tmp_path: Pa
     assert by_id(report, "containerd-config-daemon")[0].status == "info"
     report = run_doctor(containerd_config=FIXTURES / "containerd-v3.toml", facts=new, use_cluster=False)
     assert by_id(report, "containerd-config-daemon")[0].status == "ok"
+
+
+def test_symptom_shows_the_nodes_likely_cause(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = write(tmp_path, "rc.yaml", "apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {name: w}\nhandler: crun\n")
+    assert main(["doctor", "--symptom", 'no runtime for "crun" is configured', "--json", "--containerd-config",
+                 str(FIXTURES / "containerd-v3-with-v2-keys.toml"), "--runtimeclasses", str(rc)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    ids = {f["id"] for f in out["diagnoses"][0]["on_this_node"]}
+    assert {"containerd-v2-keys-in-v3", "rc-w"} <= ids

@@ -337,11 +337,15 @@ def register_doctor(app: typer.Typer) -> None:
         Exit code: 0 all ok, 1 warnings, 3 failures (2: bad input).
         """
         if symptom is not None:
-            from rtadvisor.doctor.symptoms import diagnose
+            from rtadvisor.doctor import run_doctor
+            from rtadvisor.doctor.symptoms import diagnose, related
 
             diagnoses = diagnose(symptom)
+            # Run the node checks too: a matching warn/fail finding here is the likely cause.
+            node = run_doctor(containerd_config=containerd_config, runtimeclasses=list(runtimeclasses or [])).findings
             if as_json:
-                print_json({"symptom": symptom, "diagnoses": [d.to_json() for d in diagnoses]})
+                print_json({"symptom": symptom, "diagnoses": [
+                    {**d.to_json(), "on_this_node": [f.to_json() for f in related(d.id, node)]} for d in diagnoses]})
                 return
             for d in diagnoses:
                 console.print(f"[bold]{d.symptom}[/bold]  ({d.source}, match {d.score:.2f})")
@@ -350,6 +354,8 @@ def register_doctor(app: typer.Typer) -> None:
                 for c in d.checks:
                     console.print(f"    $ {c}", markup=False, highlight=False)
                 console.print(f"  fix: {d.fix}", markup=False, highlight=False)
+                for f in related(d.id, node):
+                    console.print(f"  on this node: {f.status}: {f.title}", markup=False, highlight=False)
             return
         from rtadvisor.doctor import run_doctor
 

@@ -88,6 +88,24 @@ COMMON: tuple[_Entry, ...] = (
 )
 
 
+#: Doctor findings (id prefixes) that can cause each symptom: shown as "on this node" evidence.
+RELATED_FINDINGS: dict[str, tuple[str, ...]] = {
+    "TS-logs-empty": ("crun-wasm-stdout", "crun-wasm"),
+    "TS-dns": ("program-wasmedge",),
+    "exec-format-error": ("crun-wasm", "runtime-", "cgroups-hybrid-crun"),
+    "no-runtime-configured": ("rc-", "containerd-v2-keys-in-v3", "containerd-v3-keys-in-v2", "containerd-config",
+                              "containerd-default-runtime", "containerd-cri-disabled"),
+    "runtime-handler-not-supported": ("rc-", "containerd-default-runtime", "containerd-config"),
+    "shim-not-found": ("runtime-",),
+}
+
+
+def related(diagnosis_id: str, findings: list[Any]) -> list[Any]:
+    """The node's warn/fail findings that may explain a diagnosed symptom."""
+    prefixes = RELATED_FINDINGS.get(diagnosis_id, ())
+    return [f for f in findings if f.status in ("warn", "fail") and f.id.startswith(prefixes)]
+
+
 def _kb_hits(text: str) -> list[Diagnosis]:
     try:
         from rtadvisor import kb
