@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 import tomlkit
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rtadvisor.errors import ArtifactError
 from rtadvisor.k8s import containerd as ctd
-from rtadvisor.k8s.handlers import CRUN, CRUN_WASM, KATA, RUNC, RUNSC, WASMEDGE_SHIM, shim_binary
+from rtadvisor.k8s.handlers import ALL_HANDLERS, CRUN, CRUN_WASM, KATA, RUNC, RUNSC, WASMEDGE_SHIM, shim_binary
 
 FIXTURES = Path(__file__).parents[1] / "data" / "deploy" / "fixtures"
 
@@ -114,3 +116,28 @@ def test_presets_cover_the_usual_distributions() -> None:
     assert [f.node_path.rsplit("/", 1)[-1] for f in k3s.files] == ["config.toml.tmpl", "config-v3.toml.tmpl"]
     assert ctd.preset("microk8s").files[0].node_path == "/var/snap/microk8s/current/args/containerd-template.toml"
     assert ctd.preset("k0s").files[0].node_path.startswith("/etc/k0s/containerd.d/")
+
+
+_BASES = ["", "# empty\n", fixture("containerd-v2.toml"), fixture("containerd-v3.toml"), fixture("k3s-user.toml.tmpl")]
+
+
+@settings(max_examples=60, deadline=None)
+@given(base=st.sampled_from(_BASES), first=st.lists(st.sampled_from(ALL_HANDLERS), max_size=5),
+       second=st.lists(st.sampled_from(ALL_HANDLERS), max_size=5))
+def test_merge_properties(base: str, first: list, second: list) -> None:
+    """Any sequence of merges: parses, contains every handler once, keeps the base's comments, and
+    re-applying what is already there changes nothing."""
+    once = ctd.merge_runtimes(base, first)
+    both = ctd.merge_runtimes(once.text, second)
+    body, _ = ctd.hide_template_actions(both.text)
+    doc = tomlkit.parse(body).unwrap()
+    names = set(ctd.configured_runtimes(doc, both.version))
+    assert {h.name for h in first + second} <= names
+    for h in first + second:
+        assert both.text.count(ctd.runtimes_header(both.version, h.name)) <= 1
+        assert body.count(f".runtimes.{h.name}]") >= 1
+    for line in base.splitlines():
+        if line.strip().startswith("#"):
+            assert line in both.text
+    again = ctd.merge_runtimes(both.text, first + second)
+    assert again.text == both.text and not again.changed
