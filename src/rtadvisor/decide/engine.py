@@ -135,8 +135,16 @@ def _apply_constraints(run: _Run) -> tuple[set[str], tuple[str, ...] | None]:
             why = kb.conflict(cid).why if cid else "an earlier rule in the precedence list already decided"
             if cid:
                 run.conflict(cid, prior or applied[-1], why or "", touched=rid)
+            # The losing rule's need may still be served another way (a VM's guest kernel has io_uring).
+            fallback = set(kb.conflict(cid).fallback_families) if cid else set()
+            narrowed = {r for r in allowed if kb.runtime(r).family in fallback}
+            if narrowed:
+                for r in sorted(allowed - narrowed):
+                    run.excluded.setdefault(r, f"{rid}: served by a guest kernel instead ({cid})")
+                allowed = narrowed
+            served = f"; served by {', '.join(sorted(fallback))} instead: candidates {', '.join(sorted(allowed))}" if narrowed else ""
             run.step("constraint" if isinstance(rule, s.HardConstraint) else "guard", rid, rule.question,
-                     f"yes ({answer}) but overridden by {prior or applied[-1]}", threshold=_threshold_text(rule),
+                     f"yes ({answer}) but overridden by {prior or applied[-1]}{served}", threshold=_threshold_text(rule),
                      source=rule.source, overridden=True)
             continue
         for r in sorted(allowed - remaining):
@@ -315,15 +323,20 @@ def _decide(kb: KnowledgeBase, w: Workload, evidence: Evidence | None, preferenc
     tree_choice, _ = _walk_tree(run)
     strong_need = w.isolation == Isolation.strong or w.untrusted_code
     fast = w.cold_start_slo_ms is not None and w.cold_start_slo_ms < kb.tree.thresholds.cold_start_slo_ms
-    g_strong = next((g for g in kb.tree.guidance_2025 if g.when.get("need") == "strong-isolation"), None)
+    # Strong isolation -> Kata, second gVisor (2025 guidance); untrusted code alone -> gVisor (it "suits
+    # untrusted code"), second Kata. Applied when the tree's leaf has less isolation than that.
+    need = "strong-isolation" if w.isolation == Isolation.strong else "untrusted-code" if w.untrusted_code else None
+    g_strong = next((g for g in kb.tree.guidance_2025 if need and g.when.get("need") == need), None)
     rule_choice, rule_source, rule_name = tree_choice, "S-select", "tree"
     if strong_need and g_strong is not None:
         if kb.runtime(tree_choice).isolation < kb.runtime(g_strong.first).isolation:
             rule_choice, rule_name = g_strong.first, g_strong.id
-            run.step("tree", g_strong.id, "2025 guidance: strong isolation needed?",
+            question = ("2025 guidance: strong isolation needed?" if need == "strong-isolation"
+                        else "Guidance: untrusted code (gVisor suits untrusted code)?")
+            run.step("tree", g_strong.id, question,
                      f"yes -> {g_strong.first} (second choice {g_strong.fallback}) instead of the tree's {tree_choice}",
                      source="S-select")
-        elif fast and tree_choice != g_strong.first:
+        elif fast and need == "strong-isolation" and tree_choice != g_strong.first:
             d = kb.conflict("CF-strong-vs-fast")
             run.use_claims("kata-cold-start")
             run.conflict("CF-strong-vs-fast", d.winner or "S-select-tree", d.why or "")

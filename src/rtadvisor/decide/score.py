@@ -195,7 +195,7 @@ def resolve_weights(kb: KnowledgeBase, scenario: str, preferences: Mapping[str, 
     prefs = dict(preferences or {})
     unknown = set(prefs) - {"weights", "pairwise", "method"}
     if unknown:
-        raise ProfileError(f"preferences: unknown key '{sorted(unknown)[0]}'; allowed: weights, pairwise, method")
+        raise ProfileError(f"preferences: unknown key '{min(unknown)}'; allowed: weights, pairwise, method")
     if prefs.get("weights"):
         given = dict(prefs["weights"])
         for k, v in given.items():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -163,7 +164,7 @@ class KnowledgeBase:
             g.add_node(layer.layer, kind="layer", id=layer.id, name=layer.name, examples=list(layer.examples))
         for name, rel, eq in (("isolation", "stronger_isolation", "equal_isolation"), ("overhead", "less_overhead", "equal_overhead")):
             groups = net.orders[name].groups  # type: ignore[index]
-            for a, b in zip(groups, groups[1:]):
+            for a, b in itertools.pairwise(groups):
                 for x in a:
                     for y in b:
                         g.add_edge(x, y, relation=rel)
@@ -178,9 +179,9 @@ class KnowledgeBase:
                 g.add_node(f"{d.id}:{m}", kind="member", name=m)
                 g.add_edge(d.id, f"{d.id}:{m}", relation="member")
         for chain in net.chains:
-            for src, dst in zip(chain, chain[1:]):
+            for src, dst in itertools.pairwise(chain):
                 g.add_edge(src, dst, relation="chain")
-        for t, nxt in zip(net.timeline, net.timeline[1:]):
+        for t, nxt in itertools.pairwise(net.timeline):
             g.add_node(t.id, kind="timeline", year=t.year, event=t.event)
             g.add_node(nxt.id, kind="timeline", year=nxt.year, event=nxt.event)
             g.add_edge(t.id, nxt.id, relation="next")

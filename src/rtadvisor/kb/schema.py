@@ -267,6 +267,7 @@ class ConflictDef(_Strict):
     between: tuple[str, str] | None = None  # the two rules whose collision this conflict describes
     claims: tuple[str, ...] = ()  # the disagreeing claims, for claim-level conflicts
     touches: tuple[str, ...] = ()  # runtimes whose choice this conflict touches (claim-level conflicts)
+    fallback_families: tuple[Family, ...] = ()  # how the losing rule's need is still served, if it can be
     winner: str | None = None
     why: str | None = None
     rule: str | None = None
