@@ -6,7 +6,9 @@ Every operation gets a bounded number of generated requests (valid and invalid);
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 
 import schemathesis
@@ -20,7 +22,10 @@ from schemathesis.specs.openapi.checks import (
 from rtadvisor.web import create_app
 
 # A scratch store so the bench endpoints answer "not available" rather than read the user's data.
-_STORE = os.path.join(tempfile.mkdtemp(prefix="rtadvisor-schemathesis-"), "empty.db")
+# (made at import time because the schema is; removed when the test process ends)
+_STORE_DIR = tempfile.mkdtemp(prefix="rtadvisor-schemathesis-")
+atexit.register(shutil.rmtree, _STORE_DIR, True)
+_STORE = os.path.join(_STORE_DIR, "empty.db")
 schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(db=_STORE))
 MAX_EXAMPLES = int(os.environ.get("RTADVISOR_SCHEMATHESIS_EXAMPLES", "15"))
 
