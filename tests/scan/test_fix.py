@@ -115,3 +115,11 @@ def test_flow_style_spec_is_reported_not_mangled(tmp_path: Path, fixed_engine) -
     (outcome,) = fix_files(scan([str(target)], recommend=fixed_engine("gvisor")).findings)
     assert not outcome.changed and "flow style" in outcome.errors[0]
     assert target.read_text().endswith("spec: {containers: [{name: c, image: x}]}\n")
+
+
+def test_same_file_named_twice_is_scanned_and_fixed_once(corpus_copy: Path, fixed_engine, monkeypatch) -> None:
+    monkeypatch.chdir(corpus_copy)
+    result = scan(["batch", "./batch/cronjobs.yaml", "batch/../batch/cronjobs.yaml"], recommend=fixed_engine("gvisor"))
+    assert len(result.findings) == 2
+    fix_files(result.findings + result.findings)
+    assert (corpus_copy / "batch" / "cronjobs.yaml").read_text().count("runtimeClassName: gvisor") == 2

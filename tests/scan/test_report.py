@@ -54,3 +54,12 @@ def test_json_is_serialisable_and_mirrors_the_summary(corpus: Path) -> None:
     assert doc["summary"]["workloads"] == len(doc["findings"]) == 5
     assert doc["summary"]["mismatch"] == sum(f["status"] == "mismatch" for f in doc["findings"])
     assert doc["summary"]["distinct_profiles"] <= 5
+
+
+def test_sarif_uris_are_uri_references(tmp_path: Path, fixed_engine) -> None:
+    d = tmp_path / "my manifests"
+    d.mkdir()
+    (d / "p.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: x}]}\n")
+    log = to_sarif(scan([str(d)], recommend=fixed_engine("runc")))
+    uri = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert uri.startswith("file:///") and "my%20manifests/p.yaml" in uri and " " not in uri

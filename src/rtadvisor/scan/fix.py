@@ -77,9 +77,14 @@ class FixError(Exception):
 def fix_files(findings: Sequence[Finding], dry_run: bool = False) -> list[FileFix]:
     """Apply the fixable findings, grouped per file; with ``dry_run`` only compute the diffs."""
     by_file: dict[Path, list[Finding]] = {}
+    seen: set[tuple[Path, int, int | None]] = set()
     for f in findings:
         if f.fixable and f.path is not None:
-            by_file.setdefault(f.path, []).append(f)
+            key = (f.path.resolve(), f.doc_index, f.item_index)
+            if key in seen:  # the same object reached twice: fix it once
+                continue
+            seen.add(key)
+            by_file.setdefault(key[0], []).append(f)
     return [fix_file(path, items, dry_run=dry_run) for path, items in by_file.items()]
 
 

@@ -176,16 +176,24 @@ def expand_paths(paths: Sequence[str]) -> tuple[list[Input], list[Problem]]:
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 found.extend(Path(root, f) for f in files if f.endswith(YAML_SUFFIXES))
             for f in sorted(found):
-                if str(f) not in seen:
-                    seen.add(str(f))
+                if _key(f) not in seen:
+                    seen.add(_key(f))
                     inputs.append(Input(str(f), f))
         elif p.is_file():
-            if str(p) not in seen:
-                seen.add(str(p))
+            if _key(p) not in seen:
+                seen.add(_key(p))
                 inputs.append(Input(str(p), p))
         else:
             problems.append(Problem(raw, None, "unreadable", f"{raw}: no such file or directory"))
     return inputs, problems
+
+
+def _key(path: Path) -> str:
+    """One key per file however it was named (``./a.yaml``, ``dir/../a.yaml``, a directory walk)."""
+    try:
+        return str(path.resolve())
+    except OSError:
+        return str(path)
 
 
 def read_text(src: Input) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any, Literal
+from urllib.parse import quote
 
 from rtadvisor import __version__
 
@@ -116,7 +117,8 @@ def _uri(file: str) -> str:
     if file == "<stdin>":
         return "stdin"
     p = PurePath(file)
-    return p.as_posix() if not p.is_absolute() else "file://" + p.as_posix()
+    uri = quote(p.as_posix(), safe="/:@!$&'()*+,;=-._~")  # a URI reference: spaces etc. percent-encoded
+    return "file://" + uri if p.is_absolute() else uri
 
 
 def _location(file: str, line: int | None) -> dict[str, Any]:
