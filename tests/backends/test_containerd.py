@@ -171,3 +171,40 @@ def test_user_oci_layout_runs_through_containerd(assets: Assets, tmp_path: Path)
         outcome = run_once(plan)
     assert outcome.returncodes == [0], outcome.stderr
     assert HELLO_OUTPUT in outcome.stdout
+
+
+_OWNER_SCRIPT = """
+import os, signal, sys
+from pathlib import Path
+from rtadvisor.backends.containerd import PrivateContainerd
+from rtadvisor.backends.oci import IMAGE_NAME
+daemon = PrivateContainerd()
+with daemon:
+    daemon.import_image(Path(sys.argv[1]))
+    daemon.ctr(*daemon.run_argv(IMAGE_NAME + ":idle", "held", rm=False, detach=True)[5:])
+    print(daemon.directory, daemon.namespace, flush=True)
+    os.kill(os.getpid(), getattr(signal, sys.argv[2]))
+    signal.pause()
+"""
+
+
+@pytest.mark.runtime("containerd")
+@pytest.mark.parametrize("how", ["SIGINT", "SIGKILL"])
+def test_owner_interrupted_or_killed_leaves_nothing(assets: Assets, how: str) -> None:
+    """Ctrl-C runs the normal teardown; SIGKILL of the owner is caught by the reaper stub."""
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.run([sys.executable, "-c", _OWNER_SCRIPT, str(assets.dir("oci") / "image.tar"), how],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode != 0  # interrupted / killed, as intended
+    directory, namespace = proc.stdout.split()
+    deadline = time.monotonic() + 20  # after SIGKILL the stub tears down asynchronously
+    while time.monotonic() < deadline and (Path(directory).exists() or processes_mentioning(directory)):
+        time.sleep(0.1)
+    assert not Path(directory).exists()
+    assert processes_mentioning(directory) == [] and processes_mentioning(namespace) == []
+    assert mounts_mentioning(directory) == []
+    assert not list(Path("/sys/fs/cgroup").glob(f"*/{namespace}"))
+    assert not (RUN_CONTAINERD / "runc" / namespace).exists()
