@@ -11,7 +11,16 @@ from hypothesis import strategies as st
 
 from rtadvisor.errors import ArtifactError
 from rtadvisor.k8s import containerd as ctd
-from rtadvisor.k8s.handlers import ALL_HANDLERS, CRUN, CRUN_WASM, KATA, RUNC, RUNSC, WASMEDGE_SHIM, shim_binary
+from rtadvisor.k8s.handlers import (
+    ALL_HANDLERS,
+    CRUN,
+    CRUN_WASM,
+    KATA,
+    RUNC,
+    RUNSC,
+    WASMEDGE_SHIM,
+    shim_binary,
+)
 
 FIXTURES = Path(__file__).parents[1] / "data" / "deploy" / "fixtures"
 
