@@ -164,3 +164,29 @@ def test_kb_bad_input_one_line(argv: list[str], capsys: pytest.CaptureFixture[st
 def test_kb_commands_readable(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 0
     assert capsys.readouterr().out.strip()
+
+
+def test_evidence_from_a_real_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`recommend --evidence` reads what the bench area stored (here: a hand-written bench document)."""
+    from rtadvisor.store import ResultStore
+
+    db = str(tmp_path / "results.db")
+    doc = {
+        "host": {"hostname": "test-node", "date": "2026-11-22T06:00:00+00:00"},
+        "results": [
+            {"runtime": "crun", "kb_runtime": "crun", "available": True, "cold_start_ms": {"p50": 40.0, "n": 5}},
+            {"runtime": "runc", "kb_runtime": "runc", "available": True, "cold_start_ms": {"p50": 80.0, "n": 5}},
+            {"runtime": "runsc", "kb_runtime": "gvisor", "available": True, "cold_start_ms": {"p50": 300.0, "n": 5}},
+        ],
+    }
+    ResultStore.open(db).save(doc)
+    argv = ["recommend", str(ROOT / "examples" / "general-api.yaml"), "--evidence", "--db", db, "--json"]
+    assert main(argv) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["evidence_used"] is True
+    crun = next(a for a in d["alternatives"] if a["runtime"] == "crun")
+    assert crun["values"]["S"] == {**crun["values"]["S"], "origin": "measurement", "value": 40.0, "host": "test-node", "n": 5}
+    step = next(t for t in d["trace"] if t["kind"] == "evidence")
+    assert "test-node" in step["answer"] and step["source"] == "measured"
+    gvisor = next(a for a in d["alternatives"] if a["runtime"] == "gvisor")
+    assert gvisor["values"]["S"]["value"] == 300.0

@@ -37,6 +37,8 @@ BACKEND_TO_RUNTIME: dict[str, tuple[str, ...]] = {
     "gvisor": ("gvisor",),
     "microvm": ("vm", "kata"),  # a QEMU micro-VM: the full-VM figure, and a Kata-like stand-in
     "qemu": ("vm", "kata"),
+    "vm": ("vm",),
+    "kata": ("kata",),
     "wasmtime": ("wasmtime",),
     "wasmedge": ("wasmedge",),
     "containerd": ("runc",),  # containerd's default handler is runc
@@ -122,23 +124,26 @@ def build_cells(kb: KnowledgeBase, evidence: Evidence | None) -> tuple[dict[str,
     ignored = sorted({m.runtime for m in evidence.measurements if not BACKEND_TO_RUNTIME.get(m.runtime)})
     if ignored:
         notes.append(f"measurements of {', '.join(ignored)} have no knowledge-base runtime and are not scored")
+    # How directly a backend measures a runtime: the runtime itself (2) beats a stand-in or a
+    # path through another component (1), e.g. runc itself beats runc through containerd.
+    best: dict[tuple[str, str], tuple[int, Cell, Measurement]] = {}
     for crit, (metrics, factor) in _MEASURED.items():
         for backend, targets in BACKEND_TO_RUNTIME.items():
             for rid in targets:
                 if rid not in cells:
                     continue
-                # A direct measurement of the runtime beats one through another backend (runc vs containerd).
-                if backend == "containerd" and any(evidence.get("runc", mm) for mm in metrics):
+                m = next((mm for mm in (evidence.get(backend, metric) for metric in metrics) if mm and mm.value > 0), None)
+                if m is None:
                     continue
-                for metric in metrics:
-                    m = evidence.get(backend, metric)
-                    if m is None or m.value <= 0:
-                        continue
-                    unit = cells[rid][crit].unit if crit != "V" else "MB"
-                    cells[rid][crit] = Cell(m.value * factor, unit, "measurement", measurement=m,
-                                            note=STAND_IN_NOTE.get((backend, rid)))
-                    used.append((rid, crit, m))
-                    break
+                rank = 2 if backend == rid or (backend, rid) in (("runsc", "gvisor"),) else 1
+                if (rid, crit) in best and best[(rid, crit)][0] >= rank:
+                    continue
+                unit = cells[rid][crit].unit if crit != "V" else "MB"
+                best[(rid, crit)] = (rank, Cell(m.value * factor, unit, "measurement", measurement=m,
+                                                note=STAND_IN_NOTE.get((backend, rid))), m)
+    for (rid, crit), (_, cell, m) in best.items():
+        cells[rid][crit] = cell
+        used.append((rid, crit, m))
     return cells, used, notes
 
 
