@@ -37,7 +37,11 @@ for _module in (recommend, kb, bench, deploy, scan, serve):
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: our errors become one line on stderr and a non-zero exit code."""
     try:
-        app(args=argv, standalone_mode=False)
+        # With standalone_mode=False click *returns* the code of a `typer.Exit(code)` instead of
+        # raising it, so pass that return value on.
+        result = app(args=argv, standalone_mode=False)
+        if isinstance(result, int):
+            return result
     except RtadvisorError as err:
         print(f"rtadvisor: error: {err}", file=sys.stderr)
         return err.exit_code
