@@ -128,7 +128,10 @@ def _location(file: str, line: int | None) -> dict[str, Any]:
     return {"physicalLocation": physical}
 
 
-def _result(rule_name: str, message: str, file: str, line: int | None, properties: dict[str, Any] | None = None, kind: str | None = None) -> dict[str, Any]:
+def _result(
+    rule_name: str, message: str, file: str, line: int | None, properties: dict[str, Any] | None = None,
+    kind: str | None = None, identity: str | None = None,
+) -> dict[str, Any]:
     rule = RULE_BY_NAME[rule_name]
     out: dict[str, Any] = {
         "ruleId": rule.id,
@@ -137,6 +140,9 @@ def _result(rule_name: str, message: str, file: str, line: int | None, propertie
         "message": {"text": message},
         "locations": [_location(file, line)],
     }
+    if identity:
+        # Stable across edits that move lines, so code-scanning UIs keep one alert per workload.
+        out["partialFingerprints"] = {"rtadvisorWorkload/v1": f"{_uri(file)}#{identity}#{rule.id}"}
     if kind is not None:
         out["kind"] = kind
     if properties:
@@ -157,12 +163,12 @@ def _finding_results(f: Finding) -> list[dict[str, Any]]:
     wanted = f.recommended_runtime_class or "(default runc)"
     if f.status == "mismatch":
         msg = f"{f.workload}: runtimeClassName {current} should be {wanted}: recommended runtime {f.recommended_runtime}" + (f" via route {f.route}" if f.route else "") + f". {f.reason}"
-        out = [_result("runtime-mismatch", msg, f.file, f.line, props)]
+        out = [_result("runtime-mismatch", msg, f.file, f.line, props, identity=f.workload)]
     else:
         msg = f"{f.workload}: runtimeClassName {current} selects the recommended runtime {f.recommended_runtime}. {f.reason}"
-        out = [_result("runtime-mismatch", msg, f.file, f.line, props, kind="pass")]
+        out = [_result("runtime-mismatch", msg, f.file, f.line, props, kind="pass", identity=f.workload)]
     for w in f.warnings:
-        out.append(_result(w.rule, f"{f.workload}: {w.message}", f.file, f.line, {"workload": f.workload}))
+        out.append(_result(w.rule, f"{f.workload}: {w.message}", f.file, f.line, {"workload": f.workload}, identity=f.workload))
     return out
 
 
