@@ -93,3 +93,13 @@ def test_topsis_method(workload) -> None:  # type: ignore[no-untyped-def]
     assert d.runtime in ("kata", "vm")
     assert any(t.rule == "mcdm:topsis" for t in d.trace)
     assert all(a.topsis is not None and 0 <= a.topsis <= 1 for a in d.alternatives)
+
+
+def test_emulated_measurements_are_not_scored(workload) -> None:  # type: ignore[no-untyped-def]
+    m = Measurement(runtime="microvm", metric="cold_start_ms", value=900.0, unit="ms", n=3, host="h", date="d",
+                    emulated=True)
+    d = recommend(workload(devices=["pci"]), evidence=Evidence(measurements=(m,)))
+    vm = next(a for a in d.alternatives if a.runtime == "vm")
+    assert vm.values["S"]["origin"] != "measurement"
+    step = next(t for t in d.trace if t.kind == "evidence")
+    assert any("emulated" in n for n in step.detail["notes"])

@@ -459,14 +459,31 @@ def _trace_scores(run: _Run, table: ScoreTable, evidence: Evidence | None) -> No
              ahp_consistency_ratio=table.ahp_cr)
     if evidence is not None:
         if table.measured:
-            parts = []
+            per_runtime: dict[str, list[str]] = {}
+            origins = set()
             for rid, crit, m in table.measured:
-                parts.append(f"{rid}.{crit} = {m.value:g} {m.unit} ({m.runtime} {m.metric}, host {m.host or '?'}, n={m.n}, {m.date or '?'})")
+                cell = table.cells[rid][crit]
+                per_runtime.setdefault(rid, []).append(f"{crit} {cell.value:.3g} {cell.unit} (n={m.n})")
+                origins.add((m.host or "?", (m.date or "?")[:19]))
+            where = "; ".join(f"host {h}, {d}" for h, d in sorted(origins))
+            parts = [f"{rid} via {next(m.runtime for r, _, m in table.measured if r == rid)}: {', '.join(v)}"
+                     for rid, v in per_runtime.items()]
+            mixed = []
+            for crit in ("V", "S", "M", "D"):
+                measured = sorted({r for r, c, _ in table.measured if c == crit})
+                if measured and len(measured) < len(table.runtimes):
+                    claimed = sorted(set(table.runtimes) - set(measured))
+                    mixed.append(f"{crit}: measured {', '.join(measured)}, claimed/derived {', '.join(claimed)}")
+            answer = f"{where}: " + "; ".join(parts)
+            if mixed:
+                answer += (" | note: measurements (this node's test workload) and claims (the sources' workloads) "
+                           "are mixed within a criterion — " + "; ".join(mixed))
             run.step("evidence", "evidence", "Which criterion values come from measurements on this node?",
-                     "; ".join(parts), source="measured",
+                     answer, source="measured",
                      measurements=[{"runtime": r, "criterion": c, "backend": m.runtime, "metric": m.metric, "value": m.value,
-                                    "unit": m.unit, "host": m.host, "n": m.n, "date": m.date} for r, c, m in table.measured],
-                     notes=list(table.notes))
+                                    "unit": m.unit, "host": m.host, "n": m.n, "date": m.date, "run_id": m.run_id,
+                                    "emulated": m.emulated} for r, c, m in table.measured],
+                     notes=list(table.notes), mixed=mixed)
         else:
             run.step("evidence", "evidence", "Which criterion values come from measurements on this node?",
                      "none of the stored measurements maps to a scored criterion; claims are used", source="measured",

@@ -135,6 +135,12 @@ def build_cells(kb: KnowledgeBase, evidence: Evidence | None) -> tuple[dict[str,
                 m = next((mm for mm in (evidence.get(backend, metric) for metric in metrics) if mm and mm.value > 0), None)
                 if m is None:
                     continue
+                if m.emulated:
+                    # An emulated (TCG) VM says nothing about the real runtime's speed; keep the claim.
+                    note = f"emulated measurements of {backend} are not scored (claims kept)"
+                    if note not in notes:
+                        notes.append(note)
+                    continue
                 rank = 2 if backend == rid or (backend, rid) in (("runsc", "gvisor"),) else 1
                 if (rid, crit) in best and best[(rid, crit)][0] >= rank:
                     continue
