@@ -87,7 +87,9 @@ def _fires(w: Workload, when: str, threshold: float | None = None) -> tuple[bool
     if when == "kernel_features":
         return bool(w.kernel_features), ", ".join(k.value for k in w.kernel_features) or "none"
     if when == "services_governance":
-        n = w.services or 0
+        if w.services is None:
+            return False, "number of services not given"
+        n = w.services
         gov = w.governance if w.governance is not None else True
         gov_text = "governance needed" if w.governance else ("governance assumed" if w.governance is None else "no governance needs")
         return n > (threshold or 50) and gov, f"{n} services, {gov_text}"
