@@ -667,7 +667,7 @@ class OciBackend(Backend):
         return LaunchPlan(
             workload=workload,
             stages=stages,
-            cleanup=(self.delete_command(workdir, instance_id),),
+            cleanup=(self.delete_command(workdir, instance_id), cgroup_cleanup(instance_id)),
             expected_stdout=HELLO_OUTPUT if workload == "hello" else None,
             pid_files=(workdir / "container.pid",) if workload == "idle" else (),
             # the id finds runsc's sandbox; the private state root also finds its gofer
@@ -761,6 +761,19 @@ class RunscBackend(OciBackend):
 
     def method_suffix(self) -> str:
         return f" (platform {self.platform}, --network=none)"
+
+
+def cgroup_cleanup(instance_id: str, root: str = "/sys/fs/cgroup") -> Command:
+    """Remove cgroup directories named after the instance that a runtime left behind.
+
+    ``runsc delete`` returns while the sandbox is still exiting and then cannot remove its cgroups
+    (seen under load); the id is host-unique, so these directories are ours. Retries for up to 5 s
+    while they are still busy."""
+    script = (f"for i in $(seq 50); do busy=0; "
+              f"for d in $(find {root} -maxdepth 3 -type d -name {_sh_quote(instance_id)} 2>/dev/null); do "
+              f"find \"$d\" -depth -type d -exec rmdir {{}} + 2>/dev/null || busy=1; done; "
+              f"[ $busy = 0 ] && exit 0; sleep 0.1; done; exit 1")
+    return Command(("sh", "-c", script), check=False, timeout_s=15)
 
 
 def ready_waiter(log: Path) -> Command:
