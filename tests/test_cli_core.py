@@ -190,3 +190,15 @@ def test_evidence_from_a_real_store(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "test-node" in step["answer"] and step["source"] == "measured"
     gvisor = next(a for a in d["alternatives"] if a["runtime"] == "gvisor")
     assert gvisor["values"]["S"]["value"] == 300.0
+
+
+def test_weights_and_method_options(capsys: pytest.CaptureFixture[str]) -> None:
+    profile = str(ROOT / "examples" / "enterprise-saas.yaml")
+    assert main(["recommend", profile, "--weight", "S=0.9", "--method", "topsis", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    score = next(t for t in d["trace"] if t["rule"] == "mcdm:topsis")
+    assert "user weights S=0.9" in score["threshold"]
+    assert main(["recommend", profile, "--weight", "S=fast"]) == 2
+    assert "--weight" in _one_line_error(capsys)
+    assert main(["recommend", profile, "--method", "electre"]) == 2
+    assert "method" in _one_line_error(capsys)
