@@ -56,7 +56,7 @@ def _timable(plan: LaunchPlan) -> LaunchPlan | None:
 def hyperfine(plan: LaunchPlan, runs: int, warmup: int, out: Path) -> list[float]:
     command = plan.stages[0].command
     argv = ["hyperfine", "-N", "--runs", str(runs), "--warmup", str(warmup), "--export-json", str(out),
-            "--style", "none"]
+            "--style", "none", "--output", "pipe"]  # stdout through a pipe, as the harness reads it
     # Same order as the harness: previous instance's cleanup, then this one's setup, untimed.
     prepare = _sh(plan.cleanup + plan.setup)
     if prepare:
@@ -116,10 +116,12 @@ def main() -> int:
                     print(f"{name:<18} skipped: not a single-process plan")
                     continue
                 first = harness(session, plan, 1, 0)[0]
-                runs = args.runs if first < 1000 else max(2, args.runs // 2)  # VMs: fewer runs
+                runs, rounds = args.runs, args.rounds
+                if first > 1000:  # VMs: seconds per run, fewer rounds keep the script near minutes
+                    runs, rounds = max(2, args.runs), max(3, args.rounds // 4)
                 ours: list[float] = []
                 theirs: list[float] = []
-                for r in range(args.rounds):
+                for r in range(rounds):
                     ours += harness(session, plan, runs, args.warmup)
                     theirs += hyperfine(plan, runs, args.warmup, Path(tmp) / f"{name}-{r}.json")
             a, b = statistics.median(ours), statistics.median(theirs)

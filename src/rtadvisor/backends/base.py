@@ -180,15 +180,18 @@ class SimpleStageTimer(StageTimer):
     """A plain perf_counter timer (the harness's own; also handy in tests and scripts)."""
 
     def __init__(self) -> None:
-        self.stages: dict[str, float] = {}  # name -> milliseconds
+        self.stages: dict[str, float] = {}  # name -> wall milliseconds
+        self.cpu: dict[str, float] = {}  # name -> CPU milliseconds of the whole process (all threads)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
+        cpu_start = time.process_time_ns()
         start = time.perf_counter_ns()
         try:
             yield
         finally:
             self.stages[name] = self.stages.get(name, 0.0) + (time.perf_counter_ns() - start) / 1e6
+            self.cpu[name] = self.cpu.get(name, 0.0) + (time.process_time_ns() - cpu_start) / 1e6
 
 
 @dataclass(frozen=True)

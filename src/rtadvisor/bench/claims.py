@@ -229,6 +229,8 @@ def _check_claim(claim: Claim, latest: Mapping[str, Mapping[str, Any]], unavaila
         if measured is None:
             continue
         ok, text = _within(claim, measured.value)
+        if claim.metric == "density":
+            text += f"; {measured.detail}"
         if measured.emulated:
             text += " (emulated: software virtualization, not KVM)"
         return ClaimCheck(claim, "holds" if ok else "does not hold", text, measured,

@@ -23,7 +23,6 @@ Method (also written into every result's ``method`` so the output says it):
 from __future__ import annotations
 
 import os
-import resource
 import shutil
 import signal
 import tempfile
@@ -189,15 +188,14 @@ def launch(plan: LaunchPlan, workdir: Path, guard: procs.ProcessGuard) -> LiveIn
         output: list[str] = []
         if plan.in_process is not None:
             timer = SimpleStageTimer()
-            before = resource.getrusage(resource.RUSAGE_SELF)
             try:
                 text = plan.in_process.run(timer)
             except BenchError:
                 raise
             except Exception as exc:  # an embedded engine's own error, e.g. a wasmtime trap
                 raise BenchError(f"in-process run failed: {type(exc).__name__}: {exc}") from exc
-            after = resource.getrusage(resource.RUSAGE_SELF)
-            cpu_ms = ((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)) * 1000
+            # CPU of the stages that make up the cold start only (not compile, not the fast path)
+            cpu_ms = sum(timer.cpu.get(s, 0.0) for s in plan.in_process.cold_start_stages)
             stages.update(timer.stages)
             output.append(text)
             total = sum(stages.get(s, 0.0) for s in plan.in_process.cold_start_stages)
@@ -507,7 +505,8 @@ def measure_memory(session: Session, backend: Backend, assets: Assets, options: 
 def _method(backend: Backend, plan: LaunchPlan, options: BenchOptions, result: BackendResult) -> dict[str, str]:
     cpu = "user+system CPU of the launched processes and the descendants they waited for (wait4)"
     if plan.in_process is not None:
-        cpu = "user+system CPU of the engine process during the run (getrusage)"
+        cpu = ("CPU time of the engine process (all threads) during the cold-start stages "
+               f"({' + '.join(plan.in_process.cold_start_stages)})")
     if backend.family == "container" and backend.name.startswith("containerd"):
         cpu += "; work done inside the already-running containerd daemon is not included"
     method = {
