@@ -14,8 +14,10 @@
     for (const a of alts) for (const c of Object.keys(a.contributions || {})) if (!criteria.includes(c)) criteria.push(c);
     const maxScore = Math.max(1e-9, ...alts.map((a) => Object.values(a.contributions || {})
       .reduce((s, v) => s + Math.max(0, v), 0)), ...alts.map((a) => a.score));
+    // the performance model P(W) = {V, S, M, D} of S-wasm, spelled out
+    const names = { V: "V image volume", S: "S start time", M: "M memory", D: "D density" };
     const legend = RT.h("div", { class: "legend" }, criteria.map((c) =>
-      RT.h("span", { class: "legend-item" }, RT.h("i", { style: `background:${RT.color("crit:" + c)}` }), c)));
+      RT.h("span", { class: "legend-item" }, RT.h("i", { style: `background:${RT.color("crit:" + c)}` }), names[c] || c)));
     container.appendChild(legend);
     const W = 620, rowH = 34, labelW = 130, barW = W - labelW - 70;
     const svg = RT.svg("svg", { viewBox: `0 0 ${W} ${alts.length * rowH + 6}`, width: "100%", class: "alts-svg",
