@@ -101,6 +101,7 @@ def _assert_daemon_gone(daemon: PrivateContainerd, run_existed: bool) -> None:
     assert processes_mentioning(daemon.namespace) == []
     assert not list(Path("/sys/fs/cgroup").glob(f"*/{daemon.namespace}"))
     assert not (RUN_CONTAINERD / "runc" / daemon.namespace).exists()
+    assert not list(RUN_CONTAINERD.glob("fifo/*/left-running-*"))  # ctr run --detach FIFOs
     if not run_existed and not other_containerd_running():  # a concurrent daemon may own it now
         assert not RUN_CONTAINERD.exists()
 
@@ -208,3 +209,4 @@ def test_owner_interrupted_or_killed_leaves_nothing(assets: Assets, how: str) ->
     assert mounts_mentioning(directory) == []
     assert not list(Path("/sys/fs/cgroup").glob(f"*/{namespace}"))
     assert not (RUN_CONTAINERD / "runc" / namespace).exists()
+    assert not list(RUN_CONTAINERD.glob("fifo/*/held-*"))  # ctr's FIFOs of the held container

@@ -38,7 +38,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Self
 
@@ -127,14 +127,11 @@ if os.getppid() != parent:  # orphaned: nobody else will tear down, so do the es
     if os.path.basename(directory).startswith("rtadvisor-containerd-"):
         shutil.rmtree(directory, ignore_errors=True)
     if namespace.startswith("rtadvisor-"):
-        shutil.rmtree(f"/run/containerd/runc/{namespace}", ignore_errors=True)
-        for hierarchy in os.listdir("/sys/fs/cgroup"):
-            group = f"/sys/fs/cgroup/{hierarchy}/{namespace}"
-            for root, dirs, _ in sorted(os.walk(group), key=lambda w: len(w[0]), reverse=True):
-                try:
-                    os.rmdir(root)
-                except OSError:
-                    pass
+        try:
+            from rtadvisor.backends.containerd import remove_namespace_leftovers
+            remove_namespace_leftovers(namespace, os.path.join(directory, "containerd.sock"))
+        except Exception:
+            pass
 """
 
 
@@ -210,6 +207,39 @@ def _mounts_under(prefix: Path) -> list[str]:
     return sorted(set(out), key=len, reverse=True)
 
 
+def remove_namespace_leftovers(namespace: str, address: str, ids: Iterable[str] = ()) -> None:
+    """Remove what containerd 1.6 leaves under ``/run/containerd`` for a namespace's containers
+    (shim runc root, shim sockets ``s/sha256(address/ns/id)``, ctr's FIFO dirs) and the namespace's
+    cgroup directories. Everything removed is derived from our namespace and container ids, so a
+    concurrent daemon's entries are never touched."""
+    import hashlib
+
+    runc_root = RUN_CONTAINERD / "runc" / namespace
+    known = set(ids)
+    with contextlib.suppress(OSError):
+        known |= {p.name for p in runc_root.iterdir()}
+    shutil.rmtree(runc_root, ignore_errors=True)
+    for cid in known:
+        digest = hashlib.sha256(os.path.join(address, namespace, cid).encode()).hexdigest()
+        with contextlib.suppress(OSError):
+            (RUN_CONTAINERD / "s" / digest).unlink()
+    fifo_root = RUN_CONTAINERD / "fifo"
+    with contextlib.suppress(OSError):
+        for fifo_dir in fifo_root.iterdir():
+            names = {p.name for p in fifo_dir.iterdir()}
+            if names and all(n.rsplit("-", 1)[0] in known for n in names):
+                shutil.rmtree(fifo_dir, ignore_errors=True)
+    for hierarchy in Path("/sys/fs/cgroup").glob("*"):
+        group = hierarchy / namespace
+        if group.is_dir():
+            for sub in sorted(group.rglob("*"), key=lambda p: len(str(p)), reverse=True):
+                if sub.is_dir():
+                    with contextlib.suppress(OSError):
+                        sub.rmdir()
+            with contextlib.suppress(OSError):
+                group.rmdir()
+
+
 def other_containerd_running() -> bool:
     """True if some containerd daemon is running (after ours stopped: someone else's)."""
     for entry in Path("/proc").iterdir():
@@ -247,6 +277,7 @@ class PrivateContainerd(contextlib.AbstractContextManager["PrivateContainerd"]):
         self._run_before: set[str] = set()
         self._run_existed = False
         self._owns_dir = directory is None
+        self._seen_ids: set[str] = set()
 
     # ---------------------------------------------------------------- paths
     @property
@@ -350,19 +381,19 @@ class PrivateContainerd(contextlib.AbstractContextManager["PrivateContainerd"]):
             for point in _mounts_under(self.directory):
                 subprocess.run(["umount", "-l", point], capture_output=True, check=False)
             self._remove_run_entries()
-            self._remove_cgroups()
             if self._owns_dir:
                 shutil.rmtree(self.directory, ignore_errors=True)
 
     def _remove_all_tasks(self) -> None:
         listing = self.ctr("containers", "list", "--quiet", check=False, timeout=15)
+        self._seen_ids.update(listing.stdout.split())
         for cid in listing.stdout.split():
             self.ctr("tasks", "kill", "--signal", "SIGKILL", cid, check=False, timeout=15)
             self.ctr("tasks", "delete", "--force", cid, check=False, timeout=15)
             self.ctr("containers", "delete", cid, check=False, timeout=15)
 
     def _remove_run_entries(self) -> None:
-        shutil.rmtree(RUN_CONTAINERD / "runc" / self.namespace, ignore_errors=True)
+        remove_namespace_leftovers(self.namespace, str(self.address), self._seen_ids)
         if other_containerd_running():
             # Another daemon shares /run/containerd: what appeared meanwhile may be its own.
             return
@@ -378,19 +409,11 @@ class PrivateContainerd(contextlib.AbstractContextManager["PrivateContainerd"]):
                 else:
                     p.unlink(missing_ok=True)
         if not self._run_existed:
+            for sub in ("fifo", "runc", "s"):
+                with contextlib.suppress(OSError):
+                    (RUN_CONTAINERD / sub).rmdir()  # only if empty
             with contextlib.suppress(OSError):
                 RUN_CONTAINERD.rmdir()
-
-    def _remove_cgroups(self) -> None:
-        for hierarchy in Path("/sys/fs/cgroup").glob("*"):
-            group = hierarchy / self.namespace
-            if group.is_dir():
-                for sub in sorted(group.rglob("*"), key=lambda p: len(str(p)), reverse=True):
-                    if sub.is_dir():
-                        with contextlib.suppress(OSError):
-                            sub.rmdir()
-                with contextlib.suppress(OSError):
-                    group.rmdir()
 
     # ---------------------------------------------------------------- client
     def ctr(self, *args: str, check: bool = True, timeout: float = 60.0,
@@ -437,6 +460,7 @@ class PrivateContainerd(contextlib.AbstractContextManager["PrivateContainerd"]):
             runc_binary: str | None = None, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
         """``ctr run --rm`` in the foreground; returns the completed process (stdout = the container's)."""
         argv = self.run_argv(image, container_id, *args, runtime=runtime, runc_binary=runc_binary)
+        self._seen_ids.add(container_id)
         try:
             return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
         except subprocess.TimeoutExpired as exc:
