@@ -48,7 +48,7 @@ def _timable(plan: LaunchPlan) -> LaunchPlan | None:
         plan = plan.whole_process  # type: ignore[assignment]
         if plan is None:
             return None
-    if len(plan.stages) != 1 or plan.stages[0].ready_line is not None or plan.stages[0].command.cwd:
+    if len(plan.stages) != 1 or plan.stages[0].ready_line is not None:
         return None
     return plan
 
@@ -69,7 +69,9 @@ def hyperfine(plan: LaunchPlan, runs: int, warmup: int, out: Path) -> list[float
 
         env = {**os.environ, **command.env}
     argv.append(shlex.join(command.argv))
-    proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False, timeout=1800)
+    # hyperfine has no per-command working directory: run it in the command's.
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=command.cwd, check=False,
+                          timeout=3600)
     if proc.returncode != 0:
         raise SystemExit(f"hyperfine failed for {shlex.join(command.argv)}: {proc.stderr.strip()[-400:]}")
     data = json.loads(out.read_text())

@@ -52,7 +52,7 @@ Contract, in the order the harness uses it:
   ``workdir`` is a fresh private directory for this instance (removed by the harness afterwards);
   ``instance_id`` is unique per instance and host-wide (safe as a container/VM name).
 * Timed stages run in order; each stage is one :class:`Command` (the harness spawns it in its own
-  session and waits for exit, or for ``ready_line``). The cold start is the sum of the stages.
+  process group and waits for exit, or for ``ready_line``). The cold start is the sum of the stages.
   Setup commands run before, untimed; cleanup commands ALWAYS run afterwards (errors ignored
   unless ``check=True``), then the harness SIGKILLs every process group it started, and reaps.
 * In-process engines (wasmtime) set ``LaunchPlan.in_process`` to an :class:`InProcessRun`: a

@@ -1,7 +1,9 @@
 """Process plumbing for the harness: spawn with low overhead, wait precisely, kill and reap everything.
 
 Timed commands are started with ``os.posix_spawn`` (vfork+exec in glibc, no Python-side work between
-the clock reads) in a new session, stdout into a pipe, and waited for through a pidfd so that the
+the clock reads) in a new process group -- not a new session: ``setsid`` would also create a new
+scheduler autogroup (``kernel.sched_autogroup_enabled=1`` here), which costs time and changes how
+the child is scheduled against hyperfine's children -- stdout into a pipe, and waited for through a pidfd so that the
 wait has a timeout and the pipe is drained while waiting (no deadlock on a chatty process). This
 keeps the harness's own overhead near hyperfine's (see ``benchmarks/harness_accuracy.py``).
 
@@ -98,7 +100,7 @@ class ProcessGuard:
     # ------------------------------------------------------------------ spawning
 
     def spawn(self, command: Command) -> Spawned:
-        """Start ``command`` in its own session with stdout on a pipe, stdin from ``command.stdin``."""
+        """Start ``command`` in its own process group, stdout on a pipe, stdin from ``command.stdin``."""
         env = build_env(command)
         path = _resolve(command.argv[0], env)
         read_fd, write_fd = os.pipe()
@@ -118,7 +120,7 @@ class ProcessGuard:
             started = time.perf_counter_ns()
             if command.cwd is None:
                 pid = os.posix_spawn(
-                    path, list(command.argv), env, setsid=True,
+                    path, list(command.argv), env, setpgroup=0,
                     file_actions=[
                         (os.POSIX_SPAWN_DUP2, stdin_fd, 0),
                         (os.POSIX_SPAWN_DUP2, write_fd, 1),
@@ -129,7 +131,7 @@ class ProcessGuard:
             else:  # posix_spawn has no chdir action in Python; Popen's fork/exec does
                 proc = subprocess.Popen(
                     [path, *command.argv[1:]], env=env, cwd=command.cwd, stdin=stdin_fd,
-                    stdout=write_fd, stderr=errfd, start_new_session=True, close_fds=True,
+                    stdout=write_fd, stderr=errfd, process_group=0, close_fds=True,
                 )
                 pid = proc.pid
                 proc.returncode = 0  # we reap it ourselves via wait4; stop Popen from doing so
