@@ -140,3 +140,14 @@ def processes_mentioning(text: str) -> list[int]:
         if text in cmdline and state != "Z":
             found.append(int(entry.name))
     return found
+
+
+def settle(text: str, timeout: float = 10.0) -> list[int]:
+    """Processes mentioning ``text`` once they had up to ``timeout`` s to finish exiting (a killed
+    sandbox takes a moment to go away under load); an empty list is what the tests want."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = processes_mentioning(text)
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.05)

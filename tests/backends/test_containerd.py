@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import tomlkit
-from planrun import mounts_mentioning, processes_mentioning, run_once, running
+from planrun import mounts_mentioning, processes_mentioning, run_once, running, settle
 
 from rtadvisor import backends
 from rtadvisor.backends import oci
@@ -97,8 +97,8 @@ def assets() -> Assets:
 def _assert_daemon_gone(daemon: PrivateContainerd, run_existed: bool) -> None:
     assert not daemon.directory.exists()
     assert mounts_mentioning(str(daemon.directory)) == []
-    assert processes_mentioning(str(daemon.directory)) == []  # daemon (its --config path) and shims
-    assert processes_mentioning(daemon.namespace) == []
+    assert settle(str(daemon.directory)) == []  # daemon (its --config path) and shims
+    assert settle(daemon.namespace) == []
     assert not list(Path("/sys/fs/cgroup").glob(f"*/{daemon.namespace}"))
     assert not (RUN_CONTAINERD / "runc" / daemon.namespace).exists()
     assert not list(RUN_CONTAINERD.glob("fifo/*/left-running-*"))  # ctr run --detach FIFOs
@@ -147,7 +147,7 @@ def test_backend_hello_and_idle_for_real(name: str, assets: Assets, tmp_path: Pa
         with running(backend.plan("idle", assets, tmp_path, instance_id=idle_id)) as idle:
             assert IDLE_READY in idle.stdout
             assert processes_mentioning(idle_id), "the shim of the idle container should be running"
-        assert processes_mentioning(idle_id) == []
+        assert settle(idle_id) == []
         assert mounts_mentioning(idle_id) == []
 
 

@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from planrun import processes_mentioning, run_once, running
+from planrun import processes_mentioning, run_once, running, settle
 
 from rtadvisor import backends
 from rtadvisor.backends import microvm
@@ -158,7 +158,7 @@ def test_microvm_boots_to_init_and_prints(prepared: tuple[microvm.MicroVmBackend
     reported = [ln for ln in outcome.stdout.splitlines() if ln.startswith(microvm.SELF_REPORT_PREFIX)]
     assert reported and json.loads(reported[0][len(microvm.SELF_REPORT_PREFIX):])["guest_boot_to_init_ms"] > 0
     assert plan.labels["emulated"] is (plan.labels["accel"] == "tcg")
-    assert processes_mentioning(iid) == []
+    assert settle(iid) == []
 
 
 @pytest.mark.runtime("microvm")
@@ -168,4 +168,4 @@ def test_idle_vm_is_held_then_gone(prepared: tuple[microvm.MicroVmBackend, Asset
     with running(backend.plan("idle", assets, tmp_path, instance_id=iid), timeout=150) as outcome:
         assert IDLE_READY in outcome.stdout
         assert processes_mentioning(iid), "qemu should be running while the instance is held"
-    assert processes_mentioning(iid) == []
+    assert settle(iid) == []

@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from planrun import mounts_mentioning, processes_mentioning, run_once, running
+from planrun import mounts_mentioning, processes_mentioning, run_once, running, settle
 
 from rtadvisor import backends
 from rtadvisor.backends import oci
@@ -142,7 +142,7 @@ def test_prepare_builds_rootfs_bundles_and_layout(assets: Assets) -> None:
 
 
 def _assert_nothing_left(iid: str, workdir: Path) -> None:
-    assert processes_mentioning(iid) == []
+    assert settle(iid) == []
     assert mounts_mentioning(iid) == []
     leftovers = [str(p) for p in Path("/sys/fs/cgroup").glob(f"*/{iid}")]
     assert leftovers == []
