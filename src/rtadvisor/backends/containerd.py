@@ -275,7 +275,6 @@ class PrivateContainerd(contextlib.AbstractContextManager["PrivateContainerd"]):
         self.ctr_binary = ctr
         self._proc: subprocess.Popen[bytes] | None = None
         self._run_before: set[str] = set()
-        self._run_existed = False
         self._owns_dir = directory is None
         self._seen_ids: set[str] = set()
 
@@ -317,7 +316,6 @@ class PrivateContainerd(contextlib.AbstractContextManager["PrivateContainerd"]):
         if self._given_dir is None:
             self.directory = Path(tempfile.mkdtemp(prefix="rtadvisor-containerd-"))
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._run_existed = RUN_CONTAINERD.exists()
         self._run_before = _snapshot(RUN_CONTAINERD)
         try:
             self.config_file.write_text(containerd_config(self.directory, extra_config=self.extra_config,
@@ -408,12 +406,13 @@ class PrivateContainerd(contextlib.AbstractContextManager["PrivateContainerd"]):
                     shutil.rmtree(p, ignore_errors=True)
                 else:
                     p.unlink(missing_ok=True)
-        if not self._run_existed:
-            for sub in ("fifo", "runc", "s"):
-                with contextlib.suppress(OSError):
-                    (RUN_CONTAINERD / sub).rmdir()  # only if empty
+        # No daemon runs any more: empty skeleton dirs are nobody's (also when a concurrent private
+        # daemon created them after we started); rmdir only removes empty ones.
+        for sub in ("fifo", "runc", "s"):
             with contextlib.suppress(OSError):
-                RUN_CONTAINERD.rmdir()
+                (RUN_CONTAINERD / sub).rmdir()
+        with contextlib.suppress(OSError):
+            RUN_CONTAINERD.rmdir()
 
     # ---------------------------------------------------------------- client
     def ctr(self, *args: str, check: bool = True, timeout: float = 60.0,
