@@ -197,6 +197,7 @@ def test_owner_interrupted_or_killed_leaves_nothing(assets: Assets, how: str) ->
     import sys
     import time
 
+    run_existed = RUN_CONTAINERD.exists()
     proc = subprocess.run([sys.executable, "-c", _OWNER_SCRIPT, str(assets.dir("oci") / "image.tar"), how],
                           capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode != 0  # interrupted / killed, as intended
@@ -210,3 +211,7 @@ def test_owner_interrupted_or_killed_leaves_nothing(assets: Assets, how: str) ->
     assert not list(Path("/sys/fs/cgroup").glob(f"*/{namespace}"))
     assert not (RUN_CONTAINERD / "runc" / namespace).exists()
     assert not list(RUN_CONTAINERD.glob("fifo/*/held-*"))  # ctr's FIFOs of the held container
+    while time.monotonic() < deadline and RUN_CONTAINERD.exists() and not run_existed:
+        time.sleep(0.1)
+    if not run_existed and not other_containerd_running():
+        assert not RUN_CONTAINERD.exists()

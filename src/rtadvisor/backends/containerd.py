@@ -128,8 +128,9 @@ if os.getppid() != parent:  # orphaned: nobody else will tear down, so do the es
         shutil.rmtree(directory, ignore_errors=True)
     if namespace.startswith("rtadvisor-"):
         try:
-            from rtadvisor.backends.containerd import remove_namespace_leftovers
+            from rtadvisor.backends.containerd import prune_run_skeleton, remove_namespace_leftovers
             remove_namespace_leftovers(namespace, os.path.join(directory, "containerd.sock"))
+            prune_run_skeleton()
         except Exception:
             pass
 """
@@ -240,14 +241,29 @@ def remove_namespace_leftovers(namespace: str, address: str, ids: Iterable[str] 
                 group.rmdir()
 
 
+def prune_run_skeleton() -> None:
+    """With no containerd running, the empty ``/run/containerd/{fifo,runc,s}`` skeleton is nobody's
+    (also when a concurrent private daemon created it after we started): remove it. rmdir only
+    removes empty directories."""
+    if other_containerd_running():
+        return
+    for sub in ("fifo", "runc", "s"):
+        with contextlib.suppress(OSError):
+            (RUN_CONTAINERD / sub).rmdir()
+    with contextlib.suppress(OSError):
+        RUN_CONTAINERD.rmdir()
+
+
 def other_containerd_running() -> bool:
     """True if some containerd daemon is running (after ours stopped: someone else's)."""
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 if (entry / "comm").read_text().strip() == "containerd":
-                    return True
-            except OSError:
+                    state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+                    if state not in ("Z", "X"):  # a zombie left for a lazy PID 1 runs nothing
+                        return True
+            except (OSError, IndexError):
                 continue
     return False
 
@@ -406,13 +422,7 @@ class PrivateContainerd(contextlib.AbstractContextManager["PrivateContainerd"]):
                     shutil.rmtree(p, ignore_errors=True)
                 else:
                     p.unlink(missing_ok=True)
-        # No daemon runs any more: empty skeleton dirs are nobody's (also when a concurrent private
-        # daemon created them after we started); rmdir only removes empty ones.
-        for sub in ("fifo", "runc", "s"):
-            with contextlib.suppress(OSError):
-                (RUN_CONTAINERD / sub).rmdir()
-        with contextlib.suppress(OSError):
-            RUN_CONTAINERD.rmdir()
+        prune_run_skeleton()
 
     # ---------------------------------------------------------------- client
     def ctr(self, *args: str, check: bool = True, timeout: float = 60.0,
