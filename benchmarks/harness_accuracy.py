@@ -92,7 +92,7 @@ def harness(session: Session, plan: LaunchPlan, runs: int, warmup: int) -> list[
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per tool per round (VMs: fewer)")
-    parser.add_argument("--rounds", type=int, default=12, help="alternations harness/hyperfine")
+    parser.add_argument("--rounds", type=int, default=20, help="alternations harness/hyperfine")
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--runtimes", default="", help="comma-separated (default: every usable backend)")
     args = parser.parse_args()

@@ -570,6 +570,7 @@ def _measure_all(session: Session, backend: Backend, assets: Assets, options: Be
         plan = backend.plan(options.workload, assets, probe_dir, instance_id=probe_id)
         shutil.rmtree(probe_dir, ignore_errors=True)
         result.labels = dict(plan.labels)
+        result.labels.setdefault("cache", "warm page cache (first run after prepare: first_run_ms)")
         result.emulated = result.emulated or bool(plan.labels.get("emulated"))
         if plan.in_process is not None:
             result.cold_start_stages = plan.in_process.cold_start_stages
