@@ -22,6 +22,7 @@ decision has a trace. The engine is pure: no I/O.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,7 @@ from rtadvisor.kb import KnowledgeBase, load
 from rtadvisor.kb import schema as s
 from rtadvisor.model import (
     Alternative,
+    Artifact,
     Claim,
     Conflict,
     ConstraintHit,
@@ -37,7 +39,9 @@ from rtadvisor.model import (
     Evidence,
     Gpu,
     Isolation,
+    Scenario,
     SourceTag,
+    Stage,
     TraceStep,
     Workload,
 )
@@ -59,6 +63,7 @@ class _Run:
     conflicts: list[Conflict] = field(default_factory=list)
     claim_ids: list[str] = field(default_factory=list)
     excluded: dict[str, str] = field(default_factory=dict)
+    fast: bool = True  # use the per-knowledge-base caches (False: the reference computation)
 
     def step(self, kind: str, rule: str, question: str, answer: str, threshold: str | None = None,
              source: SourceTag | None = None, **detail: Any) -> None:
@@ -100,6 +105,12 @@ def _fires(w: Workload, when: str, threshold: float | None = None) -> tuple[bool
     if when == "strong_untrusted":
         both = w.isolation == Isolation.strong and w.untrusted_code
         return both, f"isolation {w.isolation.value}, {'untrusted' if w.untrusted_code else 'trusted'} code"
+    if when == "artifact_wasm":
+        art = w.artifact.value if w.artifact is not None else "not given"
+        return w.artifact == Artifact.wasm, f"artifact {art}" + (" (platform wasm32/wasi)" if w.artifact == Artifact.wasm else "")
+    if when == "artifact_oci":
+        art = w.artifact.value if w.artifact is not None else "not given"
+        return w.artifact == Artifact.oci_image, f"artifact {art}" + (" (a Linux image, platform linux/amd64)" if w.artifact == Artifact.oci_image else "")
     if when == "always":
         return True, "always"
     raise ValueError(when)
@@ -115,7 +126,7 @@ def _apply_constraints(run: _Run) -> tuple[set[str], tuple[str, ...] | None]:
     ordered = list(kb.constraints.precedence) + [r for r in rules if r not in kb.constraints.precedence]
     for rid in ordered:
         rule = rules[rid]
-        fired, answer = _fires(w, rule.when, getattr(rule, "threshold", None))
+        fired, answer = _fires(w, rule.when, rule.threshold if isinstance(rule, s.HardConstraint) else None)
         if rule.when == "always":
             continue
         if not fired:
@@ -129,7 +140,7 @@ def _apply_constraints(run: _Run) -> tuple[set[str], tuple[str, ...] | None]:
             run.step("mesh", rid, rule.question, f"yes ({answer}) -> {', '.join(rule.meshes)}",
                      threshold=_threshold_text(rule), source=rule.source)
             continue
-        ok = _rule_allows(kb, rule)
+        ok = _rule_allows(kb, rule) if run.fast else _rule_allows_uncached(kb, rule)
         remaining = allowed & ok
         if not remaining:
             # Two rules collide: the earlier one (higher precedence) wins; say so.
@@ -154,7 +165,7 @@ def _apply_constraints(run: _Run) -> tuple[set[str], tuple[str, ...] | None]:
         allowed = remaining
         applied.append(rid)
         run.hits.append(ConstraintHit(id=rid, rule=rule.question, requires=rule.requires, because=rule.because, source=rule.source))
-        run.use_claims(*getattr(rule, "claims", ()))
+        run.use_claims(*(rule.claims if isinstance(rule, s.HardConstraint) else ()))
         run.step("constraint" if isinstance(rule, s.HardConstraint) else "guard", rid, rule.question,
                  f"yes ({answer}) -> requires {rule.requires}; candidates: {', '.join(sorted(allowed))}",
                  threshold=_threshold_text(rule), source=rule.source)
@@ -174,6 +185,14 @@ def _threshold_text(rule: s.HardConstraint | s.Guard) -> str | None:
 
 
 def _rule_allows(kb: KnowledgeBase, rule: s.HardConstraint | s.Guard) -> set[str]:
+    # Depends only on the knowledge base: computed once per rule (callers get a copy).
+    cache = kb.derived.setdefault("decide.rule_allows", {})
+    if rule.id not in cache:
+        cache[rule.id] = frozenset(_rule_allows_uncached(kb, rule))
+    return set(cache[rule.id])
+
+
+def _rule_allows_uncached(kb: KnowledgeBase, rule: s.HardConstraint | s.Guard) -> set[str]:
     out = set()
     for rid, rt in kb.runtimes.items():
         if isinstance(rule, s.HardConstraint) and rule.allow_families and rt.family not in rule.allow_families:
@@ -266,7 +285,7 @@ def _match_case(kb: KnowledgeBase, w: Workload) -> tuple[s.Case | None, str]:
 # ---------------------------------------------------------------------------- 5. route
 
 
-def _route(run: _Run) -> str:
+def _route(run: _Run, engine: str) -> str:
     kb, w = run.kb, run.w
     for rule in kb.routes.selection:
         ok = all(
@@ -277,18 +296,29 @@ def _route(run: _Run) -> str:
             route = kb.route(rule.route)
             run.use_claims(route.claim)
             also = f" (also {', '.join(rule.also)})" if rule.also else ""
+            # The decision's runtime stays the Wasm engine on every route; what starts the pod differs
+            # (R1: runc with an image carrying WasmEdge).
+            started = f"; the pod is started by {route.oci_runtime}" if route.oci_runtime else ""
             run.step("route", rule.id, "Which Wasm integration route R*(S)?",
-                     f"{rule.route} {route.name}{also}: stage {w.stage.value}, scenario {w.scenario.value}; maturity {route.maturity}/5",
-                     threshold=rule.text, source=kb.routes.source)
+                     f"{rule.route} {route.name}{also}: stage {w.stage.value}, scenario {w.scenario.value}; maturity {route.maturity}/5{started}",
+                     threshold=rule.text, source=kb.routes.source, oci_runtime=route.oci_runtime or "",
+                     engine=engine)
             return rule.route
     raise AssertionError("routes.yaml has no default rule")  # the schema requires RS-default
+
+
+def _cri_wasm_engine(kb: KnowledgeBase) -> str:
+    """The Wasm engine S-wasm's CRI identification names for platform wasm32/wasi (WasmEdge)."""
+    text = next((e.get("runtime", "") for e in kb.routes.cri_identification if e.get("platform") == "wasm32/wasi"), "")
+    wasm = [r for r in kb.runtimes.values() if r.family == "wasm"]
+    return next((r.id for r in wasm if r.name.lower() in text.lower()), wasm[0].id)
 
 
 # ---------------------------------------------------------------------------- architecture
 
 
 def _orchestrator(w: Workload) -> str:
-    return "K3s" if (w.scenario.value == "edge" or w.stage.value == "edge" or w.offline) else "K8s"
+    return "K3s" if (w.scenario is Scenario.edge or w.stage is Stage.edge or w.offline) else "K8s"
 
 
 def architecture_for(kb: KnowledgeBase, w: Workload, rid: str, case: s.Case | None, mesh: bool) -> str:
@@ -312,11 +342,69 @@ def architecture_for(kb: KnowledgeBase, w: Workload, rid: str, case: s.Case | No
 # ---------------------------------------------------------------------------- the engine
 
 
-def _decide(kb: KnowledgeBase, w: Workload, evidence: Evidence | None, preferences: Mapping[str, Any] | None,
-            memo: dict[Any, Any]) -> Decision:
-    if w in memo:
-        return memo[w]
-    run = _Run(kb=kb, w=w)
+@dataclass
+class _Ctx:
+    """One ``recommend`` call: its inputs, the per-call memo, and whether the fast path is on.
+
+    ``fast=False`` is the reference computation (every sub-decision built in full, the score table
+    computed afresh); the tests compare the two on random profiles.
+    """
+
+    kb: KnowledgeBase
+    evidence: Evidence | None
+    preferences: Mapping[str, Any] | None
+    fast: bool = True
+    memo: dict[Any, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Chosen:
+    """Everything the rules and the score decided, before the decision is explained in full."""
+
+    run: _Run
+    chosen: str
+    allowed: set[str]
+    eligible: set[str]
+    mesh: tuple[str, ...] | None
+    case: s.Case | None
+    table: ScoreTable
+    strong_need: bool
+    floor: int
+
+
+def _decide(ctx: _Ctx, w: Workload) -> Decision:
+    if w in ctx.memo:
+        return ctx.memo[w]  # type: ignore[no-any-return]
+    decision = _explain(ctx, _choose_runtime(ctx, w))
+    ctx.memo[w] = decision
+    return decision
+
+
+def _runtime_of(ctx: _Ctx, w: Workload) -> str:
+    """Only the runtime a workload gets (the isolation floor needs no more than that)."""
+    if not ctx.fast:
+        return _decide(ctx, w).runtime
+    key = ("runtime", w)
+    if key not in ctx.memo:
+        ctx.memo[key] = _choose_runtime(ctx, w).chosen
+    return ctx.memo[key]  # type: ignore[no-any-return]
+
+
+def _score_table(ctx: _Ctx, scenario: str) -> ScoreTable:
+    """The scored decision matrix: it depends on the knowledge base, the scenario's weights, the
+    evidence and the preferences, never on the workload's own figures, so the fast path computes it
+    once per knowledge base and reuses it (:func:`_table_cache`)."""
+    key = ("score", scenario)
+    table = ctx.memo.get(key)
+    if table is None:
+        table = _cached_score(ctx, scenario) if ctx.fast else score(ctx.kb, scenario, ctx.evidence, ctx.preferences)
+        ctx.memo[key] = table
+    return table  # type: ignore[no-any-return]
+
+
+def _choose_runtime(ctx: _Ctx, w: Workload) -> _Chosen:
+    kb, evidence = ctx.kb, ctx.evidence
+    run = _Run(kb=kb, w=w, fast=ctx.fast)
 
     # 1. hard constraints and guards
     allowed, mesh = _apply_constraints(run)
@@ -338,7 +426,9 @@ def _decide(kb: KnowledgeBase, w: Workload, evidence: Evidence | None, preferenc
             run.step("tree", g_strong.id, question,
                      f"yes -> {g_strong.first} (second choice {g_strong.fallback}) instead of the tree's {tree_choice}",
                      source="S-select")
-        elif fast and need == "strong-isolation" and tree_choice != g_strong.first:
+        elif fast and need == "strong-isolation" and tree_choice != g_strong.first \
+                and not (kb.runtime(tree_choice).family == "wasm" and any(h.id == "G-artifact-oci" for h in run.hits)):
+            # (A Linux image never goes to the tree's WasmEdge, so that side of the conflict cannot win.)
             d = kb.conflict("CF-strong-vs-fast")
             run.use_claims("kata-cold-start")
             run.conflict("CF-strong-vs-fast", d.winner or "S-select-tree", d.why or "")
@@ -365,10 +455,18 @@ def _decide(kb: KnowledgeBase, w: Workload, evidence: Evidence | None, preferenc
     elif row is not None:
         rule_choice, rule_source, rule_name = row.recommended, "S-select", f"matrix:{row.scenario}"
 
+    fired = {h.id for h in run.hits}
+    wasm_artifact = "HC-artifact-wasm" in fired  # applied, i.e. not overridden by HC-devices
+    oci_artifact = "G-artifact-oci" in fired
+
     # The GPU conflict touches every GPU workload.
     if w.gpu != Gpu.none:
         d = kb.conflict("CF-gpu")
-        if w.gpu in DEVICE_GPU:
+        if wasm_artifact and w.gpu in DEVICE_GPU:
+            run.conflict("CF-gpu", "S-select (HC-artifact-wasm)", d.why_artifact or "", touched=f"gpu {w.gpu.value}, artifact wasm")
+        elif oci_artifact and w.gpu not in DEVICE_GPU:
+            run.conflict("CF-gpu", "S-cases (G-artifact-oci)", d.why_oci or "", touched=f"gpu {w.gpu.value}, artifact oci-image")
+        elif w.gpu in DEVICE_GPU:
             run.conflict("CF-gpu", "S-cases", d.why_cases or "", touched=f"gpu {w.gpu.value}")
         else:
             run.conflict("CF-gpu", "S-select", d.why_select or "", touched=f"gpu {w.gpu.value}")
@@ -379,11 +477,24 @@ def _decide(kb: KnowledgeBase, w: Workload, evidence: Evidence | None, preferenc
         run.conflict("CF-matrix-vs-tree", f"{rule_source} ({rule_name})",
                      f"{d.why} (tree: {tree_result}, scenario: {scenario_choice})", touched=w.scenario.value)
 
+    # The artifact decides the family when it is a Wasm module (HC-artifact-wasm), and rules the Wasm
+    # engines out when it is a Linux image (G-artifact-oci): say which rule's choice it replaces.
+    if wasm_artifact and kb.runtime(rule_choice).family != "wasm":
+        engine = _cri_wasm_engine(kb)
+        run.step("constraint", "HC-artifact-wasm", "Which runtime executes the Wasm module?",
+                 f"the Wasm family instead of {rule_choice} ({rule_name}): CRI identification sends wasm32/wasi "
+                 f"to crun/runwasi -> {kb.runtime(engine).name}; the score picks among the Wasm engines",
+                 threshold="artifact: wasm -> Wasm engine", source="S-wasm")
+        rule_choice, rule_source, rule_name = engine, "S-wasm", "HC-artifact-wasm"
+    elif oci_artifact and kb.runtime(rule_choice).family == "wasm":
+        run.step("guard", "G-artifact-oci", f"Can {rule_choice} ({rule_name}) run this workload?",
+                 "no: the workload is a Linux image (linux/amd64 -> runc per S-wasm CRI identification) and a Wasm engine "
+                 "is never chosen for it; a non-Wasm fallback follows", threshold="artifact: oci-image -> no Wasm engine",
+                 source="S-wasm")
+
     # 4. multi-criteria score
     # The relaxed-need sub-decisions share the scenario, so score once per call.
-    table = memo.get(("score", w.scenario.value))
-    if table is None:
-        table = memo[("score", w.scenario.value)] = score(kb, w.scenario.value, evidence, preferences)
+    table = _score_table(ctx, w.scenario.value)
     _trace_scores(run, table, evidence)
 
     # Isolation floor: never less isolation than the same workload with a weaker need gets.
@@ -394,11 +505,16 @@ def _decide(kb: KnowledgeBase, w: Workload, evidence: Evidence | None, preferenc
     if w.untrusted_code:
         relaxed.append(w.model_copy(update={"untrusted_code": False}))
     floor_from = ""
+    if ctx.fast and relaxed and min(kb.isolation_rank(r) for r in allowed) >= _max_rank(kb):
+        # No floor can exclude a candidate (every one has the top rating), so the weaker needs'
+        # decisions cannot change anything: skip them (the reference path computes them).
+        relaxed = []
+        floor = _max_rank(kb)
     for weaker in relaxed:
-        d_r = _decide(kb, weaker, evidence, preferences, memo)
-        rank = kb.isolation_rank(d_r.runtime)
+        runtime_r = _runtime_of(ctx, weaker)
+        rank = kb.isolation_rank(runtime_r)
         if rank > floor:
-            floor, floor_from = rank, d_r.runtime
+            floor, floor_from = rank, runtime_r
     eligible = {r for r in allowed if kb.isolation_rank(r) >= floor}
     if not eligible:
         top = max(kb.isolation_rank(r) for r in allowed)
@@ -411,7 +527,14 @@ def _decide(kb: KnowledgeBase, w: Workload, evidence: Evidence | None, preferenc
                  threshold=f"isolation rating >= {floor}", source="derived")
 
     chosen = _choose(run, table, eligible, rule_choice, rule_name, case, g_strong if strong_need else None)
+    return _Chosen(run=run, chosen=chosen, allowed=allowed, eligible=eligible, mesh=mesh, case=case, table=table,
+                   strong_need=strong_need, floor=floor)
 
+
+def _explain(ctx: _Ctx, c: _Chosen) -> Decision:
+    """The rest of the decision: SLO check, conflicts, route, architecture, alternatives, claims."""
+    kb, run, w, chosen, table, case, mesh = ctx.kb, c.run, c.run.w, c.chosen, c.table, c.case, c.mesh
+    allowed, eligible, strong_need, floor = c.allowed, c.eligible, c.strong_need, c.floor
     _check_slo(run, table, chosen)
 
     # Claim-level disagreements that touch this choice.
@@ -425,7 +548,7 @@ def _decide(kb: KnowledgeBase, w: Workload, evidence: Evidence | None, preferenc
 
     # 5. route and architecture
     rt = kb.runtime(chosen)
-    route = _route(run) if rt.wasm else None
+    route = _route(run, chosen) if rt.wasm else None
     if mesh and rt.family != "container":
         d = kb.conflict("CF-mesh-vs-isolation")
         run.conflict("CF-mesh-vs-isolation", d.winner or "rtadvisor", d.why or "", touched=chosen)
@@ -450,7 +573,6 @@ def _decide(kb: KnowledgeBase, w: Workload, evidence: Evidence | None, preferenc
         claims=claims,
         evidence_used=bool(table.measured),
     )
-    memo[w] = decision
     return decision
 
 
@@ -560,7 +682,7 @@ def _alternatives(kb: KnowledgeBase, w: Workload, table: ScoreTable, allowed: se
             architecture=architecture_for(kb, w, rid, case, mesh),
             excluded=None if rid in eligible else excluded.get(rid, "excluded by a constraint"),
             topsis=None if table.topsis[rid] != table.topsis[rid] else table.topsis[rid],  # NaN is not JSON
-            values={c: table.cells[rid][c].describe() for c in CRITERIA},
+            values={c: dict(table.described[rid][c]) for c in CRITERIA},  # copies: a Decision owns its dicts
         ))
     return tuple(out)
 
@@ -577,4 +699,59 @@ def recommend(workload: Workload, kb: KnowledgeBase | None = None, evidence: Evi
     >>> recommend(Workload(name="gw", scenario="edge", memory_mb=64, cpu_cores=0.5)).runtime
     'wasmedge'
     """
-    return _decide(kb or load(), workload, evidence, preferences, {})
+    return _decide(_Ctx(kb or load(), evidence, preferences), workload)
+
+
+def recommend_reference(workload: Workload, kb: KnowledgeBase | None = None, evidence: Evidence | None = None,
+                        preferences: Mapping[str, Any] | None = None) -> Decision:
+    """:func:`recommend` without its shortcuts (no cached score table, every weaker-need decision
+    built in full). Slower; the tests use it to show the fast path gives identical decisions."""
+    return _decide(_Ctx(kb or load(), evidence, preferences, fast=False), workload)
+
+
+# ---------------------------------------------------------------------------- caches (fast path)
+
+_TABLE_CACHE_SIZE = 64  # (scenario, evidence, preferences) combinations kept per knowledge base
+
+
+def _max_rank(kb: KnowledgeBase) -> int:
+    return max(kb.isolation_rank(r) for r in kb.runtimes)
+
+
+def _freeze(obj: Any) -> Any:
+    """A hashable stand-in for the preferences mapping (TypeError when it holds something odd)."""
+    if isinstance(obj, Mapping):
+        return tuple(sorted((str(k), _freeze(v)) for k, v in obj.items()))
+    if isinstance(obj, (list, tuple)):
+        return tuple(_freeze(v) for v in obj)
+    hash(obj)
+    return (type(obj).__name__, obj)
+
+
+def _cached_score(ctx: _Ctx, scenario: str) -> ScoreTable:
+    """``score(kb, scenario, evidence, preferences)``, cached on the knowledge base.
+
+    The evidence is keyed by identity (the object is kept in the entry, so the id cannot be reused
+    while the entry lives): callers pass the same Evidence for a run of decisions. Errors (bad
+    preferences) are raised every time, never cached.
+    """
+    try:
+        prefs = _freeze(ctx.preferences or {})
+    except TypeError:
+        return score(ctx.kb, scenario, ctx.evidence, ctx.preferences)
+    cache = ctx.kb.derived.setdefault("decide.score", OrderedDict())
+    key = (scenario, id(ctx.evidence), prefs)
+    hit = cache.get(key)
+    if hit is not None and hit[0] is ctx.evidence:
+        cache.move_to_end(key)
+        return hit[1]  # type: ignore[no-any-return]
+    table = score(ctx.kb, scenario, ctx.evidence, ctx.preferences)
+    cache[key] = (ctx.evidence, table)
+    while len(cache) > _TABLE_CACHE_SIZE:
+        cache.popitem(last=False)
+    return table
+
+
+def clear_caches(kb: KnowledgeBase | None = None) -> None:
+    """Forget the fast path's per-knowledge-base caches (benchmarks use it for cold timings)."""
+    (kb or load()).derived.clear()

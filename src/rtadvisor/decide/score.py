@@ -11,6 +11,7 @@ magnitude (6 ms .. 15 s), and a linear scale would squash every non-Wasm runtime
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -96,6 +97,11 @@ class ScoreTable:
     measured: tuple[tuple[str, str, Measurement], ...] = field(default=())  # (runtime, criterion, m)
     ahp_cr: float | None = None
     notes: tuple[str, ...] = ()
+
+    @functools.cached_property
+    def described(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """``cells[runtime][criterion].describe()`` for every cell, computed once per table."""
+        return {r: {c: cell.describe() for c, cell in row.items()} for r, row in self.cells.items()}
 
 
 def _level(kb: KnowledgeBase, support: str) -> float:

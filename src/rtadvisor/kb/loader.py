@@ -49,6 +49,9 @@ class KnowledgeBase:
     network: s.NetworkFile
     troubleshooting: s.TroubleshootingFile
     files: dict[str, Path] = field(default_factory=dict)
+    # Tables computed from the (immutable) files once, by the layers that use them (e.g. the
+    # decision engine's score tables). Not part of the knowledge, so not compared or shown.
+    derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     # ------------------------------------------------------------------ lookups
 
@@ -60,10 +63,13 @@ class KnowledgeBase:
             raise KeyError(f"unknown runtime {runtime_id!r}; known: {', '.join(self.runtimes)}") from None
 
     def claim(self, claim_id: str) -> Claim:
-        for c in self.claims:
-            if c.id == claim_id:
-                return c
-        raise KeyError(f"unknown claim {claim_id!r}")
+        by_id = self.derived.get("claims_by_id")
+        if by_id is None:
+            by_id = self.derived["claims_by_id"] = {c.id: c for c in reversed(self.claims)}  # first wins, as before
+        try:
+            return by_id[claim_id]  # type: ignore[no-any-return]
+        except KeyError:
+            raise KeyError(f"unknown claim {claim_id!r}") from None
 
     def claims_for(self, subject: str | None = None, metric: str | None = None) -> tuple[Claim, ...]:
         """Claims filtered by subject and/or metric."""

@@ -225,8 +225,8 @@ class CasesFile(_File):
 # --------------------------------------------------------------------------- constraints, conflicts
 
 
-ConstraintWhen = Literal["devices", "kernel_features", "services_governance", "always"]
-GuardWhen = Literal["untrusted_code", "strong_isolation", "strong_untrusted"]
+ConstraintWhen = Literal["devices", "kernel_features", "services_governance", "artifact_wasm", "always"]
+GuardWhen = Literal["untrusted_code", "strong_isolation", "strong_untrusted", "artifact_oci"]
 
 
 class HardConstraint(_Strict):
@@ -273,6 +273,8 @@ class ConflictDef(_Strict):
     rule: str | None = None
     why_cases: str | None = None
     why_select: str | None = None
+    why_artifact: str | None = None
+    why_oci: str | None = None
 
 
 class ConflictsFile(_File):
@@ -334,6 +336,9 @@ class Route(_Strict):
     maturity: int = Field(ge=1, le=5)
     claim: str
     artifacts: tuple[str, ...]
+    # What starts the pod on this route; the decision's runtime stays the Wasm engine (R1 = runc +
+    # an image carrying WasmEdge, still runtime WasmEdge).
+    oci_runtime: str | None = None
 
 
 class RouteRule(_Strict):

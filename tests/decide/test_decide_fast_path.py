@@ -1,0 +1,108 @@
+"""The fast path of ``recommend`` (cached score tables, runtime-only floor decisions, skipped
+floor decisions that cannot matter) gives exactly the decisions of the reference computation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rtadvisor import kb
+from rtadvisor.decide import engine, recommend
+from rtadvisor.decide.engine import recommend_reference
+from rtadvisor.errors import ProfileError
+from rtadvisor.model import (
+    Artifact,
+    Device,
+    Evidence,
+    Gpu,
+    Isolation,
+    KernelFeature,
+    Measurement,
+    Scenario,
+    Stage,
+    Workload,
+)
+
+KB = kb.load()
+
+
+def _m(runtime: str, metric: str, value: float, unit: str) -> Measurement:
+    return Measurement(runtime=runtime, metric=metric, value=value, unit=unit, n=3, host="node-a", date="2026-11-22",
+                       method="test")
+
+
+EVIDENCE = Evidence(measurements=(
+    _m("runc", "cold_start_ms", 80.0, "ms"),
+    _m("crun", "cold_start_ms", 40.0, "ms"),
+    _m("runsc", "pss_mb", 30.0, "MB"),
+    _m("wasmtime", "artifact_bytes", 120_000.0, "B"),
+    _m("microvm", "cold_start_ms", 900.0, "ms"),
+), host={"hostname": "node-a"})
+
+workloads = st.builds(
+    Workload,
+    name=st.text(min_size=1, max_size=8),
+    scenario=st.sampled_from(Scenario),
+    stage=st.sampled_from(Stage),
+    memory_mb=st.none() | st.floats(min_value=1, max_value=100_000),
+    cpu_cores=st.none() | st.floats(min_value=0.05, max_value=64),
+    cold_start_slo_ms=st.none() | st.floats(min_value=1, max_value=60_000),
+    isolation=st.sampled_from(Isolation),
+    untrusted_code=st.booleans(),
+    gpu=st.sampled_from(Gpu),
+    devices=st.lists(st.sampled_from(Device), unique=True).map(tuple),
+    kernel_features=st.lists(st.sampled_from(KernelFeature), unique=True).map(tuple),
+    services=st.none() | st.integers(min_value=1, max_value=500),
+    multi_os=st.booleans(),
+    offline=st.booleans(),
+    artifact=st.none() | st.sampled_from(Artifact),
+    governance=st.none() | st.booleans(),
+)
+preferences = st.sampled_from([
+    None,
+    {"method": "topsis"},
+    {"weights": {"S": 0.6, "isolation": 0.3}},
+    {"pairwise": {"S:M": 3, "M:V": 2, "S:V": 6}, "method": "wsm"},
+])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(workloads, st.sampled_from([None, EVIDENCE]), preferences)
+def test_fast_path_equals_the_reference_computation(w: Workload, evidence: Evidence | None,
+                                                    prefs: dict[str, Any] | None) -> None:
+    fast = recommend(w, evidence=evidence, preferences=prefs)
+    again = recommend(w, evidence=evidence, preferences=prefs)  # from the warm cache
+    ref = recommend_reference(w, evidence=evidence, preferences=prefs)
+    assert fast == ref
+    assert again == ref
+    assert fast.model_dump(mode="json") == ref.model_dump(mode="json")
+
+
+def test_reference_path_uses_no_cache(workload: Any) -> None:
+    engine.clear_caches(KB)
+    recommend_reference(workload(scenario="edge", isolation="strong", untrusted_code=True))
+    assert "decide.score" not in KB.derived
+    recommend(workload(scenario="edge"))
+    assert len(KB.derived["decide.score"]) == 1
+
+
+def test_score_cache_is_keyed_by_evidence_identity_and_preferences(workload: Any) -> None:
+    engine.clear_caches(KB)
+    w = workload(scenario="microservices", memory_mb=512, cpu_cores=2)
+    assert recommend(w, evidence=EVIDENCE).runtime == "crun"  # measured crun beats runc
+    assert recommend(w).runtime == "runc"  # claims again: not the evidence's table
+    other = Evidence(measurements=(_m("runc", "cold_start_ms", 10.0, "ms"), _m("crun", "cold_start_ms", 90.0, "ms")))
+    assert recommend(w, evidence=other).runtime == "runc"
+    assert recommend(w, preferences={"method": "topsis"}).alternatives[0].topsis is not None
+    assert len(KB.derived["decide.score"]) == 4
+
+
+def test_bad_preferences_fail_every_time(workload: Any) -> None:
+    w = workload(scenario="general")
+    bad = {"pairwise": {"S:M": 9, "M:V": 9, "V:S": 9}}
+    for _ in range(2):
+        with pytest.raises(ProfileError, match="consistency ratio"):
+            recommend(w, preferences=bad)
