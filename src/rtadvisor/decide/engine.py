@@ -18,6 +18,12 @@ Invariants the tests check: adding a USB/PCI device never yields a non-virtualiz
 raising the isolation need never lowers the chosen runtime's isolation rating (enforced by
 computing the decision for the relaxed needs first and using its rating as a floor); every
 decision has a trace. The engine is pure: no I/O.
+
+Speed (docs/core.md "Engine speed"): the score table depends only on the knowledge base, the
+scenario's weights, the evidence and the preferences, so it is cached on the KnowledgeBase; the
+weaker-need decisions of the isolation floor are computed only up to their runtime, and skipped when
+no floor could exclude a candidate. ``recommend_reference`` is the same computation without these
+shortcuts; the tests check both give identical decisions.
 """
 
 from __future__ import annotations
@@ -742,13 +748,21 @@ def _cached_score(ctx: _Ctx, scenario: str) -> ScoreTable:
     cache = ctx.kb.derived.setdefault("decide.score", OrderedDict())
     key = (scenario, id(ctx.evidence), prefs)
     hit = cache.get(key)
+    # Each OrderedDict operation is atomic; a concurrent caller (the web API's threads) may evict
+    # the same entry between two of them, which only costs a recomputation.
     if hit is not None and hit[0] is ctx.evidence:
-        cache.move_to_end(key)
+        try:
+            cache.move_to_end(key)
+        except KeyError:
+            pass
         return hit[1]  # type: ignore[no-any-return]
     table = score(ctx.kb, scenario, ctx.evidence, ctx.preferences)
     cache[key] = (ctx.evidence, table)
     while len(cache) > _TABLE_CACHE_SIZE:
-        cache.popitem(last=False)
+        try:
+            cache.popitem(last=False)
+        except KeyError:
+            break
     return table
 
 
