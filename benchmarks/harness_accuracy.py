@@ -102,12 +102,12 @@ def main() -> int:
     names = [n for n in args.runtimes.split(",") if n] or list(backends.names())
     assets = Assets()
     deviations: list[float] = []
-    print(f"{'runtime':<18} {'harness p50 ms':>15} {'hyperfine p50 ms':>17} {'ratio':>7} {'n':>5}  command")
+    print(f"{"runtime":<26} {"harness p50 ms":>15} {'hyperfine p50 ms':>17} {'ratio':>7} {'n':>5}  command")
     with Session() as session, tempfile.TemporaryDirectory(prefix="rtadvisor-acc-") as tmp:
         for name in names:
             availability = backends.probe(name)
             if not availability.usable:
-                print(f"{name:<18} skipped: {availability.reason}")
+                print(f"{name:<26} skipped: {availability.reason}")
                 continue
             backend = backends.get(name)
             backend.prepare(assets)
@@ -115,7 +115,7 @@ def main() -> int:
                 workdir, instance_id = session.new_workdir(name)
                 plan = _timable(backend.plan("hello", assets, workdir, instance_id=instance_id))
                 if plan is None:
-                    print(f"{name:<18} skipped: not a single-process plan")
+                    print(f"{name:<26} skipped: not a single-process plan")
                     continue
                 first = harness(session, plan, 1, 0)[0]
                 runs, rounds = args.runs, args.rounds
@@ -131,7 +131,7 @@ def main() -> int:
             deviations.append(abs(ratio - 1.0))
             label = name + (" (whole process)" if backend.plan("hello", assets, workdir,
                                                                 instance_id=instance_id).in_process else "")
-            print(f"{label:<18} {a:>15.3f} {b:>17.3f} {ratio:>7.3f} {len(ours):>5}  "
+            print(f"{label:<26} {a:>15.3f} {b:>17.3f} {ratio:>7.3f} {len(ours):>5}  "
                   f"{shlex.join(plan.stages[0].command.argv).splitlines()[0][:90]}")
     if not deviations:
         print("no usable backend to compare", file=sys.stderr)

@@ -20,8 +20,18 @@ from rtadvisor.errors import InputError
 
 from .base import Assets, Availability, Backend, LaunchPlan
 
-__all__ = ["Assets", "Availability", "Backend", "LaunchPlan", "DEFAULT_ORDER", "all_backends", "get",
-           "names", "probe", "register"]
+__all__ = [
+    "DEFAULT_ORDER",
+    "Assets",
+    "Availability",
+    "Backend",
+    "LaunchPlan",
+    "all_backends",
+    "get",
+    "names",
+    "probe",
+    "register",
+]
 
 # Modules that provide backends, in the order they are loaded.
 _MODULES: tuple[str, ...] = ("native", "oci", "containerd", "microvm", "wasm")
