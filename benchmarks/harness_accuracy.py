@@ -102,7 +102,7 @@ def main() -> int:
     names = [n for n in args.runtimes.split(",") if n] or list(backends.names())
     assets = Assets()
     deviations: list[float] = []
-    print(f"{"runtime":<26} {"harness p50 ms":>15} {'hyperfine p50 ms':>17} {'ratio':>7} {'n':>5}  command")
+    print(f"{'runtime':<26} {'harness p50 ms':>15} {'hyperfine p50 ms':>17} {'ratio':>7} {'n':>5}  command")
     with Session() as session, tempfile.TemporaryDirectory(prefix="rtadvisor-acc-") as tmp:
         for name in names:
             availability = backends.probe(name)
