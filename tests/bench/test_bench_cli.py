@@ -20,6 +20,8 @@ RTADVISOR = [str(Path(sys.executable).parent / "rtadvisor")]
 
 def _env(tmp_path: Path) -> dict[str, str]:
     env = dict(os.environ)
+    # Every process the bench starts inherits this: after the run, none may carry it any more.
+    env["RTADVISOR_TEST_TAG"] = tmp_path.name + "-" + os.urandom(4).hex()
     env["RTADVISOR_DB"] = str(tmp_path / "results.db")
     env["TMPDIR"] = str(tmp_path / "tmp")
     (tmp_path / "tmp").mkdir(exist_ok=True)
@@ -118,6 +120,21 @@ def test_bad_options_are_one_line_errors(tmp_path: Path) -> None:
     assert empty.returncode == 1 and "no stored bench results" in empty.stderr
 
 
+def _tagged_survivors(env: dict[str, str]) -> list[int]:
+    """Processes (not zombies) that inherited the test's tag: anything the bench left running."""
+    from rtadvisor.bench.procs import pids_with_env
+
+    time.sleep(0.2)
+    alive = []
+    for pid in pids_with_env("RTADVISOR_TEST_TAG", env["RTADVISOR_TEST_TAG"]):
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                alive.append(pid)
+        except psutil.NoSuchProcess:
+            pass
+    return alive
+
+
 def _sigint_default() -> None:
     # A test runner started in the background inherits SIGINT ignored; a user's terminal does not.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -147,13 +164,15 @@ def test_ctrl_c_leaves_nothing_behind(tmp_path: Path) -> None:
     time.sleep(0.2)
     survivors = [p for p in seen if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert survivors == []
+    assert _tagged_survivors(env) == []
     assert list((tmp_path / "tmp").glob("rtadvisor-bench-*")) == []
 
 
 @pytest.mark.runtime("native")
 def test_sigterm_cleans_up_like_ctrl_c(tmp_path: Path) -> None:
+    env = _env(tmp_path)
     proc = subprocess.Popen([*RTADVISOR, "bench", "--runtimes", "native", "--runs", "100000", "--warmups", "0",
-                             "--no-store", "--no-memory"], env=_env(tmp_path), stdout=subprocess.PIPE,
+                             "--no-store", "--no-memory"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not list((tmp_path / "tmp").glob("rtadvisor-bench-*")):
@@ -162,4 +181,5 @@ def test_sigterm_cleans_up_like_ctrl_c(tmp_path: Path) -> None:
     proc.terminate()
     proc.communicate(timeout=60)
     assert proc.returncode == 130
+    assert _tagged_survivors(env) == []
     assert list((tmp_path / "tmp").glob("rtadvisor-bench-*")) == []

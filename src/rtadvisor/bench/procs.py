@@ -85,11 +85,37 @@ def _resolve(argv0: str, env: Mapping[str, str]) -> str:
     return found
 
 
-def build_env(command: Command) -> dict[str, str]:
+#: Every process the harness starts carries ``RTADVISOR_BENCH_TOKEN=<guard token>`` in its
+#: environment (inherited by whatever it starts in turn). ``kill_all`` sweeps /proc for the token, so a
+#: process whose pid never reached the guard's table -- Ctrl-C landing between ``posix_spawn`` and the
+#: registration, or a detached grandchild -- is still found and killed.
+TOKEN_VARIABLE = "RTADVISOR_BENCH_TOKEN"
+
+
+def build_env(command: Command, token: str | None = None) -> dict[str, str]:
     env = dict(os.environ)
     if command.env:
         env.update(command.env)
+    if token is not None:
+        env[TOKEN_VARIABLE] = token
     return env
+
+
+def pids_with_env(variable: str, value: str) -> set[int]:
+    """Pids of the processes (other than us) whose environment has ``variable=value``."""
+    needle = f"{variable}={value}".encode() + b"\0"
+    me = os.getpid()
+    found: set[int] = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as fh:
+                if needle in fh.read() + b"\0":
+                    found.add(int(entry))
+        except OSError:  # gone, or a kernel thread
+            continue
+    return found
 
 
 class ProcessGuard:
@@ -97,12 +123,13 @@ class ProcessGuard:
 
     def __init__(self) -> None:
         self.live: dict[int, Spawned] = {}
+        self.token = f"{os.getpid()}-{os.urandom(6).hex()}"
 
     # ------------------------------------------------------------------ spawning
 
     def spawn(self, command: Command) -> Spawned:
         """Start ``command`` in its own process group, stdout on a pipe, stdin from ``command.stdin``."""
-        env = build_env(command)
+        env = build_env(command, self.token)
         path = _resolve(command.argv[0], env)
         read_fd, write_fd = os.pipe()
         big_pipe = True
@@ -272,9 +299,24 @@ class ProcessGuard:
         self.live.pop(sp.pid, None)
 
     def kill_all(self) -> None:
-        """Kill and reap every process still registered."""
+        """Kill and reap every process still registered, and any process carrying our token."""
         for sp in list(self.live.values()):
             self.kill(sp)
+        for _ in range(50):  # a few rounds: a dying launcher may still be starting something
+            strays = pids_with_env(TOKEN_VARIABLE, self.token)
+            if not strays:
+                return
+            for pid in strays:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            for pid in strays:
+                try:
+                    os.waitpid(pid, 0)  # our child (directly or as subreaper): reap it
+                except ChildProcessError:
+                    pass
+            time.sleep(0.01)
 
 
 def _tail(stdout: str, stderr: str) -> str:
