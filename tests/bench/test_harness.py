@@ -50,8 +50,31 @@ class ShellBackend(Backend):
                           stages=(Stage("run", Command(("sh", "-c", self.hello), timeout_s=self.timeout_s)),))
 
 
-def _descendants() -> list[psutil.Process]:
-    return [p for p in psutil.Process().children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE]
+def _live_descendants() -> set[tuple[int, float]]:
+    live = set()
+    for p in psutil.Process().children(recursive=True):
+        try:
+            if p.status() != psutil.STATUS_ZOMBIE:
+                live.add((p.pid, p.create_time()))
+        except psutil.NoSuchProcess:
+            pass
+    return live
+
+
+_BEFORE: set[tuple[int, float]] = set()
+
+
+@pytest.fixture(autouse=True)
+def _remember_descendants() -> None:
+    # Other test modules may keep long-lived children of pytest (a browser, a server); what a test
+    # here must not leave is a process that was not there before it started.
+    _BEFORE.clear()
+    _BEFORE.update(_live_descendants())
+
+
+def _descendants() -> list[tuple[int, float]]:
+    """Children of the test process started during this test that are still running."""
+    return sorted(_live_descendants() - _BEFORE)
 
 
 @pytest.mark.runtime("native")

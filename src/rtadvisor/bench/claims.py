@@ -247,3 +247,23 @@ def check_claims(claims: Iterable[Claim], latest: Mapping[str, Mapping[str, Any]
     """Verdicts for every claim whose value is numeric."""
     return [check_claim(c, latest, unavailable) for c in claims
             if c.value is not None or c.low is not None or c.high is not None]
+
+
+def unusable_backends(latest: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """Backends that measure some claim subject, have no stored result, and are not usable here: why."""
+    from rtadvisor import backends
+
+    unavailable: dict[str, str] = {}
+    for names in SUBJECT_BACKENDS.values():
+        for name in names:
+            if name not in latest and name not in unavailable:
+                availability = backends.probe(name)
+                if not availability.usable:
+                    unavailable[name] = availability.reason or "not usable"
+    return unavailable
+
+
+def check_claims_here(claims: Iterable[Claim], latest: Mapping[str, Mapping[str, Any]]) -> list[ClaimCheck]:
+    """:func:`check_claims` against the latest stored results, saying why a missing backend is missing
+    (what ``rtadvisor claims`` and the web API's verdicts show)."""
+    return check_claims(claims, latest, unusable_backends(latest))

@@ -313,18 +313,10 @@ def _compare(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _claim_checks(store: Any) -> list[Any]:
-    from rtadvisor import backends, kb
-    from rtadvisor.bench.claims import SUBJECT_BACKENDS, check_claims
+    from rtadvisor import kb
+    from rtadvisor.bench.claims import check_claims_here
 
-    latest = store.latest_results()
-    unavailable: dict[str, str] = {}
-    for names in SUBJECT_BACKENDS.values():
-        for name in names:
-            if name not in latest and name not in unavailable:
-                availability = backends.probe(name)
-                if not availability.usable:
-                    unavailable[name] = availability.reason or "not usable"
-    return check_claims(kb.load().claims, latest, unavailable)
+    return check_claims_here(kb.load().claims, store.latest_results())
 
 
 def _run_with_progress(run_bench: Any, names: list[str] | None, options: Any, assets: Any) -> Any:

@@ -12,24 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from rtadvisor.errors import InputError, KnowledgeBaseError, StoreError
+from rtadvisor.errors import InputError
 
 from .common import console, print_json
 
 if TYPE_CHECKING:
     from rtadvisor.k8s.runtimeclass import Overhead
-
-#: Pod-overhead claims used when this node has no measurement (ids of kb/data/claims.yaml, S-select).
-_FALLBACK_MEMORY_CLAIMS = {
-    "gvisor": ("gvisor-memory", 20.0, 50.0, "S-select"),
-    "kata": ("kata-memory", 100.0, 200.0, "S-select"),
-}
-#: Measurement names a runtime's per-pod memory may be stored under (bench backends' names).
-_MEASURED_AS = {"gvisor": ("runsc", "gvisor", "containerd-runsc"), "kata": ("kata", "microvm"), "vm": ("microvm", "vm")}
-# PSS of one idle instance first: it is the whole sandbox/VM footprint, the conservative choice for
-# a scheduling overhead (as the claims' upper bound is); the sweep's marginal cost comes second.
-_MEMORY_METRICS = ("pss_mb", "per_instance_mb")
-
 
 def _read_text(path: Path, what: str) -> str:
     try:
@@ -38,60 +26,16 @@ def _read_text(path: Path, what: str) -> str:
         raise InputError(f"{what} {path}: cannot read: {exc.strerror}") from exc
 
 
-def _claim_overhead(runtime: str) -> Overhead:
-    from rtadvisor.k8s.runtimeclass import Overhead
-
-    subject = "kata" if runtime == "vm" else runtime
-    claim_id, low, high, tag = _FALLBACK_MEMORY_CLAIMS[subject]
-    try:  # prefer the knowledge base's copy of the claim (it may carry a correction)
-        from rtadvisor import kb
-
-        claim = kb.load().claim(claim_id)
-        low = claim.low if claim.low is not None else low
-        high = claim.high if claim.high is not None else (claim.value or high)
-        tag = claim.source
-    except (ImportError, KeyError, KnowledgeBaseError):
-        pass  # the built-in copy is the SPEC's own figure, with the same id and tag
-    extra = " (no VM memory claim in the sources: Kata's used)" if runtime == "vm" else ""
-    return Overhead(
-        memory_mib=high,
-        source=f"claim {claim_id} ({tag}): memory {low:g}-{high:g} MB, upper bound used; not measured on this node{extra}",
-    )
-
-
 def pod_overheads(runtimes: list[str], db: str | None) -> dict[str, Overhead]:
-    """Per-pod memory overhead of sandbox/VM runtimes: this node's measurement, else the claim."""
-    from rtadvisor.k8s.runtimeclass import Overhead
+    """Per-pod memory overhead of sandbox/VM runtimes: this node's measurement, else the kb claim."""
+    from rtadvisor import kb
+    from rtadvisor.k8s.overhead import OVERHEAD_RUNTIMES
+    from rtadvisor.k8s.overhead import pod_overheads as overheads_for
+    from rtadvisor.store import try_load_evidence
 
-    needed = [r for r in runtimes if r in ("gvisor", "kata", "vm")]
-    if not needed:
-        return {}
-    evidence = None
-    try:
-        from rtadvisor.store import load_evidence
-
-        evidence = load_evidence(db)
-    except (ImportError, StoreError):  # no store yet, or nothing measured: fall back to the claims
-        evidence = None
-    out: dict[str, Overhead] = {}
-    for runtime in needed:
-        found = None
-        if evidence is not None:
-            for name in _MEASURED_AS.get(runtime, (runtime,)):
-                for metric in _MEMORY_METRICS:
-                    found = found or evidence.get(name, metric)
-                if found is not None:
-                    break
-        if found is not None:
-            out[runtime] = Overhead(
-                memory_mib=found.value,
-                source=(f"measured on {found.host or 'this node'}: {found.runtime} {found.metric} = {found.value:g} "
-                        f"{found.unit}, n={found.n}, {found.date or 'date unknown'}"
-                        + (", emulated" if found.emulated else "")),
-            )
-        else:
-            out[runtime] = _claim_overhead(runtime)
-    return out
+    if not any(r in OVERHEAD_RUNTIMES for r in runtimes):
+        return {}  # nothing to look up: do not open the store
+    return overheads_for(runtimes, try_load_evidence(db), kb.load().claims)
 
 
 def _write_bundle(files: dict[str, str], out: Path, force: bool) -> None:

@@ -323,3 +323,11 @@ def load_evidence(db: str | None = None) -> Evidence:
     when there is nothing stored yet.
     """
     return ResultStore.open(db, create=False).evidence()
+
+
+def try_load_evidence(db: str | None = None) -> Evidence | None:
+    """:func:`load_evidence`, or ``None`` when nothing is stored (callers then fall back to claims)."""
+    try:
+        return load_evidence(db)
+    except StoreError:
+        return None

@@ -26,9 +26,12 @@ def render_files(decision: Decision, db: str | None = None) -> list[dict[str, st
     else from the knowledge base's claims (the generated NOTES.md says which).
     """
     bundle_mod = _module("rtadvisor.k8s.bundle", "artifact generation")
-    deploy_cli = _module("rtadvisor.cli.deploy", "artifact generation")
+    from rtadvisor import kb
+    from rtadvisor.k8s.overhead import pod_overheads
+    from rtadvisor.store import try_load_evidence
+
     request = bundle_mod.request_from_decision(decision.model_dump(mode="json"))
-    overheads = deploy_cli.pod_overheads(list(request.runtimes), db)
+    overheads = pod_overheads(request.runtimes, try_load_evidence(db), kb.load().claims)
     bundle = bundle_mod.build_bundle(dataclasses.replace(request, overheads=overheads))
     return _as_files(bundle.files)
 

@@ -9,26 +9,11 @@ from rtadvisor.model import Claim, Evidence, Measurement
 
 from .schemas import ComparePoint
 
-# Which bench backends measure which claim subject, best first. The bench area owns the mapping
-# (rtadvisor.bench.claims.SUBJECT_BACKENDS, used by ``rtadvisor claims``); this copy is the fallback
-# when the bench area is not installed.
-_FALLBACK_SUBJECT_BACKENDS: dict[str, tuple[str, ...]] = {
-    "runc": ("runc", "containerd"),
-    "crun": ("crun",),
-    "gvisor": ("runsc", "containerd-runsc"),
-    "kata": ("microvm",),
-    "vm": ("microvm",),
-    "wasmtime": ("wasmtime", "wasmtime-cli"),
-    "wasmedge": ("wasmedge",),
-    "alpine-container": ("runc", "crun", "containerd"),
-}
-
 
 def subject_backends() -> dict[str, tuple[str, ...]]:
-    try:
-        from rtadvisor.bench.claims import SUBJECT_BACKENDS
-    except ImportError:
-        return _FALLBACK_SUBJECT_BACKENDS
+    """Which bench backends measure which claim subject, best first (the bench area's mapping)."""
+    from rtadvisor.bench.claims import SUBJECT_BACKENDS
+
     return dict(SUBJECT_BACKENDS)
 
 

@@ -196,26 +196,14 @@ class Services:
 
     def verdicts(self) -> list[dict[str, Any]]:
         """Every numeric claim with its closest measurement and a verdict, as ``rtadvisor claims --json``."""
-        try:
-            from rtadvisor.bench.claims import SUBJECT_BACKENDS, check_claims
-        except ImportError as exc:
-            raise ServiceUnavailable("claim verdicts", f"the bench area's claim check is not installed ({exc})") from exc
-        from rtadvisor import backends
+        from rtadvisor.bench.claims import check_claims_here
 
         store = self._open_store()
         try:
             latest = store.latest_results()
         except StoreError as exc:
             raise ServiceUnavailable("bench results", str(exc)) from exc
-        # Same inputs as `rtadvisor claims`: a backend that is not usable here says why.
-        unavailable: dict[str, str] = {}
-        for names in SUBJECT_BACKENDS.values():
-            for name in names:
-                if name not in latest and name not in unavailable:
-                    availability = backends.probe(name)
-                    if not availability.usable:
-                        unavailable[name] = availability.reason or "not usable"
-        return [check.as_dict() for check in check_claims(self.kb().claims, latest, unavailable)]
+        return [check.as_dict() for check in check_claims_here(self.kb().claims, latest)]
 
     # ------------------------------------------------------------------ artifacts and doctor
 
