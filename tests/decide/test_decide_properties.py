@@ -12,6 +12,7 @@ from rtadvisor.model import Artifact, Device, Gpu, Isolation, KernelFeature, Sce
 KB = kb.load()
 VIRTUALIZED = {r.id for r in KB.runtimes.values() if r.family in ("microvm", "vm")}
 PLAIN_CONTAINERS = {r.id for r in KB.runtimes.values() if r.family == "container"}
+WASM = {r.id for r in KB.runtimes.values() if r.family == "wasm"}
 
 workloads = st.builds(
     Workload,
@@ -71,6 +72,28 @@ def test_every_decision_is_explained_and_consistent(w: Workload) -> None:
         assert d.runtime not in PLAIN_CONTAINERS
     if w.devices:
         assert d.runtime in VIRTUALIZED
+    if w.artifact == Artifact.oci_image:
+        assert d.runtime not in WASM  # a Linux image never goes to a Wasm engine
+    if w.artifact == Artifact.wasm:
+        if w.devices:
+            assert "CF-devices-vs-artifact" in {c.id for c in d.conflicts}
+        else:
+            assert d.runtime in WASM and d.route is not None
+
+
+@SETTINGS
+@given(workloads, st.sampled_from(Artifact))
+def test_the_artifact_rule_holds_with_every_other_need(w: Workload, artifact: Artifact) -> None:
+    d = recommend(w.model_copy(update={"artifact": artifact}))
+    rules = {t.rule for t in d.trace}
+    assert {"HC-artifact-wasm", "G-artifact-oci"} <= rules  # both rules are always asked, and traced
+    if artifact == Artifact.oci_image:
+        assert d.runtime not in WASM and d.route is None
+    elif w.devices:
+        assert d.runtime in VIRTUALIZED  # the harder rule wins, and says so
+        assert any(c.id == "CF-devices-vs-artifact" and c.winner == "HC-devices" for c in d.conflicts)
+    else:
+        assert d.runtime in WASM
 
 
 @SETTINGS
