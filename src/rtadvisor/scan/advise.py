@@ -137,11 +137,28 @@ class DecisionCache:
         return decision
 
 
+def _decisive_constraints(decision: Decision) -> list[Any]:
+    """The hard constraints that shaped the answer: those that ruled out the runtime the S-select tree
+    leads to, and those that rule nothing out but add to the architecture (the service mesh).
+
+    A constraint that only excluded runtimes the tree would not have chosen anyway (a Linux image
+    excluding the Wasm engines, say) is context, not the reason. Without a tree leaf in the trace
+    every constraint counts."""
+    tree = [step for step in decision.trace if step.kind == "tree" and "->" in step.answer]
+    leaf = tree[-1].answer.rsplit("->", 1)[1].split()[0] if tree else None
+    excluded_by = {a.runtime: (a.excluded or "").split(":", 1)[0] for a in decision.alternatives}
+    excluders = set(excluded_by.values())
+    if leaf is None:
+        return list(decision.constraints)
+    return [c for c in decision.constraints if excluded_by.get(leaf) == c.id or c.id not in excluders]
+
+
 def one_line_reason(decision: Decision) -> str:
-    """Why, in one line: the hard constraint that decided, else the matching case-table row, else
+    """Why, in one line: a hard constraint that decided (see :func:`_decisive_constraints`), else the matching case-table row, else
     the path through the decision tree, else the scenario step, else the last step of the trace."""
-    if decision.constraints:
-        c = decision.constraints[0]
+    decisive = _decisive_constraints(decision)
+    if decisive:
+        c = decisive[0]
         return f"{c.rule}: {c.because} [{c.source}]"
     chosen: Any = None
     for step in decision.trace:
