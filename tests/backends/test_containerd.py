@@ -86,13 +86,6 @@ def test_runsc_wrapper_passes_network_none() -> None:
 # ---------------------------------------------------------------- real daemon
 
 
-@pytest.fixture(scope="module")
-def assets() -> Assets:
-    cache = Assets()
-    if oci.find_busybox() is not None:
-        oci.prepare_oci_assets(cache)
-    return cache
-
 
 def _assert_daemon_gone(daemon: PrivateContainerd, run_existed: bool) -> None:
     assert not daemon.directory.exists()

@@ -24,14 +24,6 @@ def instance_id() -> str:
     return f"rtadv-test-{uuid.uuid4().hex[:10]}"
 
 
-@pytest.fixture(scope="module")
-def assets() -> Assets:
-    """The node's real asset cache (what ``rtadvisor prepare`` builds), prepared once."""
-    cache = Assets()
-    if oci.find_busybox() is not None:
-        oci.prepare_oci_assets(cache)
-    return cache
-
 
 # ---------------------------------------------------------------- pure parts
 

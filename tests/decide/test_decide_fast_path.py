@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import workload_strategies
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,15 +15,8 @@ from rtadvisor.decide import engine, recommend
 from rtadvisor.decide.engine import recommend_reference
 from rtadvisor.errors import ProfileError
 from rtadvisor.model import (
-    Artifact,
-    Device,
     Evidence,
-    Gpu,
-    Isolation,
-    KernelFeature,
     Measurement,
-    Scenario,
-    Stage,
     Workload,
 )
 
@@ -42,25 +36,7 @@ EVIDENCE = Evidence(measurements=(
     _m("microvm", "cold_start_ms", 900.0, "ms"),
 ), host={"hostname": "node-a"})
 
-workloads = st.builds(
-    Workload,
-    name=st.text(min_size=1, max_size=8),
-    scenario=st.sampled_from(Scenario),
-    stage=st.sampled_from(Stage),
-    memory_mb=st.none() | st.floats(min_value=1, max_value=100_000),
-    cpu_cores=st.none() | st.floats(min_value=0.05, max_value=64),
-    cold_start_slo_ms=st.none() | st.floats(min_value=1, max_value=60_000),
-    isolation=st.sampled_from(Isolation),
-    untrusted_code=st.booleans(),
-    gpu=st.sampled_from(Gpu),
-    devices=st.lists(st.sampled_from(Device), unique=True).map(tuple),
-    kernel_features=st.lists(st.sampled_from(KernelFeature), unique=True).map(tuple),
-    services=st.none() | st.integers(min_value=1, max_value=500),
-    multi_os=st.booleans(),
-    offline=st.booleans(),
-    artifact=st.none() | st.sampled_from(Artifact),
-    governance=st.none() | st.booleans(),
-)
+workloads = workload_strategies.workloads(st.text(min_size=1, max_size=8))
 preferences = st.sampled_from([
     None,
     {"method": "topsis"},

@@ -2,37 +2,20 @@
 
 from __future__ import annotations
 
+import workload_strategies
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rtadvisor import kb
 from rtadvisor.decide import recommend
-from rtadvisor.model import Artifact, Device, Gpu, Isolation, KernelFeature, Scenario, Stage, Workload
+from rtadvisor.model import Artifact, Device, Isolation, Workload
 
 KB = kb.load()
 VIRTUALIZED = {r.id for r in KB.runtimes.values() if r.family in ("microvm", "vm")}
 PLAIN_CONTAINERS = {r.id for r in KB.runtimes.values() if r.family == "container"}
 WASM = {r.id for r in KB.runtimes.values() if r.family == "wasm"}
 
-workloads = st.builds(
-    Workload,
-    name=st.just("w"),
-    scenario=st.sampled_from(Scenario),
-    stage=st.sampled_from(Stage),
-    memory_mb=st.none() | st.floats(min_value=1, max_value=100_000),
-    cpu_cores=st.none() | st.floats(min_value=0.05, max_value=64),
-    cold_start_slo_ms=st.none() | st.floats(min_value=1, max_value=60_000),
-    isolation=st.sampled_from(Isolation),
-    untrusted_code=st.booleans(),
-    gpu=st.sampled_from(Gpu),
-    devices=st.lists(st.sampled_from(Device), unique=True).map(tuple),
-    kernel_features=st.lists(st.sampled_from(KernelFeature), unique=True).map(tuple),
-    services=st.none() | st.integers(min_value=1, max_value=500),
-    multi_os=st.booleans(),
-    offline=st.booleans(),
-    artifact=st.none() | st.sampled_from(Artifact),
-    governance=st.none() | st.booleans(),
-)
+workloads = workload_strategies.workloads()
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
