@@ -55,7 +55,7 @@ def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
     ("content", "fragment"),
     [
         ("name: x\nmemory_mb: lots\n", "field 'memory_mb': expected a number > 0 (MB), got 'lots'"),
-        ("name: x\ndevices: [usb, firewire]\n", "field 'devices': expected a list of usb, pci, got 'firewire'"),
+        ("name: x\ndevices: [usb, firewire]\n", "field 'devices': expected a list of usb, serial, video, pci, sriov-nic, rdma, dpdk, fpga, qat, got 'firewire'"),
         ("name: x\nwhatever: 1\n", "unknown field 'whatever'"),
         ("scenario: edge\n", "field 'name': required"),
         ("name: [unclosed\n", "invalid YAML"),

@@ -12,7 +12,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SourceTag = Literal["S-select", "S-cases", "S-network", "S-wasm", "measured", "derived"]
+# Where a rule or number comes from: one of the five source documents' tags, a measurement on a
+# node, a derivation of rtadvisor's own, or current upstream practice (the practice rulebook; the
+# rule then cites the project or document it follows).
+SourceTag = Literal["S-select", "S-cases", "S-network", "S-wasm", "measured", "derived", "practice"]
+RulebookId = Literal["practice", "sources"]
 
 
 class _Frozen(BaseModel):
@@ -56,22 +60,37 @@ class Gpu(str, Enum):
 
 
 class Device(str, Enum):
+    """Host devices a workload needs inside its pod (beyond a GPU, which is ``gpu``)."""
+
     usb = "usb"
-    pci = "pci"
+    serial = "serial"  # a tty such as /dev/ttyUSB0 or /dev/ttyACM0
+    video = "video"  # V4L2 cameras (/dev/video*)
+    pci = "pci"  # a PCI device not listed below
+    sriov_nic = "sriov-nic"  # an SR-IOV virtual function of a NIC
+    rdma = "rdma"  # RDMA / InfiniBand (verbs)
+    dpdk = "dpdk"  # a NIC bound to vfio-pci / uio for DPDK
+    fpga = "fpga"
+    qat = "qat"  # Intel QuickAssist
 
 
 class KernelFeature(str, Enum):
     io_uring = "io_uring"
     epoll = "epoll"
+    ebpf = "ebpf"  # loads eBPF programs (bpf(2))
+    kernel_modules = "kernel_modules"  # loads or needs host kernel modules
+    full_kernel_abi = "full_kernel_abi"  # needs the complete Linux syscall/ioctl/procfs surface
 
 
 class Artifact(str, Enum):
-    oci_image = "oci-image"
-    wasm = "wasm"
+    oci_image = "oci-image"  # a Linux container image (linux/amd64, linux/arm64, ...)
+    wasm = "wasm"  # a WASI module or component (wasm32/wasi)
+    spin = "spin"  # a Spin application (Wasm components + spin.toml), run by containerd-shim-spin
 
 
 class Workload(_Frozen):
-    """What a workload needs. Every field but ``name`` is optional.
+    """What a workload needs. Every field but ``name`` is optional, and a field left out (or
+    ``null``) is *unknown*, not false: the decision says what it assumed for it and which answer
+    would change the outcome. ``scenario`` is a prior (a label), never a fact.
 
     >>> Workload(name="thumbnailer", scenario="serverless", memory_mb=64, cold_start_slo_ms=50)
     Workload(name='thumbnailer', ...)
@@ -79,21 +98,29 @@ class Workload(_Frozen):
 
     name: str = Field(min_length=1)
     scenario: Scenario = Scenario.general
-    stage: Stage = Stage.production
+    stage: Stage | None = None
     memory_mb: float | None = Field(default=None, gt=0)
     cpu_cores: float | None = Field(default=None, gt=0)
     cold_start_slo_ms: float | None = Field(default=None, gt=0)
-    isolation: Isolation = Isolation.standard
-    untrusted_code: bool = False
-    gpu: Gpu = Gpu.none
-    devices: tuple[Device, ...] = ()
-    kernel_features: tuple[KernelFeature, ...] = ()
+    isolation: Isolation | None = None
+    untrusted_code: bool | None = None
+    # Tenants that must not reach each other share the nodes (multi-tenant SaaS, a shared CI farm).
+    multi_tenant: bool | None = None
+    # Needs the host itself: privileged, host namespaces, hostPath into kubelet/containerd sockets
+    # (device plugins, CNI/CSI daemons, node agents).
+    host_access: bool | None = None
+    gpu: Gpu | None = None
+    devices: tuple[Device, ...] | None = None
+    kernel_features: tuple[KernelFeature, ...] | None = None
     services: int | None = Field(default=None, ge=1)
-    multi_os: bool = False
-    offline: bool = False
+    multi_os: bool | None = None
+    offline: bool | None = None
     artifact: Artifact | None = None
     # Inter-service governance needs (S-cases mesh rule); None = assumed when services > 50.
     governance: bool | None = None
+    # The nodes offer hardware virtualization to pods' runtimes (/dev/kvm: bare metal or nested
+    # virtualization), which Kata and full VMs need.
+    hardware_virtualization: bool | None = None
 
 
 # --------------------------------------------------------------------------- claims and evidence
@@ -167,6 +194,9 @@ class Alternative(_Frozen):
     excluded: str | None = None  # why a hard constraint ruled it out, if it did
     topsis: float | None = None  # TOPSIS closeness (0..1) on the same criteria, for comparison
     values: dict[str, Any] = Field(default_factory=dict)  # criterion -> raw value with its origin
+    # What adopting this alternative would cost the workload, when that is more than a RuntimeClass
+    # (e.g. "recompile to wasm32-wasi; not possible for: io_uring"); None when nothing beyond it.
+    cost: str | None = None
 
 
 class Conflict(_Frozen):
@@ -185,6 +215,72 @@ class ConstraintHit(_Frozen):
     source: SourceTag
 
 
+class Citation(_Frozen):
+    """Where a rule comes from: a source document (``S-cases``) or an upstream project's doc."""
+
+    source: SourceTag
+    title: str  # "S-cases case table", "Kubernetes: Device Plugins", "gVisor: GPU support (nvproxy)"
+    url: str | None = None
+
+
+class Reason(_Frozen):
+    """One reason for the verdict, in plain words; ``rule`` and ``cite`` are for ``--explain``."""
+
+    text: str
+    rule: str
+    cite: tuple[Citation, ...] = ()
+
+
+class Assumption(_Frozen):
+    """What the decision assumed for a field the workload left unknown, and whether it mattered.
+
+    ``changes_to`` is the runtime the decision would choose if the other answer held; ``if_text``
+    says it in words ("if this runs untrusted code, the answer becomes gvisor").
+    """
+
+    field: str
+    assumed: Any  # the value used in place of the unknown (JSON: a string, number, bool or list)
+    text: str  # "untrusted_code not given: assumed trusted code (your own or vetted code)"
+    matters: bool = False
+    changes_to: str | None = None
+    if_value: Any = None  # the answer that would change the decision
+    if_text: str | None = None
+    source: Literal["assumed", "evidence"] = "assumed"  # evidence: filled from node measurements
+
+
+class NextStep(_Frozen):
+    """What must change to adopt the verdict."""
+
+    kind: Literal["runtimeclass", "node", "workload", "migration", "requirement", "slo"]
+    text: str
+    cite: tuple[Citation, ...] = ()
+
+
+class SloCheck(_Frozen):
+    """The cold-start SLO against the chosen runtime's start time (claimed or measured)."""
+
+    slo_ms: float
+    runtime: str
+    value_ms: float
+    met: bool
+    origin: Literal["claim", "measured", "derived"]
+    origin_text: str  # "claim runc-cold-start-alpine [S-wasm]" / "measured by runc on host h, n=30, 2026-..."
+    emulated: bool = False  # measured on a stand-in under emulation (the TCG micro-VM)
+    # Eligible runtimes (those the rules left) whose start time meets the SLO, with their figures.
+    meeting: dict[str, float] = Field(default_factory=dict)
+
+
+class OtherRulebook(_Frozen):
+    """What the other rulebook decides for the same workload, and why it differs (or agrees)."""
+
+    rulebook: RulebookId
+    runtime: str
+    architecture: str
+    route: Literal["R1", "R2", "R3"] | None = None
+    differs: bool
+    why: str
+
+
 class Decision(_Frozen):
     """The engine's answer; ``model_dump(mode="json")`` is what ``recommend --json`` prints."""
 
@@ -199,3 +295,12 @@ class Decision(_Frozen):
     conflicts: tuple[Conflict, ...] = ()
     claims: tuple[Claim, ...] = ()
     evidence_used: bool = False
+    # The verdict a person reads first (``recommend`` prints these; the trace is ``--explain``).
+    rulebook: RulebookId = "practice"
+    runtime_name: str = ""  # display name of ``runtime`` ("gVisor", "Kata Containers")
+    summary: str = ""  # the verdict as one or two sentences of text
+    reasons: tuple[Reason, ...] = ()  # the 1-3 reasons that decided it, in plain words
+    assumptions: tuple[Assumption, ...] = ()  # every unknown field the decision filled in
+    next_steps: tuple[NextStep, ...] = ()  # what must change to adopt it
+    slo: SloCheck | None = None  # None when the workload states no cold-start SLO
+    other_rulebook: OtherRulebook | None = None

@@ -55,6 +55,7 @@ from rtadvisor.model import (
 from .score import CRITERIA, ScoreTable, ranking_key, score
 
 DEVICE_GPU = (Gpu.passthrough, Gpu.vgpu, Gpu.sriov)
+WASM_ARTIFACTS = (Artifact.wasm, Artifact.spin)
 _FAMILY_LABEL = {"container": "container", "sandbox": "gVisor", "microvm": "Kata", "vm": "VM"}
 
 
@@ -113,7 +114,7 @@ def _fires(w: Workload, when: str, threshold: float | None = None) -> tuple[bool
         return both, f"isolation {w.isolation.value}, {'untrusted' if w.untrusted_code else 'trusted'} code"
     if when == "artifact_wasm":
         art = w.artifact.value if w.artifact is not None else "not given"
-        return w.artifact == Artifact.wasm, f"artifact {art}" + (" (platform wasm32/wasi)" if w.artifact == Artifact.wasm else "")
+        return w.artifact in WASM_ARTIFACTS, f"artifact {art}" + (" (platform wasm32/wasi)" if w.artifact in WASM_ARTIFACTS else "")
     if when == "artifact_oci":
         art = w.artifact.value if w.artifact is not None else "not given"
         return w.artifact == Artifact.oci_image, f"artifact {art}" + (" (a Linux image, platform linux/amd64)" if w.artifact == Artifact.oci_image else "")
@@ -693,26 +694,47 @@ def _alternatives(kb: KnowledgeBase, w: Workload, table: ScoreTable, allowed: se
     return tuple(out)
 
 
+# Interim: what the sources read an unknown field as (the practice rulebook replaces this).
+_SOURCES_DEFAULTS: dict[str, Any] = {
+    "stage": Stage.production, "isolation": Isolation.standard, "untrusted_code": False, "multi_tenant": False,
+    "host_access": False, "gpu": Gpu.none, "devices": (), "kernel_features": (), "multi_os": False,
+    "offline": False, "hardware_virtualization": True,
+}
+
+
+def _resolved(w: Workload) -> Workload:
+    return w.model_copy(update={k: v for k, v in _SOURCES_DEFAULTS.items() if getattr(w, k) is None})
+
+
+def _finish(kb: KnowledgeBase, original: Workload, d: Decision, rulebook: str) -> Decision:
+    rt = kb.runtime(d.runtime)
+    head = f"{rt.name} -> {d.architecture}" + (f", route {d.route}" if d.route else "")
+    return d.model_copy(update={"workload": original, "rulebook": rulebook, "runtime_name": rt.name, "summary": head})
+
+
 def recommend(workload: Workload, kb: KnowledgeBase | None = None, evidence: Evidence | None = None,
-              preferences: Mapping[str, Any] | None = None) -> Decision:
+              preferences: Mapping[str, Any] | None = None, rulebook: str = "practice") -> Decision:
     """Choose the runtime for ``workload`` and explain every step. Pure: no I/O.
 
     ``evidence`` (measurements of this node) replaces claimed V/S/M/D values where it has them;
     ``preferences`` may hold ``weights`` ({criterion: weight}), ``pairwise`` ({"S:M": 3, ...}, AHP with
-    a consistency-ratio check) and ``method`` ("wsm" or "topsis").
+    a consistency-ratio check) and ``method`` ("wsm" or "topsis"); ``rulebook`` is ``practice``
+    (current upstream practice, the default) or ``sources`` (the source documents' rules as written).
 
     >>> from rtadvisor.model import Workload
-    >>> recommend(Workload(name="gw", scenario="edge", memory_mb=64, cpu_cores=0.5)).runtime
+    >>> recommend(Workload(name="gw", scenario="edge", memory_mb=64, cpu_cores=0.5), rulebook="sources").runtime
     'wasmedge'
     """
-    return _decide(_Ctx(kb or load(), evidence, preferences), workload)
+    base = kb or load()
+    return _finish(base, workload, _decide(_Ctx(base, evidence, preferences), _resolved(workload)), rulebook)
 
 
 def recommend_reference(workload: Workload, kb: KnowledgeBase | None = None, evidence: Evidence | None = None,
-                        preferences: Mapping[str, Any] | None = None) -> Decision:
+                        preferences: Mapping[str, Any] | None = None, rulebook: str = "practice") -> Decision:
     """:func:`recommend` without its shortcuts (no cached score table, every weaker-need decision
     built in full). Slower; the tests use it to show the fast path gives identical decisions."""
-    return _decide(_Ctx(kb or load(), evidence, preferences, fast=False), workload)
+    base = kb or load()
+    return _finish(base, workload, _decide(_Ctx(base, evidence, preferences, fast=False), _resolved(workload)), rulebook)
 
 
 # ---------------------------------------------------------------------------- caches (fast path)
