@@ -31,7 +31,13 @@ def test_recommend_json_has_documented_keys(profile: Path, capsys: pytest.Captur
 def test_edge_gateway_readable(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["recommend", str(ROOT / "examples" / "edge-gateway.yaml")]) == 0
     out = capsys.readouterr().out
-    assert "wasmedge" in out and "WasmEdge + K3s" in out and "Decision path" in out
+    # the verdict first: runtime, architecture, route, SLO badge, reasons, next steps, the other rulebook
+    assert "wasmtime (runwasi) + K3s" in out and "Wasm route R3" in out and "SLO met" in out
+    assert "Why" in out and "To adopt it" in out and "The sources rulebook differs" in out
+    assert "Decision path" not in out  # the trace is --explain
+    assert main(["recommend", str(ROOT / "examples" / "edge-gateway.yaml"), "--rulebook", "sources", "--explain"]) == 0
+    out = capsys.readouterr().out
+    assert "WasmEdge + K3s" in out and "Decision path, rulebook sources" in out and "case-edge" in out
 
 
 def test_bad_profile_value_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -75,15 +81,28 @@ def test_bad_option_value_rejected(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_options_override_file(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["recommend", str(ROOT / "examples" / "edge-gateway.yaml"), "--device", "pci", "--json"]) == 0
+    argv = ["recommend", str(ROOT / "examples" / "edge-gateway.yaml"), "--device", "pci", "--json"]
+    assert main([*argv, "--rulebook", "sources"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["workload"]["devices"] == ["pci"] and doc["runtime"] in ("kata", "vm")
+    assert doc["workload"]["devices"] == ["pci"] and doc["runtime"] in ("kata", "vm")  # HC-devices wins
+    assert main(argv) == 0
+    doc = json.loads(capsys.readouterr().out)
+    # practice: a Wasm module cannot reach a PCI device at all; the conflict is said, not papered over
+    assert doc["runtime"] in ("wasmtime", "wasmedge", "wasmer")
+    assert any(c["winner"] == "P-artifact" for c in doc["conflicts"]) and "Some needs conflict" in doc["summary"]
 
 
 def test_options_only(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["recommend", "--name", "x", "--scenario", "edge", "--memory-mb", "64", "--cpu-cores", "0.5",
-                 "--isolation", "strong", "--json"]) == 0
+    argv = ["recommend", "--name", "x", "--scenario", "edge", "--memory-mb", "64", "--cpu-cores", "0.5",
+            "--isolation", "strong", "--json"]
+    assert main([*argv, "--rulebook", "sources"]) == 0
     assert json.loads(capsys.readouterr().out)["runtime"] == "wasmedge"
+    assert main(argv) == 0
+    doc = json.loads(capsys.readouterr().out)
+    # no artifact given: a Linux image is assumed, and strong isolation for it is a sandbox
+    assert doc["runtime"] == "gvisor" and doc["other_rulebook"]["runtime"] == "wasmedge"
+    artifact = next(a for a in doc["assumptions"] if a["field"] == "artifact")
+    assert artifact["assumed"] == "oci-image" and artifact["matters"]
 
 
 def test_inconsistent_ahp_preferences(capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,7 +18,7 @@ import time
 
 from rtadvisor import kb
 from rtadvisor.decide import engine, recommend
-from rtadvisor.decide.engine import recommend_reference
+from rtadvisor.decide.verdict import recommend_reference
 from rtadvisor.model import Artifact, Device, Gpu, Isolation, KernelFeature, Scenario, Stage, Workload
 
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+
 import workload_strategies
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rtadvisor import kb
-from rtadvisor.decide import recommend
+from rtadvisor.decide import recommend as _recommend
 from rtadvisor.model import Artifact, Device, Isolation, Workload
+
+# These tests check the sources' rules as the sources state them (the `sources` rulebook).
+recommend = functools.partial(_recommend, rulebook="sources")
 
 KB = kb.load()
 VIRTUALIZED = {r.id for r in KB.runtimes.values() if r.family in ("microvm", "vm")}
@@ -22,7 +27,7 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 @SETTINGS
 @given(workloads, st.sampled_from(Device))
 def test_adding_a_device_never_yields_a_non_virtualized_runtime(w: Workload, device: Device) -> None:
-    with_device = w.model_copy(update={"devices": tuple(dict.fromkeys((*w.devices, device)))})
+    with_device = w.model_copy(update={"devices": tuple(dict.fromkeys((*(w.devices or ()), device)))})
     assert recommend(with_device).runtime in VIRTUALIZED
 
 

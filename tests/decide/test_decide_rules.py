@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 from rtadvisor import kb
-from rtadvisor.decide import recommend
+from rtadvisor.decide import recommend as _recommend
+
+# These tests check the sources' rules as the sources state them (the `sources` rulebook).
+recommend = functools.partial(_recommend, rulebook="sources")
 
 
 def _tree_leaf(d) -> str:  # type: ignore[no-untyped-def]

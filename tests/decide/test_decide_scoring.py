@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
-from rtadvisor.decide import ahp_weights, recommend
+from rtadvisor.decide import ahp_weights
+from rtadvisor.decide import recommend as _recommend
+
+# These tests check the sources' rules as the sources state them (the `sources` rulebook).
+recommend = functools.partial(_recommend, rulebook="sources")
 from rtadvisor.errors import ProfileError
 from rtadvisor.model import Evidence, Measurement
 

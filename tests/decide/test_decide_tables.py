@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pytest
 
 from rtadvisor import kb
-from rtadvisor.decide import recommend
+from rtadvisor.decide import recommend as _recommend
+
+# These tests check the sources' rules as the sources state them (the `sources` rulebook).
+recommend = functools.partial(_recommend, rulebook="sources")
 
 # profile that has the row's traits -> the row's recommendation
 MATRIX = {

@@ -45,21 +45,26 @@ def register(app: typer.Typer) -> None:
         isolation: str | None = typer.Option(None, help="standard or strong."),
         untrusted_code: bool | None = typer.Option(None, "--untrusted-code/--trusted-code", help="Runs untrusted code?", show_default=False),
         gpu: str | None = typer.Option(None, help="none, shared, passthrough, vgpu, sriov."),
-        device: list[str] | None = typer.Option(None, "--device", help="Device access (usb, pci); repeatable."),
-        kernel_feature: list[str] | None = typer.Option(None, "--kernel-feature", help="Kernel features (io_uring, epoll); repeatable."),
+        device: list[str] | None = typer.Option(None, "--device", help="Host devices (usb, serial, video, pci, sriov-nic, rdma, dpdk, fpga, qat); repeatable."),
+        kernel_feature: list[str] | None = typer.Option(None, "--kernel-feature", help="Kernel features (io_uring, epoll, ebpf, kernel_modules, full_kernel_abi); repeatable."),
         services: int | None = typer.Option(None, help="Number of services in the system."),
         governance: bool | None = typer.Option(None, "--governance/--no-governance", help="Inter-service governance needs.", show_default=False),
         multi_os: bool | None = typer.Option(None, "--multi-os/--single-os", help="Needs multiple OSes?", show_default=False),
+        multi_tenant: bool | None = typer.Option(None, "--multi-tenant/--single-tenant", help="Tenants that must be isolated from each other share the nodes?", show_default=False),
+        host_access: bool | None = typer.Option(None, "--host-access/--no-host-access", help="Needs the host (privileged, host namespaces, kubelet socket)?", show_default=False),
+        hardware_virtualization: bool | None = typer.Option(None, "--hardware-virtualization/--no-hardware-virtualization", help="Do the nodes offer /dev/kvm (bare metal or nested virtualization)?", show_default=False),
         offline: bool | None = typer.Option(None, "--offline/--online", help="Must run offline?", show_default=False),
-        artifact: str | None = typer.Option(None, help="oci-image or wasm."),
+        artifact: str | None = typer.Option(None, help="oci-image, wasm or spin (unknown: a Linux image is assumed)."),
         weight: list[str] | None = typer.Option(None, "--weight", help="Criterion weight, e.g. S=0.4 (V, S, M, D, isolation, compatibility, gpu); repeatable."),
         prefer: list[str] | None = typer.Option(None, "--prefer", help="AHP pairwise preference, e.g. S:M=3 (S is 3x as important as M); repeatable."),
         method: str | None = typer.Option(None, "--method", help="Scoring method: wsm (default) or topsis."),
-        evidence: bool = typer.Option(False, "--evidence", help="Use measurements stored by `rtadvisor bench` instead of claims where available."),
-        db: str | None = typer.Option(None, "--db", help="Result store (with --evidence)."),
+        rulebook: str = typer.Option("practice", "--rulebook", help="practice (current upstream practice, default) or sources (the source documents' rules as written)."),
+        evidence: bool = typer.Option(False, "--evidence", help="Score with this node's measurements (stored by `rtadvisor bench`) instead of claims where available."),
+        db: str | None = typer.Option(None, "--db", help="Result store (measurements for --evidence and for the SLO check)."),
+        explain: bool = typer.Option(False, "--explain", help="Also print the full decision path with rule ids and sources, the scores and the claims used."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object (the Decision)."),
     ) -> None:
-        """Recommend an isolation runtime for a workload profile and explain why."""
+        """Recommend an isolation runtime for a workload profile: the verdict, why, and what to do next."""
         from rtadvisor.decide import load_profile, parse_profile
         from rtadvisor.decide import recommend as decide
 
@@ -69,6 +74,7 @@ def register(app: typer.Typer) -> None:
             "gpu": gpu, "devices": list(device) if device else None,
             "kernel_features": list(kernel_feature) if kernel_feature else None, "services": services,
             "governance": governance, "multi_os": multi_os, "offline": offline, "artifact": artifact,
+            "multi_tenant": multi_tenant, "host_access": host_access, "hardware_virtualization": hardware_virtualization,
         }
         if profile is not None:
             workload = load_profile(profile, overrides)
@@ -84,40 +90,108 @@ def register(app: typer.Typer) -> None:
             preferences["pairwise"] = _parse_pairs(prefer, "--prefer")
         if method:
             preferences["method"] = method
-        ev = None
-        if evidence:
-            from rtadvisor.store import load_evidence  # owned by the bench area; imported only when asked
+        from rtadvisor.decide import RULEBOOKS
 
-            ev = load_evidence(db)
-        decision = decide(workload, evidence=ev, preferences=preferences or None)
+        if rulebook not in RULEBOOKS:
+            raise InputError(f"option --rulebook: expected one of {', '.join(RULEBOOKS)}, got {rulebook!r}")
+        from rtadvisor.store import load_evidence, try_load_evidence  # owned by the bench area
+
+        ev = load_evidence(db) if evidence else None
+        # Without --evidence the score stays on claims, but the SLO check still uses this node's
+        # measurements when the store has some (never creating a store as a side effect).
+        slo_ev = None if evidence or workload.cold_start_slo_ms is None else try_load_evidence(db)
+        decision = decide(workload, evidence=ev, preferences=preferences or None, rulebook=rulebook, slo_evidence=slo_ev)
         if as_json:
             from .common import print_json
 
             print_json(decision.model_dump(mode="json"))
         else:
-            render(decision)
+            render_verdict(decision)
+            if explain:
+                render(decision)
+            else:
+                from .common import console
+
+                console.print("[dim]rtadvisor recommend --explain: the full decision path, rule ids, sources, scores and claims[/]")
+
+
+def render_verdict(decision: Decision) -> None:
+    """What a person reads first: the verdict, why, the SLO, what was assumed, what to do, the other rulebook."""
+    from rich.markup import escape
+    from rich.panel import Panel
+    from rich.table import Table
+
+    from .common import console
+
+    d = decision
+    head = f"[bold]{escape(d.runtime_name or d.runtime)}[/]  ->  [bold]{escape(d.architecture)}[/]"
+    if d.route:
+        head += f"   Wasm route [bold]{d.route}[/]"
+    if d.evidence_used:
+        head += "   [green](scored with this node's measurements)[/]"
+    console.print(Panel(head, title=f"rtadvisor recommend: {escape(d.workload.name)} (rulebook: {d.rulebook})",
+                        title_align="left", expand=False))
+    if d.slo is not None:
+        c = d.slo
+        badge = "[bold green]SLO met[/]" if c.met else "[bold red]SLO MISSED[/]"
+        line = f"{badge}  cold start {c.value_ms:g} ms against {c.slo_ms:g} ms ({escape(c.origin_text)})"
+        if not c.met:
+            line += ("; eligible runtimes that meet it: " + ", ".join(f"{escape(r)} {v:g} ms" for r, v in c.meeting.items())
+                     if c.meeting else "; no eligible runtime meets it")
+        console.print(line)
+    console.print("[bold]Why[/]")
+    for i, r in enumerate(d.reasons, start=1):
+        console.print(f"  {i}. {escape(r.text)}")
+    mattered = [a for a in d.assumptions if a.matters]
+    if mattered:
+        console.print("[bold]Assumed[/] (not in the profile; the answer depends on it)")
+        for a in mattered:
+            console.print(f"  - {escape(a.text)}: [yellow]{escape(a.if_text or '')}[/]")
+    others = [a for a in d.assumptions if not a.matters]
+    if others:
+        console.print("[dim]  also assumed, without effect here: " + escape(", ".join(a.field for a in others)) + "[/]")
+    if d.next_steps:
+        console.print("[bold]To adopt it[/]")
+        for st in d.next_steps:
+            style = "red" if st.kind in ("slo",) else ""
+            text = f"  - \\[{st.kind}] {escape(st.text)}"
+            console.print(f"[{style}]{text}[/]" if style else text)
+    if d.other_rulebook is not None:
+        o = d.other_rulebook
+        mark = "[yellow]differs[/]" if o.differs else "[green]agrees[/]"
+        console.print(f"[bold]The {o.rulebook} rulebook[/] {mark}: {escape(o.why)}")
+    alt = Table(title="Alternatives", title_justify="left")
+    for col in ("#", "runtime", "score", "status"):
+        alt.add_column(col, no_wrap=col != "status")
+    seen_reasons: set[str] = set()
+    for a in d.alternatives:
+        if a.excluded:
+            rule, _, why = a.excluded.partition(": ")
+            status = f"[red]excluded by {escape(rule)}[/]"
+            if why and why not in seen_reasons:
+                seen_reasons.add(why)
+                status += f": {escape(why)}"
+        else:
+            status = "[green]chosen[/]" if a.runtime == d.runtime else "eligible"
+        if a.cost:
+            status += f" [dim](would cost: {escape(a.cost)})[/]"
+        alt.add_row(str(a.rank), escape(a.runtime), f"{a.score:.3f}", status)
+    console.print(alt)
 
 
 def render(decision: Decision) -> None:
-    """The readable explanation: path through the rules as a tree, tables of alternatives etc."""
-    from rich.panel import Panel
+    """``--explain``: the path through the rules as a tree, the scores, where numbers came from."""
+    from rich.markup import escape
     from rich.table import Table
     from rich.tree import Tree
 
     from .common import console
 
     d = decision
-    head = f"[bold]{d.runtime}[/]  ->  [bold]{d.architecture}[/]"
-    if d.route:
-        head += f"   route [bold]{d.route}[/]"
-    if d.service_mesh:
-        head += f"   service mesh: {' / '.join(d.service_mesh)}"
-    if d.evidence_used:
-        head += "   [green](scored with measurements of this node)[/]"
-    console.print(Panel(head, title=f"rtadvisor recommend: {d.workload.name} ({d.workload.scenario.value}, {d.workload.stage.value})", expand=False))
-
-    tree = Tree("[bold]Decision path[/] (in order; [dim]dim[/] = rule did not fire)")
-    labels = {"constraint": "hard constraints and guards", "guard": "hard constraints and guards",
+    tree = Tree(f"[bold]Decision path, rulebook {d.rulebook}[/] (in order; [dim]dim[/] = rule did not fire)")
+    labels = {"constraint": "rules [practice]", "guard": "rules [practice]", "conflict": "rules [practice]",
+              "mesh": "service mesh [S-cases]", "score": "choice", "evidence": "choice",
+              "route": "Wasm route"} if d.rulebook == "practice" else {"constraint": "hard constraints and guards", "guard": "hard constraints and guards",
               "mesh": "hard constraints and guards", "tree": "decision tree [S-select]",
               "scenario": "scenario matrix [S-select] and case table [S-cases]",
               "case": "scenario matrix [S-select] and case table [S-cases]", "score": "score and choice",
@@ -128,19 +202,20 @@ def render(decision: Decision) -> None:
     for t in d.trace:
         seen_tree = seen_tree or t.kind == "tree"
         label = labels.get(t.kind, current or t.kind)
-        if t.kind == "guard" and seen_tree:
+        if t.kind == "guard" and seen_tree and d.rulebook == "sources":
             label = "score and choice"  # guards applied after scoring (floor, fallback, SLO check)
         if t.kind == "conflict":
             label = current or "conflicts"
         if label != current or branch is None:
             branch = tree.add(f"[bold cyan]{label}[/]")
             current = label
-        src = f" [dim]\\[{t.source}][/]" if t.source else ""
-        thr = f" [dim](threshold: {t.threshold})[/]" if t.threshold and t.kind != "score" else ""
+        cited = "; ".join(c.get("title", "") for c in t.detail.get("cite", []) if isinstance(c, dict))
+        src = f" [dim]\\[{escape(t.source or '')}{': ' + escape(cited) if cited else ''}][/]" if t.source else ""
+        thr = f" [dim](threshold: {escape(t.threshold)})[/]" if t.threshold and t.kind != "score" else ""
         if t.kind == "conflict":
-            branch.add(f"[yellow]{t.step}. conflict {t.rule}: {t.question}[/] -> {t.answer}")
+            branch.add(f"[yellow]{t.step}. conflict {escape(t.rule)}: {escape(t.question)}[/] -> {escape(t.answer)}")
             continue
-        text = f"{t.step}. [yellow]{t.rule}[/] {t.question} -> {t.answer}{thr}{src}"
+        text = f"{t.step}. [yellow]{escape(t.rule)}[/] {escape(t.question)} -> {escape(t.answer)}{thr}{src}"
         dim = t.kind in ("constraint", "guard") and t.answer.startswith("no")
         branch.add(f"[dim]{text}[/]" if dim else text)
     console.print(tree)
@@ -157,8 +232,8 @@ def render(decision: Decision) -> None:
         contrib.add_column(col, justify="right", no_wrap=True)
     for a in d.alternatives:
         contributions = a.contributions
-        name = f"[bold]{a.runtime}[/]" if a.runtime == d.runtime else a.runtime
-        status = f"[red]excluded: {a.excluded.split(':', 1)[0]}[/]" if a.excluded else (a.architecture or "")
+        name = f"[bold]{escape(a.runtime)}[/]" if a.runtime == d.runtime else escape(a.runtime)
+        status = f"[red]excluded: {escape(a.excluded.split(':', 1)[0])}[/]" if a.excluded else escape(a.architecture or "")
         alt.add_row(str(a.rank), name, f"{a.score:.3f}",
                     "-" if a.topsis is None or a.topsis != a.topsis else f"{a.topsis:.3f}", status)
         contrib.add_row(name, *(f"{contributions.get(k, 0):.3f}" for k in ("V", "S", "M", "D", "isolation", "compatibility", "gpu")))
@@ -167,7 +242,7 @@ def render(decision: Decision) -> None:
 
     chosen = next((a for a in d.alternatives if a.runtime == d.runtime), None)
     if chosen is not None and chosen.values:
-        vt = Table(title=f"Where the numbers for {d.runtime} come from")
+        vt = Table(title=f"Where the numbers for {escape(d.runtime)} come from")
         for col in ("criterion", "value", "origin"):
             vt.add_column(col)
         for k, v in chosen.values.items():
@@ -179,7 +254,7 @@ def render(decision: Decision) -> None:
                 origin = f"claim {v['claim']} [{v.get('source')}]"
             else:
                 origin = str(v.get("basis", v.get("origin")))
-            vt.add_row(k, f"{v['value']:g} {v['unit']}", origin)
+            vt.add_row(escape(k), escape(f"{v['value']:g} {v['unit']}"), escape(origin))
         console.print(vt)
 
     if d.constraints:
@@ -187,14 +262,14 @@ def render(decision: Decision) -> None:
         for col in ("id", "requires", "because", "source"):
             ct.add_column(col)
         for h in d.constraints:
-            ct.add_row(h.id, h.requires, h.because, h.source)
+            ct.add_row(escape(h.id), escape(h.requires), escape(h.because), escape(h.source))
         console.print(ct)
     if d.conflicts:
-        cf = Table(title="Source conflicts touching this decision")
+        cf = Table(title="Conflicts touching this decision")
         for col in ("id", "topic", "winner", "why"):
             cf.add_column(col)
         for conflict in d.conflicts:
-            cf.add_row(conflict.id, conflict.topic, conflict.winner, conflict.why)
+            cf.add_row(escape(conflict.id), escape(conflict.topic), escape(conflict.winner), escape(conflict.why))
         console.print(cf)
     if d.claims:
         cl = Table(title="Claims used")
@@ -203,5 +278,5 @@ def render(decision: Decision) -> None:
         from rtadvisor.kb.tables import claim_text
 
         for claim in d.claims:
-            cl.add_row(claim.id, claim.subject, claim.metric, claim_text(claim), claim.source)
+            cl.add_row(escape(claim.id), escape(claim.subject), escape(claim.metric), escape(claim_text(claim)), escape(claim.source))
         console.print(cl)

@@ -49,13 +49,12 @@ from rtadvisor.model import (
     SourceTag,
     Stage,
     TraceStep,
-    Workload,
 )
 
+from .facts import WASM_ARTIFACTS, Facts, as_workload
 from .score import CRITERIA, ScoreTable, ranking_key, score
 
 DEVICE_GPU = (Gpu.passthrough, Gpu.vgpu, Gpu.sriov)
-WASM_ARTIFACTS = (Artifact.wasm, Artifact.spin)
 _FAMILY_LABEL = {"container": "container", "sandbox": "gVisor", "microvm": "Kata", "vm": "VM"}
 
 
@@ -64,13 +63,16 @@ class _Run:
     """Mutable working state of one decision (kept private; the result is the frozen Decision)."""
 
     kb: KnowledgeBase
-    w: Workload
+    w: Facts
     trace: list[TraceStep] = field(default_factory=list)
     hits: list[ConstraintHit] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
     claim_ids: list[str] = field(default_factory=list)
     excluded: dict[str, str] = field(default_factory=dict)
     fast: bool = True  # use the per-knowledge-base caches (False: the reference computation)
+    # What chose the runtime, in words: (rule id, source tag, text) -- the verdict's main reason.
+    decided_by: tuple[str, str, str] = ("", "derived", "")
+    rule_texts: dict[str, tuple[str, str]] = field(default_factory=dict)  # rule id -> (source, text)
 
     def step(self, kind: str, rule: str, question: str, answer: str, threshold: str | None = None,
              source: SourceTag | None = None, **detail: Any) -> None:
@@ -93,7 +95,7 @@ class _Run:
 # ---------------------------------------------------------------------------- 1. constraints
 
 
-def _fires(w: Workload, when: str, threshold: float | None = None) -> tuple[bool, str]:
+def _fires(w: Facts, when: str, threshold: float | None = None) -> tuple[bool, str]:
     if when == "devices":
         return bool(w.devices), ", ".join(d.value for d in w.devices) or "none"
     if when == "kernel_features":
@@ -118,6 +120,9 @@ def _fires(w: Workload, when: str, threshold: float | None = None) -> tuple[bool
     if when == "artifact_oci":
         art = w.artifact.value if w.artifact is not None else "not given"
         return w.artifact == Artifact.oci_image, f"artifact {art}" + (" (a Linux image, platform linux/amd64)" if w.artifact == Artifact.oci_image else "")
+    if when == "artifact_executes":
+        art = w.artifact.value if w.artifact is not None else "not given"
+        return True, f"artifact {art}"
     if when == "always":
         return True, "always"
     raise ValueError(when)
@@ -147,7 +152,12 @@ def _apply_constraints(run: _Run) -> tuple[set[str], tuple[str, ...] | None]:
             run.step("mesh", rid, rule.question, f"yes ({answer}) -> {', '.join(rule.meshes)}",
                      threshold=_threshold_text(rule), source=rule.source)
             continue
-        ok = _rule_allows(kb, rule) if run.fast else _rule_allows_uncached(kb, rule)
+        if rule.when == "artifact_executes":
+            ok = _executes(kb, w)
+            if ok >= allowed:
+                continue  # excludes nothing here: not worth a line of the trace
+        else:
+            ok = _rule_allows(kb, rule) if run.fast else _rule_allows_uncached(kb, rule)
         remaining = allowed & ok
         if not remaining:
             # Two rules collide: the earlier one (higher precedence) wins; say so.
@@ -169,6 +179,13 @@ def _apply_constraints(run: _Run) -> tuple[set[str], tuple[str, ...] | None]:
             continue
         for r in sorted(allowed - remaining):
             run.excluded.setdefault(r, f"{rid}: {rule.because}")
+        if rule.when == "artifact_executes":
+            # Bookkeeping for runtimes the sources do not name: traced, not a constraint of theirs.
+            run.step("guard", rid, rule.question, f"{', '.join(sorted(allowed - remaining))} cannot run it ({answer}); "
+                     f"candidates: {', '.join(sorted(remaining))}", source=rule.source)
+            allowed = remaining
+            applied.append(rid)  # it wins any later collision: a runtime that cannot run the artifact is no option
+            continue
         allowed = remaining
         applied.append(rid)
         run.hits.append(ConstraintHit(id=rid, rule=rule.question, requires=rule.requires, because=rule.because, source=rule.source))
@@ -181,6 +198,20 @@ def _apply_constraints(run: _Run) -> tuple[set[str], tuple[str, ...] | None]:
         if bal is not None:
             run.step("constraint", bal.id, bal.question, bal.because, source=bal.source)
     return allowed, mesh
+
+
+def _executes(kb: KnowledgeBase, w: Facts) -> set[str]:
+    """Runtimes that may run ``w``'s artifact under the sources: every runtime the sources name
+    (their own rules decide), plus others only for an artifact they execute; a Spin app only on Spin."""
+    art = w.artifact.value if w.artifact is not None else None
+    out = set()
+    for rid, rt in kb.runtimes.items():
+        if art == "spin":
+            if "spin" in rt.executes:
+                out.add(rid)
+        elif rt.in_sources or (art is not None and art in rt.executes) or (art is None and "wasm" in rt.executes):
+            out.add(rid)
+    return out
 
 
 def _threshold_text(rule: s.HardConstraint | s.Guard) -> str | None:
@@ -230,7 +261,7 @@ def _find_conflict(kb: KnowledgeBase, applied: list[str], loser: str) -> tuple[s
 # ---------------------------------------------------------------------------- 2. decision tree
 
 
-def _tree_test(kb: KnowledgeBase, w: Workload, test: str) -> tuple[bool, str]:
+def _tree_test(kb: KnowledgeBase, w: Facts, test: str) -> tuple[bool, str]:
     th = kb.tree.thresholds
     if test == "resource_constrained":
         mem, cpu = w.memory_mb, w.cpu_cores
@@ -275,7 +306,7 @@ def _walk_tree(run: _Run) -> tuple[str, list[str]]:
 # ---------------------------------------------------------------------------- 3. scenario and cases
 
 
-def _match_case(kb: KnowledgeBase, w: Workload) -> tuple[s.Case | None, str]:
+def _match_case(kb: KnowledgeBase, w: Facts) -> tuple[s.Case | None, str]:
     scen = w.scenario.value
     for c in kb.cases.cases:
         if c.scenario != scen:
@@ -294,24 +325,39 @@ def _match_case(kb: KnowledgeBase, w: Workload) -> tuple[s.Case | None, str]:
 
 def _route(run: _Run, engine: str) -> str:
     kb, w = run.kb, run.w
+    rt = kb.runtime(engine)
+    skipped: list[str] = []
     for rule in kb.routes.selection:
         ok = all(
             (w.stage.value if key == "stage" else w.scenario.value if key == "scenario" else None) in values
             for key, values in rule.when.items()
         )
-        if ok:
-            route = kb.route(rule.route)
-            run.use_claims(route.claim)
-            also = f" (also {', '.join(rule.also)})" if rule.also else ""
-            # The decision's runtime stays the Wasm engine on every route; what starts the pod differs
-            # (R1: runc with an image carrying WasmEdge).
-            started = f"; the pod is started by {route.oci_runtime}" if route.oci_runtime else ""
-            run.step("route", rule.id, "Which Wasm integration route R*(S)?",
-                     f"{rule.route} {route.name}{also}: stage {w.stage.value}, scenario {w.scenario.value}; maturity {route.maturity}/5{started}",
-                     threshold=rule.text, source=kb.routes.source, oci_runtime=route.oci_runtime or "",
-                     engine=engine)
-            return rule.route
+        if not ok:
+            continue
+        route = kb.route(rule.route)
+        if route.engines and engine not in route.engines:
+            skipped.append(f"{rule.id} ({rule.route}) cannot start {engine}")
+            continue
+        run.use_claims(route.claim)
+        also = f" (also {', '.join(rule.also)})" if rule.also else ""
+        # The decision's runtime stays the Wasm engine on every route; what starts the pod differs
+        # (R1: runc with an image carrying the engine), and names the engine actually chosen.
+        started_by = (route.oci_runtime or "").format(engine=rt.name, shim=_shim_of(rt.containerd_runtime_type),
+                                                      runtime_type=rt.containerd_runtime_type)
+        started = f"; the pod is started by {started_by}" if started_by else ""
+        skip = f" ({'; '.join(skipped)})" if skipped else ""
+        run.step("route", rule.id, "Which Wasm integration route R*(S)?",
+                 f"{rule.route} {route.name}{also}: stage {w.stage.value}, scenario {w.scenario.value}; "
+                 f"maturity {route.maturity}/5{started}{skip}",
+                 threshold=rule.text, source=kb.routes.source, oci_runtime=started_by, engine=engine)
+        return rule.route
     raise AssertionError("routes.yaml has no default rule")  # the schema requires RS-default
+
+
+def _shim_of(runtime_type: str | None) -> str:
+    from .practice import shim_of
+
+    return shim_of(runtime_type)
 
 
 def _cri_wasm_engine(kb: KnowledgeBase) -> str:
@@ -324,11 +370,11 @@ def _cri_wasm_engine(kb: KnowledgeBase) -> str:
 # ---------------------------------------------------------------------------- architecture
 
 
-def _orchestrator(w: Workload) -> str:
+def _orchestrator(w: Facts) -> str:
     return "K3s" if (w.scenario is Scenario.edge or w.stage is Stage.edge or w.offline) else "K8s"
 
 
-def architecture_for(kb: KnowledgeBase, w: Workload, rid: str, case: s.Case | None, mesh: bool) -> str:
+def architecture_for(kb: KnowledgeBase, w: Facts, rid: str, case: s.Case | None, mesh: bool) -> str:
     """Architecture string for a runtime choice: the case row's wording where it applies."""
     rt = kb.runtime(rid)
     text: str | None = None
@@ -379,15 +425,28 @@ class _Chosen:
     floor: int
 
 
-def _decide(ctx: _Ctx, w: Workload) -> Decision:
+def _decide(ctx: _Ctx, w: Facts) -> Decision:
     if w in ctx.memo:
         return ctx.memo[w]  # type: ignore[no-any-return]
-    decision = _explain(ctx, _choose_runtime(ctx, w))
+    chosen = _choose_runtime(ctx, w)
+    decision = _explain(ctx, chosen)
     ctx.memo[w] = decision
+    ctx.memo[("run", w)] = chosen.run
     return decision
 
 
-def _runtime_of(ctx: _Ctx, w: Workload) -> str:
+def sources_decision(ctx: _Ctx, w: Facts) -> tuple[Decision, _Run]:
+    """The sources' decision for ``w`` and its working state (what decided, which rules fired)."""
+    d = _decide(ctx, w)
+    return d, ctx.memo[("run", w)]
+
+
+def sources_runtime(ctx: _Ctx, w: Facts) -> str:
+    """Only the runtime the sources choose (the assumptions check needs no more)."""
+    return _runtime_of(ctx, w)
+
+
+def _runtime_of(ctx: _Ctx, w: Facts) -> str:
     """Only the runtime a workload gets (the isolation floor needs no more than that)."""
     if not ctx.fast:
         return _decide(ctx, w).runtime
@@ -397,19 +456,19 @@ def _runtime_of(ctx: _Ctx, w: Workload) -> str:
     return ctx.memo[key]  # type: ignore[no-any-return]
 
 
-def _score_table(ctx: _Ctx, scenario: str) -> ScoreTable:
+def _score_table(ctx: _Ctx, scenario: str, ignore: tuple[str, ...] = ()) -> ScoreTable:
     """The scored decision matrix: it depends on the knowledge base, the scenario's weights, the
-    evidence and the preferences, never on the workload's own figures, so the fast path computes it
-    once per knowledge base and reuses it (:func:`_table_cache`)."""
-    key = ("score", scenario)
+    evidence, the preferences and the criteria left out, never on the workload's own figures, so the
+    fast path computes it once per knowledge base and reuses it (:func:`_cached_score`)."""
+    key = ("score", scenario, ignore)
     table = ctx.memo.get(key)
     if table is None:
-        table = _cached_score(ctx, scenario) if ctx.fast else score(ctx.kb, scenario, ctx.evidence, ctx.preferences)
+        table = _cached_score(ctx, scenario, ignore) if ctx.fast else score(ctx.kb, scenario, ctx.evidence, ctx.preferences, ignore)
         ctx.memo[key] = table
     return table  # type: ignore[no-any-return]
 
 
-def _choose_runtime(ctx: _Ctx, w: Workload) -> _Chosen:
+def _choose_runtime(ctx: _Ctx, w: Facts) -> _Chosen:
     kb, evidence = ctx.kb, ctx.evidence
     run = _Run(kb=kb, w=w, fast=ctx.fast)
 
@@ -425,9 +484,15 @@ def _choose_runtime(ctx: _Ctx, w: Workload) -> _Chosen:
     need = "strong-isolation" if w.isolation == Isolation.strong else "untrusted-code" if w.untrusted_code else None
     g_strong = next((g for g in kb.tree.guidance_2025 if need and g.when.get("need") == need), None)
     rule_choice, rule_source, rule_name = tree_choice, "S-select", "tree"
+    tree_answers = "; ".join(t.answer.split(" -> ")[0] for t in run.trace if t.kind == "tree")
+    run.rule_texts["tree"] = ("S-select", f"the S-select decision tree ends at {tree_choice} ({tree_answers})")
     if strong_need and g_strong is not None:
         if kb.runtime(tree_choice).isolation < kb.runtime(g_strong.first).isolation:
             rule_choice, rule_name = g_strong.first, g_strong.id
+            run.rule_texts[g_strong.id] = ("S-select", (
+                f"S-select's 2025 guidance: strong isolation -> {g_strong.first} (second {g_strong.fallback})"
+                if need == "strong-isolation" else
+                f"S-select: {kb.runtime(g_strong.first).name} suits untrusted code (second {g_strong.fallback})"))
             question = ("2025 guidance: strong isolation needed?" if need == "strong-isolation"
                         else "Guidance: untrusted code (gVisor suits untrusted code)?")
             run.step("tree", g_strong.id, question,
@@ -459,8 +524,10 @@ def _choose_runtime(ctx: _Ctx, w: Workload) -> _Chosen:
 
     if case is not None:
         rule_choice, rule_source, rule_name = case.runtime, "S-cases", case.id
+        run.rule_texts[case.id] = ("S-cases", f"the S-cases case table's '{case.category}' row recommends {case.architecture}")
     elif row is not None:
         rule_choice, rule_source, rule_name = row.recommended, "S-select", f"matrix:{row.scenario}"
+        run.rule_texts[rule_name] = ("S-select", f"the S-select scenario matrix recommends {row.recommended_label} for '{row.label}'")
 
     fired = {h.id for h in run.hits}
     wasm_artifact = "HC-artifact-wasm" in fired  # applied, i.e. not overridden by HC-devices
@@ -493,6 +560,7 @@ def _choose_runtime(ctx: _Ctx, w: Workload) -> _Chosen:
                  f"to crun/runwasi -> {kb.runtime(engine).name}; the score picks among the Wasm engines",
                  threshold="artifact: wasm -> Wasm engine", source="S-wasm")
         rule_choice, rule_source, rule_name = engine, "S-wasm", "HC-artifact-wasm"
+        run.rule_texts[rule_name] = ("S-wasm", "a Wasm module is executed by a Wasm engine (S-wasm CRI identification: wasm32/wasi -> crun/runwasi -> WasmEdge)")
     elif oci_artifact and kb.runtime(rule_choice).family == "wasm":
         run.step("guard", "G-artifact-oci", f"Can {rule_choice} ({rule_name}) run this workload?",
                  "no: the workload is a Linux image (linux/amd64 -> runc per S-wasm CRI identification) and a Wasm engine "
@@ -506,11 +574,11 @@ def _choose_runtime(ctx: _Ctx, w: Workload) -> _Chosen:
 
     # Isolation floor: never less isolation than the same workload with a weaker need gets.
     floor = 0
-    relaxed: list[Workload] = []
+    relaxed: list[Facts] = []
     if w.isolation == Isolation.strong:
-        relaxed.append(w.model_copy(update={"isolation": Isolation.standard}))
+        relaxed.append(w.with_(isolation=Isolation.standard))
     if w.untrusted_code:
-        relaxed.append(w.model_copy(update={"untrusted_code": False}))
+        relaxed.append(w.with_(untrusted_code=False))
     floor_from = ""
     if ctx.fast and relaxed and min(kb.isolation_rank(r) for r in allowed) >= _max_rank(kb):
         # No floor can exclude a candidate (every one has the top rating), so the weaker needs'
@@ -568,7 +636,7 @@ def _explain(ctx: _Ctx, c: _Chosen) -> Decision:
     alternatives = _alternatives(kb, w, table, allowed, eligible, chosen, case, mesh is not None, run.excluded)
     claims: tuple[Claim, ...] = tuple(kb.claim(c) for c in run.claim_ids)
     decision = Decision(
-        workload=w,
+        workload=as_workload(w),
         runtime=chosen,
         architecture=arch,
         route=route,  # type: ignore[arg-type]
@@ -630,6 +698,10 @@ def _choose(run: _Run, table: ScoreTable, eligible: set[str], rule_choice: str, 
         # Within the family the rules chose, the score picks (the rules' own runtime wins ties).
         best = max(same_family, key=lambda r: (ranking_key(table, r), r == rule_choice))
         how = "the rules' choice" if best == rule_choice else f"scores higher than {rule_choice} in the same family"
+        src, text = run.rule_texts.get(rule_name, ("derived", rule_name))
+        if best != rule_choice:
+            text += f"; within that family {best} scores higher than {rule_choice}"
+        run.decided_by = (rule_name, src, text)
         run.step("score", "choose", f"Which runtime of family '{family}' (from {rule_name})?",
                  f"{best} ({how}; score {ranking_key(table, best):.3f})", source="derived",
                  candidates={r: ranking_key(table, r) for r in sorted(same_family)})
@@ -644,10 +716,13 @@ def _choose(run: _Run, table: ScoreTable, eligible: set[str], rule_choice: str, 
         fallbacks += [(g_strong.first, f"{g_strong.id} first choice"), (g_strong.fallback, f"{g_strong.id} second choice")]
     for rid, why in fallbacks:
         if rid in eligible:
+            src = "S-cases" if why.startswith("case") else "S-select"
+            run.decided_by = (why.split(" ")[0], src, f"{rule_choice} ({rule_name}) is ruled out, and the sources' fallback is {rid} ({why})")
             run.step("guard", "fallback", f"{rule_choice} ({rule_name}) is excluded; which fallback?",
                      f"{rid} ({why})", source="S-cases" if why.startswith("case") else "S-select")
             return rid
     best = max(eligible, key=lambda r: (ranking_key(table, r), -len(r)))
+    run.decided_by = ("score", "derived", f"{rule_choice} ({rule_name}) is ruled out; {best} scores best of what the sources' rules leave")
     run.step("score", "fallback", f"{rule_choice} ({rule_name}) is excluded; best-scored remaining candidate?",
              f"{best} (score {ranking_key(table, best):.3f} among {', '.join(sorted(eligible))})", source="derived")
     return best
@@ -674,7 +749,7 @@ def _check_slo(run: _Run, table: ScoreTable, chosen: str) -> None:
         run.use_claims(cell.claim.id)
 
 
-def _alternatives(kb: KnowledgeBase, w: Workload, table: ScoreTable, allowed: set[str], eligible: set[str], chosen: str,
+def _alternatives(kb: KnowledgeBase, w: Facts, table: ScoreTable, allowed: set[str], eligible: set[str], chosen: str,
                   case: s.Case | None, mesh: bool, excluded: dict[str, str]) -> tuple[Alternative, ...]:
     def key(r: str) -> tuple[int, int, float]:
         return (0 if r == chosen else 1, 0 if r in eligible else 1, -ranking_key(table, r))
@@ -692,49 +767,6 @@ def _alternatives(kb: KnowledgeBase, w: Workload, table: ScoreTable, allowed: se
             values={c: dict(table.described[rid][c]) for c in CRITERIA},  # copies: a Decision owns its dicts
         ))
     return tuple(out)
-
-
-# Interim: what the sources read an unknown field as (the practice rulebook replaces this).
-_SOURCES_DEFAULTS: dict[str, Any] = {
-    "stage": Stage.production, "isolation": Isolation.standard, "untrusted_code": False, "multi_tenant": False,
-    "host_access": False, "gpu": Gpu.none, "devices": (), "kernel_features": (), "multi_os": False,
-    "offline": False, "hardware_virtualization": True,
-}
-
-
-def _resolved(w: Workload) -> Workload:
-    return w.model_copy(update={k: v for k, v in _SOURCES_DEFAULTS.items() if getattr(w, k) is None})
-
-
-def _finish(kb: KnowledgeBase, original: Workload, d: Decision, rulebook: str) -> Decision:
-    rt = kb.runtime(d.runtime)
-    head = f"{rt.name} -> {d.architecture}" + (f", route {d.route}" if d.route else "")
-    return d.model_copy(update={"workload": original, "rulebook": rulebook, "runtime_name": rt.name, "summary": head})
-
-
-def recommend(workload: Workload, kb: KnowledgeBase | None = None, evidence: Evidence | None = None,
-              preferences: Mapping[str, Any] | None = None, rulebook: str = "practice") -> Decision:
-    """Choose the runtime for ``workload`` and explain every step. Pure: no I/O.
-
-    ``evidence`` (measurements of this node) replaces claimed V/S/M/D values where it has them;
-    ``preferences`` may hold ``weights`` ({criterion: weight}), ``pairwise`` ({"S:M": 3, ...}, AHP with
-    a consistency-ratio check) and ``method`` ("wsm" or "topsis"); ``rulebook`` is ``practice``
-    (current upstream practice, the default) or ``sources`` (the source documents' rules as written).
-
-    >>> from rtadvisor.model import Workload
-    >>> recommend(Workload(name="gw", scenario="edge", memory_mb=64, cpu_cores=0.5), rulebook="sources").runtime
-    'wasmedge'
-    """
-    base = kb or load()
-    return _finish(base, workload, _decide(_Ctx(base, evidence, preferences), _resolved(workload)), rulebook)
-
-
-def recommend_reference(workload: Workload, kb: KnowledgeBase | None = None, evidence: Evidence | None = None,
-                        preferences: Mapping[str, Any] | None = None, rulebook: str = "practice") -> Decision:
-    """:func:`recommend` without its shortcuts (no cached score table, every weaker-need decision
-    built in full). Slower; the tests use it to show the fast path gives identical decisions."""
-    base = kb or load()
-    return _finish(base, workload, _decide(_Ctx(base, evidence, preferences, fast=False), _resolved(workload)), rulebook)
 
 
 # ---------------------------------------------------------------------------- caches (fast path)
@@ -756,7 +788,7 @@ def _freeze(obj: Any) -> Any:
     return (type(obj).__name__, obj)
 
 
-def _cached_score(ctx: _Ctx, scenario: str) -> ScoreTable:
+def _cached_score(ctx: _Ctx, scenario: str, ignore: tuple[str, ...] = ()) -> ScoreTable:
     """``score(kb, scenario, evidence, preferences)``, cached on the knowledge base.
 
     The evidence is keyed by identity (the object is kept in the entry, so the id cannot be reused
@@ -766,9 +798,9 @@ def _cached_score(ctx: _Ctx, scenario: str) -> ScoreTable:
     try:
         prefs = _freeze(ctx.preferences or {})
     except TypeError:
-        return score(ctx.kb, scenario, ctx.evidence, ctx.preferences)
+        return score(ctx.kb, scenario, ctx.evidence, ctx.preferences, ignore)
     cache = ctx.kb.derived.setdefault("decide.score", OrderedDict())
-    key = (scenario, id(ctx.evidence), prefs)
+    key = (scenario, id(ctx.evidence), prefs, ignore)
     hit = cache.get(key)
     # Each OrderedDict operation is atomic; a concurrent caller (the web API's threads) may evict
     # the same entry between two of them, which only costs a recomputation.
@@ -778,7 +810,7 @@ def _cached_score(ctx: _Ctx, scenario: str) -> ScoreTable:
         except KeyError:
             pass
         return hit[1]  # type: ignore[no-any-return]
-    table = score(ctx.kb, scenario, ctx.evidence, ctx.preferences)
+    table = score(ctx.kb, scenario, ctx.evidence, ctx.preferences, ignore)
     cache[key] = (ctx.evidence, table)
     while len(cache) > _TABLE_CACHE_SIZE:
         try:

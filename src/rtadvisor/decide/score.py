@@ -174,9 +174,9 @@ def ahp_weights(pairwise: Mapping[str, float]) -> tuple[dict[str, float], float]
             raise ProfileError(f"preferences: pairwise key '{key}': expected 'A:B' with A, B two of {', '.join(CRITERIA)}")
         try:
             value = float(raw)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ProfileError(f"preferences: pairwise '{key}': expected a number 1/9..9, got {raw!r}") from None
-        if not (1 / 9 - 1e-9 <= value <= 9 + 1e-9):
+        if isinstance(raw, bool) or not math.isfinite(value) or not (1 / 9 - 1e-9 <= value <= 9 + 1e-9):
             raise ProfileError(f"preferences: pairwise '{key}': expected a number 1/9..9 (Saaty scale), got {raw!r}")
         pairs.append((a, b, value))
         for n in (a, b):
@@ -203,11 +203,25 @@ def ahp_weights(pairwise: Mapping[str, float]) -> tuple[dict[str, float], float]
     return {n: float(w[idx[n]]) for n in names}, cr
 
 
-def resolve_weights(kb: KnowledgeBase, scenario: str, preferences: Mapping[str, Any] | None) -> tuple[dict[str, float], str, float | None]:
-    """Scenario weights from the knowledge base, adjusted by user preferences (weights or AHP)."""
+#: Largest weight accepted: weights are relative, and a bound keeps their sum finite.
+MAX_WEIGHT = 1e6
+
+
+def resolve_weights(kb: KnowledgeBase, scenario: str, preferences: Mapping[str, Any] | None,
+                    ignore: tuple[str, ...] = ()) -> tuple[dict[str, float], str, float | None]:
+    """Scenario weights from the knowledge base, adjusted by user preferences (weights or AHP).
+
+    ``ignore`` names criteria the workload has no use for (the practice rulebook drops ``gpu`` for a
+    workload without a GPU need), unless the user weighted them explicitly."""
     sw = kb.weights.scenarios.get(scenario) or kb.weights.scenarios["general"]
     weights = sw.as_dict()
     basis = f"scenario weights '{scenario if scenario in kb.weights.scenarios else 'general'}' ({sw.basis}; derived)"
+    user_weighted = set(dict((preferences or {}).get("weights") or {}))
+    dropped = [c for c in ignore if c in weights and c not in user_weighted]
+    for c in dropped:
+        weights[c] = 0.0
+    if dropped:
+        basis += f"; {', '.join(dropped)} not weighed (the workload does not need it)"
     cr: float | None = None
     prefs = dict(preferences or {})
     unknown = set(prefs) - {"weights", "pairwise", "method"}
@@ -218,8 +232,8 @@ def resolve_weights(kb: KnowledgeBase, scenario: str, preferences: Mapping[str, 
         for k, v in given.items():
             if k not in CRITERIA:
                 raise ProfileError(f"preferences: weight '{k}': expected one of {', '.join(CRITERIA)}")
-            if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
-                raise ProfileError(f"preferences: weight '{k}': expected a number >= 0, got {v!r}")
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or not 0 <= v <= MAX_WEIGHT:
+                raise ProfileError(f"preferences: weight '{k}': expected a number 0..{MAX_WEIGHT:g}, got {v!r}")
             weights[k] = float(v)
         basis += f"; user weights {', '.join(f'{k}={v:g}' for k, v in given.items())}"
     if prefs.get("pairwise"):
@@ -235,12 +249,12 @@ def resolve_weights(kb: KnowledgeBase, scenario: str, preferences: Mapping[str, 
 
 
 def score(kb: KnowledgeBase, scenario: str, evidence: Evidence | None = None,
-          preferences: Mapping[str, Any] | None = None) -> ScoreTable:
+          preferences: Mapping[str, Any] | None = None, ignore: tuple[str, ...] = ()) -> ScoreTable:
     """Score every knowledge-base runtime for a scenario (hard constraints are applied by the caller)."""
     method = str((preferences or {}).get("method", "wsm")).lower()
     if method not in ("wsm", "topsis"):
         raise ProfileError(f"preferences: method: expected one of wsm, topsis, got {method!r}")
-    weights, basis, cr = resolve_weights(kb, scenario, preferences)
+    weights, basis, cr = resolve_weights(kb, scenario, preferences, ignore)
     cells, used, notes = build_cells(kb, evidence)
     rids = tuple(kb.runtimes)
     types_by: dict[str, int] = {c.id: (-1 if c.type == "cost" else 1) for c in kb.weights.criteria}
@@ -251,9 +265,10 @@ def score(kb: KnowledgeBase, scenario: str, evidence: Evidence | None = None,
         if logs[c]:
             mat[:, j] = np.log10(np.maximum(mat[:, j], 1e-9))
     # A criterion on which every runtime is equal cannot discriminate; min-max would divide by zero.
-    varying = [j for j in range(len(CRITERIA)) if np.ptp(mat[:, j]) > 1e-12]
-    contrib = np.zeros_like(mat)
     w_all = np.array([weights[c] for c in CRITERIA])
+    # A criterion without weight contributes nothing (and pymcdm warns about zero weights).
+    varying = [j for j in range(len(CRITERIA)) if np.ptp(mat[:, j]) > 1e-12 and w_all[j] > 0]
+    contrib = np.zeros_like(mat)
     topsis_scores = np.full(len(rids), math.nan)
     if varying:
         sub = mat[:, varying]
@@ -263,7 +278,8 @@ def score(kb: KnowledgeBase, scenario: str, evidence: Evidence | None = None,
         contrib[:, varying] = nmat * sub_w
         wsm = mcdm_methods.WSM(normalization_function=normalizations.minmax_normalization)
         wsm_scores = wsm(sub, sub_w, sub_types)
-        assert np.allclose(wsm_scores, contrib.sum(axis=1))  # contributions add up to pymcdm's score
+        if not np.allclose(wsm_scores, contrib.sum(axis=1)):  # contributions must add up to pymcdm's score
+            raise ProfileError("preferences: the weights give no finite score; use smaller, finite weights")
         if sub_w.sum() > 0:
             topsis_scores = mcdm_methods.TOPSIS()(sub, sub_w / sub_w.sum(), sub_types)
     for j in range(len(CRITERIA)):

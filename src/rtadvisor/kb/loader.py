@@ -48,6 +48,7 @@ class KnowledgeBase:
     routes: s.RoutesFile
     network: s.NetworkFile
     troubleshooting: s.TroubleshootingFile
+    practice: s.RulebookFile
     files: dict[str, Path] = field(default_factory=dict)
     # Tables computed from the (immutable) files once, by the layers that use them (e.g. the
     # decision engine's score tables). Not part of the knowledge, so not compared or shown.
@@ -340,6 +341,35 @@ def _check_refs(kb: KnowledgeBase) -> None:
         need(lvl in kb.weights.levels, "weights.yaml", f"levels.{lvl}", "missing")
     for r in rt.values():
         need(1 <= r.isolation <= 5, "runtimes.yaml", f"runtimes[{r.id}].isolation_rating.value", "must be 1..5")
+        need(bool(r.executes), "runtimes.yaml", f"runtimes[{r.id}].executes", "must name at least one artifact")
+    _check_rulebook(kb, need)
+
+
+def _check_rulebook(kb: KnowledgeBase, need: Any) -> None:
+    """The practice rulebook names only runtimes, fields and sources rules that exist."""
+    from rtadvisor.model import Workload
+
+    rt = kb.runtimes
+    pb = kb.practice
+    sources_ids = ({c.id for c in kb.constraints.constraints} | {g.id for g in kb.constraints.guards}
+                   | {c.id for c in kb.conflicts.conflicts} | {c.id for c in kb.cases.cases}
+                   | {f"tree:{n.id}" for n in kb.tree.nodes} | {f"matrix:{r.scenario}" for r in kb.scenarios.rows})
+    seen: set[str] = set()
+    for rule in pb.rules:
+        where = f"rules[{rule.id}]"
+        need(rule.id not in seen, "practice.yaml", f"{where}.id", "duplicate rule id")
+        seen.add(rule.id)
+        for ref in (*rule.prefer, *(rule.require.runtimes if rule.require else ()), *(rule.exclude.runtimes if rule.exclude else ())):
+            need(ref in rt, "practice.yaml", where, f"unknown runtime {ref!r}")
+        for step in rule.steps:
+            for ref in step.when_runtime:
+                need(ref in rt, "practice.yaml", f"{where}.steps", f"unknown runtime {ref!r}")
+        for ref in rule.narrows:
+            need(ref in sources_ids, "practice.yaml", f"{where}.narrows", f"unknown sources rule {ref!r}")
+    fields = set(Workload.model_fields)
+    for a in pb.assumptions:
+        need(a.field in fields, "practice.yaml", f"assumptions[{a.field}].field", "not a profile field")
+    need(pb.mesh.rule in {c.id for c in kb.constraints.constraints}, "practice.yaml", "mesh.rule", f"unknown rule {pb.mesh.rule!r}")
 
 
 def load_from(data_dir: Path) -> KnowledgeBase:
@@ -368,6 +398,7 @@ def load_from(data_dir: Path) -> KnowledgeBase:
         routes=parsed["routes.yaml"],
         network=parsed["network.yaml"],
         troubleshooting=parsed["troubleshooting.yaml"],
+        practice=parsed["practice.yaml"],
         files=files,
     )
     _check_refs(kb)

@@ -82,6 +82,22 @@ class RuntimeCriteria(_Strict):
     density: CriterionValue
 
 
+class Citation(_Strict):
+    source: SourceTag
+    title: str
+    url: str | None = None
+
+
+class Adoption(_Strict):
+    """What it takes to run pods on a runtime: the RuntimeClass, the node set-up, the citation."""
+
+    runtime_class: str | None  # None: the cluster's default runtime (no runtimeClassName needed)
+    handler: str | None
+    node: str
+    workload: str | None = None  # what changes in the workload's manifests
+    cite: tuple[Citation, ...] = ()
+
+
 class Runtime(_Strict):
     """One candidate runtime (SPEC section 1)."""
 
@@ -105,6 +121,11 @@ class Runtime(_Strict):
     best_practices: tuple[str, ...]
     version_facts: tuple[VersionFact, ...]
     criteria: RuntimeCriteria
+    # Which artifacts the runtime can execute (oci-image, wasm, spin): a Linux image needs an OCI
+    # runtime, a Wasm module an engine, a Spin app the Spin shim.
+    executes: tuple[Literal["oci-image", "wasm", "spin"], ...]
+    adopt: Adoption
+    in_sources: bool = True  # False: named by no source document (rtadvisor's own addition)
 
     @property
     def isolation(self) -> int:
@@ -226,7 +247,7 @@ class CasesFile(_File):
 
 
 ConstraintWhen = Literal["devices", "kernel_features", "services_governance", "artifact_wasm", "always"]
-GuardWhen = Literal["untrusted_code", "strong_isolation", "strong_untrusted", "artifact_oci"]
+GuardWhen = Literal["untrusted_code", "strong_isolation", "strong_untrusted", "artifact_oci", "artifact_executes"]
 
 
 class HardConstraint(_Strict):
@@ -338,7 +359,8 @@ class Route(_Strict):
     artifacts: tuple[str, ...]
     # What starts the pod on this route; the decision's runtime stays the Wasm engine (R1 = runc +
     # an image carrying WasmEdge, still runtime WasmEdge).
-    oci_runtime: str | None = None
+    oci_runtime: str | None = None  # placeholders: {engine}, {shim}, {runtime_type} of the chosen engine
+    engines: tuple[str, ...] = ()  # the engines this route can start (empty: any)
 
 
 class RouteRule(_Strict):
@@ -453,6 +475,148 @@ class TroubleshootingFile(_File):
     diagnostics: tuple[Diagnostic, ...]
 
 
+# --------------------------------------------------------------------------- rulebooks
+
+#: Facts a rulebook's ``when`` may test: the profile's fields and three derived facts.
+FACT_NAMES: frozenset[str] = frozenset({
+    "scenario", "stage", "memory_mb", "cpu_cores", "cold_start_slo_ms", "isolation", "untrusted_code",
+    "multi_tenant", "host_access", "gpu", "devices", "kernel_features", "services", "multi_os", "offline",
+    "artifact", "governance", "hardware_virtualization",
+    "tenant_boundary", "sandbox_needed", "wasm_artifact",
+})
+_COMBINATORS = frozenset({"any_of", "all_of", "not"})
+_OPERATORS = frozenset({"any", "none", "nonempty", "lt", "gt"})
+
+
+def check_condition(cond: Any, where: str = "when") -> None:
+    """Validate a ``when`` mapping (raises ValueError naming the offending key)."""
+    if not isinstance(cond, dict):
+        raise ValueError(f"{where}: expected a mapping of fact -> condition")
+    for key, value in cond.items():
+        if key in ("any_of", "all_of"):
+            if not isinstance(value, list) or not value:
+                raise ValueError(f"{where}.{key}: expected a non-empty list of conditions")
+            for i, sub in enumerate(value):
+                check_condition(sub, f"{where}.{key}[{i}]")
+        elif key == "not":
+            check_condition(value, f"{where}.not")
+        elif key not in FACT_NAMES:
+            raise ValueError(f"{where}: unknown fact {key!r} (known: {', '.join(sorted(FACT_NAMES))})")
+        elif isinstance(value, dict):
+            bad = set(value) - _OPERATORS
+            if bad or len(value) != 1:
+                raise ValueError(f"{where}.{key}: expected one of {', '.join(sorted(_OPERATORS))}, got {', '.join(map(str, value))}")
+
+
+class FamiliesOrRuntimes(_Strict):
+    families: tuple[Family, ...] = ()
+    runtimes: tuple[str, ...] = ()
+
+
+class RuleStep(_Strict):
+    kind: Literal["runtimeclass", "node", "workload", "migration", "requirement"]
+    text: str
+    when_runtime: tuple[str, ...] = ()  # only when the decision chose one of these runtimes
+    when_family: tuple[Family, ...] = ()
+    when_gpu: tuple[str, ...] = ()
+
+
+class Rule(_Strict):
+    """One rule of the practice rulebook: scope (``when``), action, reason and citation."""
+
+    id: str
+    title: str
+    when: dict[str, Any]
+    require: FamiliesOrRuntimes | None = None
+    exclude: FamiliesOrRuntimes | None = None
+    require_executes_artifact: bool = False
+    prefer: tuple[str, ...] = ()
+    by_score: bool = False  # rank ``prefer`` by score (its order breaks ties)
+    reason: str | None = None
+    # "fired": a reason whenever it applied; "decisive": only when leaving it out changes the answer
+    reason_if: Literal["fired", "decisive"] = "fired"
+    reason_assumed: str | None = None  # the reason's wording when the facts it tests were only assumed
+    narrows: tuple[str, ...] = ()  # the sources' rules this one reads within their scope
+    scope: str | None = None  # what the source wrote the narrowed rule for
+    conflict: str | None = None  # said when earlier rules leave this one nothing to act on
+    conflict_assumed: str | None = None  # said instead when the rule's facts were only assumed
+    steps: tuple[RuleStep, ...] = ()
+    architecture_adds: str | None = None
+    cite: tuple[Citation, ...]
+
+    @model_validator(mode="after")
+    def _checks(self) -> Rule:
+        check_condition(self.when)
+        if (self.require or self.exclude or self.require_executes_artifact or self.prefer) and not self.reason:
+            raise ValueError("a rule that filters or prefers needs a 'reason'")
+        if not self.cite:
+            raise ValueError("every rule needs at least one citation ('cite')")
+        return self
+
+
+class AssumptionDef(_Strict):
+    field: str
+    assume: Any
+    try_: tuple[Any, ...] = Field(default=(), alias="try")
+    text: str
+    if_text: str | None = None
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _if_text(self) -> AssumptionDef:
+        if self.try_ and not self.if_text:
+            raise ValueError("an assumption with 'try' values needs an 'if_text'")
+        return self
+
+
+class SloPolicy(_Strict):
+    switch_within_tier: bool
+    reason: str
+    cite: tuple[Citation, ...] = ()
+
+
+class MeshPolicy(_Strict):
+    rule: str
+    note: str
+    cite: tuple[Citation, ...] = ()
+
+
+class WasmCost(_Strict):
+    base: str
+    blockers: dict[str, str]
+
+
+class PracticeRoute(_Strict):
+    when: dict[str, Any]
+    route: Literal["R1", "R2", "R3"]
+    reason: str
+    cite: tuple[Citation, ...] = ()
+
+    @model_validator(mode="after")
+    def _checks(self) -> PracticeRoute:
+        check_condition(self.when)
+        return self
+
+
+class RulebookFile(_File):
+    kind: Literal["rulebook"]
+    id: Literal["practice"]
+    title: str
+    summary: str
+    assumptions: tuple[AssumptionDef, ...]
+    tiers: dict[Family, str]
+    slo: SloPolicy
+    mesh: MeshPolicy
+    rules: tuple[Rule, ...]
+    routes: tuple[PracticeRoute, ...]
+    artifact_reasons: dict[str, str]
+    scenario_notes: dict[str, str]
+    wasm_cost: WasmCost
+    device_plugins: dict[str, str]
+    sources_scope: dict[str, str]
+
+
 FILE_MODELS: dict[str, type[_File]] = {
     "runtimes.yaml": RuntimesFile,
     "claims.yaml": ClaimsFile,
@@ -465,4 +629,5 @@ FILE_MODELS: dict[str, type[_File]] = {
     "routes.yaml": RoutesFile,
     "network.yaml": NetworkFile,
     "troubleshooting.yaml": TroubleshootingFile,
+    "practice.yaml": RulebookFile,
 }
