@@ -36,25 +36,36 @@ def test_fix_inserts_runtime_class_keeping_everything_else(corpus_copy: Path, fi
     assert target.read_text() == after
 
 
-def test_fix_replaces_existing_class_and_adds_wasm_annotation(corpus_copy: Path, fixed_engine) -> None:
+def test_fix_sets_wasm_classes_and_never_moves_a_wasm_workload_off_its_wasm_class(corpus_copy: Path, fixed_engine) -> None:
     target = corpus_copy / "wasm" / "wasm-workloads.yaml"
     result = scan([str(target)], recommend=fixed_engine("wasmedge", "R3"))
     by = {f.name: f for f in result.findings}
-    assert by["hello-wasm"].status == "mismatch" and by["hello-wasm"].recommended_runtime_class == "wasmedge"
+    # hello-wasm already runs a Wasm engine on crun-wasm (route R2): the team's route is kept
+    assert by["hello-wasm"].status == "ok" and by["hello-wasm"].route == "R2" and not by["hello-wasm"].fixable
+    assert by["thumbnailer"].status == "mismatch" and by["thumbnailer"].recommended_runtime_class == "wasmedge"
     fix_files(result.findings)
     docs = list(yaml.safe_load_all(target.read_text()))
-    assert docs[0]["spec"]["template"]["spec"]["runtimeClassName"] == "wasmedge"  # replaced in place
+    assert docs[0]["spec"]["template"]["spec"]["runtimeClassName"] == "crun-wasm"  # left alone
+    assert docs[1]["spec"]["template"]["spec"]["runtimeClassName"] == "wasmedge"
     assert docs[2]["spec"]["runtimeClassName"] == "wasmedge"
-    # now route R2: crun-wasm plus the annotation crun looks for
+    # they are on runwasi classes now: an engine that prefers route R2 does not move them either
+    again = scan([str(target)], recommend=fixed_engine("wasmedge", "R2"))
+    assert [(f.status, f.route) for f in again.findings] == [("ok", "R2"), ("ok", "R3"), ("ok", "R3")]
+    assert fix_files(again.findings) == []
+
+
+def test_fix_adds_the_wasm_annotation_route_r2_needs(tmp_path: Path, fixed_engine) -> None:
+    target = tmp_path / "w.yaml"
+    target.write_text("# a comment that stays\napiVersion: v1\nkind: Pod\nmetadata:\n  name: w\n  labels: {app: w}\n"
+                      "spec:\n  containers:\n  - name: c\n    image: x\n    command: [/app.wasm]\n")
     result = scan([str(target)], recommend=fixed_engine("wasmedge", "R2"))
-    assert all(f.fixable for f in result.findings if f.status == "mismatch")
+    assert result.findings[0].status == "mismatch" and result.findings[0].fixable
     fix_files(result.findings)
     text = target.read_text()
-    docs = list(yaml.safe_load_all(text))
-    for doc, meta in ((docs[0], docs[0]["spec"]["template"]["metadata"]), (docs[1], docs[1]["spec"]["template"]["metadata"]), (docs[2], docs[2]["metadata"])):
-        assert meta["annotations"]["module.wasm.image/variant"] == "compat-smart", doc["metadata"]["name"]
-    assert docs[1]["spec"]["template"]["metadata"]["labels"] == {"app": "thumbnailer"}
-    assert text.startswith("# WasmEdge workloads: one already on the crun-wasm RuntimeClass (route R2),\n")
+    doc = yaml.safe_load(text)
+    assert doc["spec"]["runtimeClassName"] == "crun-wasm"
+    assert doc["metadata"]["annotations"]["module.wasm.image/variant"] == "compat-smart"
+    assert doc["metadata"]["labels"] == {"app": "w"} and text.startswith("# a comment that stays\n")
     second = scan([str(target)], recommend=fixed_engine("wasmedge", "R2"))
     assert all(f.status == "ok" and not f.warnings for f in second.findings)
     assert fix_files(second.findings) == []
@@ -105,7 +116,8 @@ def test_not_fixed_when_it_would_break_or_weaken(corpus_copy: Path, fixed_engine
     assert all(f.status == "mismatch" and not f.fixable and "host access" in (f.fix_note or "") for f in edge.findings)
     helm = scan([str(corpus_copy / "misc" / "helm-rendered.yaml")], recommend=fixed_engine("runc"))
     plugins = next(f for f in helm.findings if f.name == "release-podinfo-plugins")
-    assert plugins.status == "mismatch" and not plugins.fixable and "isolates more strongly" in (plugins.fix_note or "")
+    # the team's stronger runtime is a choice, reported as such and never weakened by --fix
+    assert plugins.status == "choice" and not plugins.fixable and "isolates more strongly" in (plugins.fix_note or "")
     assert fix_files(edge.findings + [plugins]) == []
 
 

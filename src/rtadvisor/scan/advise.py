@@ -19,20 +19,35 @@ from rtadvisor.model import Decision, Workload
 _ALIASES: dict[str, frozenset[str]] = {
     "runc": frozenset({"runc", "default", "runc-v2", "nvidia", "nvidia-cdi", "nvidia-legacy", "nvidia-container-runtime"}),
     "crun": frozenset({"crun"}),
-    "gvisor": frozenset({"gvisor", "runsc", "gvisor-kvm", "gvisor-ptrace", "runsc-kvm"}),
-    "kata": frozenset({"kata", "kata-containers", "kata-qemu", "kata-clh", "kata-fc", "kata-dragonball", "kata-qemu-tdx", "kata-qemu-snp", "kata-qemu-sev"}),
-    "vm": frozenset({"kata-qemu", "kubevirt", "vm", "kata-qemu-nvidia-gpu"}),
-    "wasmedge": frozenset({"crun-wasm", "wasmedge", "wasm", "runwasi-wasmedge", "crun-wasmedge"}),
-    "wasmtime": frozenset({"crun-wasm", "wasmtime", "wasm", "runwasi-wasmtime"}),
+    "gvisor": frozenset({"gvisor", "runsc", "gvisor-kvm", "gvisor-ptrace", "runsc-kvm", "gvisor-systrap"}),
+    "kata": frozenset({"kata", "kata-containers", "kata-qemu", "kata-clh", "kata-fc", "kata-dragonball", "kata-qemu-tdx",
+                       "kata-qemu-snp", "kata-qemu-sev", "kata-qemu-nvidia-gpu", "kata-qemu-nvidia-gpu-snp",
+                       "kata-qemu-nvidia-gpu-tdx", "kata-stratovirt", "kata-remote"}),
+    "vm": frozenset({"kubevirt", "vm"}),
+    "wasmedge": frozenset({"crun-wasm", "wasmedge", "wasm", "runwasi-wasmedge", "crun-wasmedge", "wasmedge-v1"}),
+    "wasmtime": frozenset({"crun-wasm", "wasmtime", "wasm", "runwasi-wasmtime", "wasmtime-v1"}),
+    "wasmer": frozenset({"wasmer", "runwasi-wasmer", "wasmer-v1"}),
+    "spin": frozenset({"spin", "wasmtime-spin-v2", "wasmtime-spin", "spin-v2"}),
+}
+#: RuntimeClasses of runwasi shims (K3s, KWasm, SpinKube): a workload on one is on route R3 with that
+#: class's engine; the generic "wasm" class of the sources' R3 counts too.
+RUNWASI_CLASSES: dict[str, str] = {
+    "wasmtime": "wasmtime", "runwasi-wasmtime": "wasmtime", "wasmtime-v1": "wasmtime",
+    "wasmedge": "wasmedge", "runwasi-wasmedge": "wasmedge", "wasmedge-v1": "wasmedge",
+    "wasmer": "wasmer", "runwasi-wasmer": "wasmer", "wasmer-v1": "wasmer",
+    "spin": "spin", "wasmtime-spin-v2": "spin", "wasmtime-spin": "spin", "spin-v2": "spin",
+    "wasm": "wasmedge", "slight": "slight", "lunatic": "lunatic", "wws": "wws",
 }
 
-_R2_CLASSES = frozenset({"crun-wasm", "wasm", "crun-wasmedge"})
+R2_CLASSES = frozenset({"crun-wasm", "crun-wasmedge", "crun-wasmtime", "crun-wasmer"})
+_R2_CLASSES = R2_CLASSES | {"wasm"}  # the sources name "wasm" for R3 but older guides used it for crun
 
 # Fallback isolation rating for a runtime the knowledge base does not list (SPEC table: runc 3,
 # gVisor 4, Kata/WasmEdge 5). --fix never lowers isolation on its own: stating the need is the team's call.
-ISOLATION = {"runc": 3, "crun": 3, "gvisor": 4, "kata": 5, "vm": 5, "wasmedge": 5, "wasmtime": 5}
-WASM_RUNTIMES = frozenset({"wasmedge", "wasmtime"})
-SANDBOXES = frozenset({"gvisor", "kata", "vm", "wasmedge", "wasmtime"})
+ISOLATION = {"runc": 3, "crun": 3, "gvisor": 4, "kata": 5, "vm": 5, "wasmedge": 5, "wasmtime": 5, "wasmer": 5, "spin": 5}
+WASM_RUNTIMES = frozenset({"wasmedge", "wasmtime", "wasmer", "spin"})
+SANDBOXES = frozenset({"gvisor", "kata", "vm", "wasmedge", "wasmtime", "wasmer", "spin"})
+VMS = frozenset({"kata", "vm"})
 
 
 @lru_cache(maxsize=64)
@@ -48,8 +63,11 @@ def runtime_class_for(runtime: str, route: str | None) -> str | None:
 
     try:
         handler = handlers_for(runtime, route if runtime in WASM_RUNTIMES else None)[0]
-    except InputError:  # a runtime the deploy area has no handler for: its id is the best guess
-        return runtime
+    except InputError:  # a runtime the deploy area has no handler for: the knowledge base's class
+        try:
+            return _knowledge().runtime(runtime).adopt.runtime_class  # type: ignore[no-any-return]
+        except KeyError:
+            return runtime
     return None if handler.default_runtime else handler.runtime_class
 
 
@@ -57,6 +75,8 @@ def runtime_of_class(name: str | None) -> str | None:
     """Which runtime a current runtimeClassName stands for (``None`` -> runc); None if unknown."""
     if not name:
         return "runc"
+    if name in RUNWASI_CLASSES:
+        return RUNWASI_CLASSES[name]
     for runtime, names in _ALIASES.items():
         if name in names:
             return runtime
@@ -80,7 +100,7 @@ def class_matches(current: str | None, runtime: str, route: str | None) -> bool:
         if route == "R1":
             return runtime_of_class(current) == "runc"
         if route == "R3":
-            return current in (runtime, f"runwasi-{runtime}")
+            return RUNWASI_CLASSES.get(current) == runtime
         return current in _R2_CLASSES
     return runtime_of_class(current) == runtime
 
@@ -103,14 +123,15 @@ def isolation_rank(runtime: str) -> int:
         return ISOLATION.get(runtime, 0)
 
 
-def engine() -> Recommend:
-    """The real decision engine with the packaged knowledge base loaded once."""
+def engine(rulebook: str = "practice") -> Recommend:
+    """The real decision engine with the packaged knowledge base loaded once (``rulebook``:
+    practice, the default, or sources)."""
     from rtadvisor import decide
 
     knowledge = _knowledge()
 
     def recommend(workload: Workload) -> Decision:
-        return decide.recommend(workload, kb=knowledge)
+        return decide.recommend(workload, kb=knowledge, rulebook=rulebook)
 
     return recommend
 
@@ -137,44 +158,10 @@ class DecisionCache:
         return decision
 
 
-def _decisive_constraints(decision: Decision) -> list[Any]:
-    """The hard constraints that shaped the answer: those that ruled out the runtime the S-select tree
-    leads to, and those that rule nothing out but add to the architecture (the service mesh).
-
-    A constraint that only excluded runtimes the tree would not have chosen anyway (a Linux image
-    excluding the Wasm engines, say) is context, not the reason. Without a tree leaf in the trace
-    every constraint counts."""
-    tree = [step for step in decision.trace if step.kind == "tree" and "->" in step.answer]
-    leaf = tree[-1].answer.rsplit("->", 1)[1].split()[0] if tree else None
-    excluded_by = {a.runtime: (a.excluded or "").split(":", 1)[0] for a in decision.alternatives}
-    excluders = set(excluded_by.values())
-    if leaf is None:
-        return list(decision.constraints)
-    return [c for c in decision.constraints if excluded_by.get(leaf) == c.id or c.id not in excluders]
-
-
 def one_line_reason(decision: Decision) -> str:
-    """Why, in one line: a hard constraint that decided (see :func:`_decisive_constraints`), else the matching case-table row, else
-    the path through the decision tree, else the scenario step, else the last step of the trace."""
-    decisive = _decisive_constraints(decision)
-    if decisive:
-        c = decisive[0]
-        return f"{c.rule}: {c.because} [{c.source}]"
-    chosen: Any = None
-    for step in decision.trace:
-        if step.kind == "case" and step.answer.startswith("matches"):
-            chosen = step
-    if chosen is None:
-        tree = [step for step in decision.trace if step.kind == "tree"]
-        if tree:  # the path through the S-select tree, root to leaf
-            src = f" [{tree[-1].source}]" if tree[-1].source else ""
-            return "; ".join(f"{step.question} {step.answer}" for step in tree) + src
-        for step in decision.trace:
-            if step.kind == "scenario":
-                chosen = step
-    if chosen is None and decision.trace:
-        chosen = decision.trace[-1]
-    if chosen is None:
-        return f"{decision.runtime} ({decision.architecture})"
-    src = f" [{chosen.source}]" if chosen.source else ""
-    return f"{chosen.question} {chosen.answer}{src}"
+    """Why, in one line: the verdict's first reason, with the rule it comes from (the rulebook's
+    own words, so a scan row and ``rtadvisor recommend`` say the same thing)."""
+    if decision.reasons:
+        r = decision.reasons[0]
+        return f"{r.text} [{r.rule}]"
+    return f"{decision.runtime} ({decision.architecture})"

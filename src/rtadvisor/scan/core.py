@@ -12,7 +12,10 @@ from rtadvisor.errors import RtadvisorError
 from rtadvisor.model import Decision
 
 from .advise import (
+    R2_CLASSES,
+    RUNWASI_CLASSES,
     SANDBOXES,
+    VMS,
     WASM_RUNTIMES,
     DecisionCache,
     Recommend,
@@ -25,7 +28,10 @@ from .advise import (
 from .infer import WASM_VARIANT, Inference, InferenceError, Inferred, infer
 from .reader import Input, KubeObject, Problem, classify, expand_paths, iter_objects, read_text
 
-Status = Literal["ok", "mismatch"]
+# ok: the current class selects the recommended runtime; mismatch: it does not; choice: it selects
+# another runtime the team chose on purpose and that isolates at least as well (gVisor or Kata
+# where a container would do, another runwasi engine for a Wasm module): reported, never "fixed".
+Status = Literal["ok", "mismatch", "choice"]
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,7 @@ class ScanResult:
             "workloads": len(self.findings) + len(self.ignored),
             "ok": statuses.get("ok", 0),
             "mismatch": statuses.get("mismatch", 0),
+            "choice": statuses.get("choice", 0),
             "warnings": sum(len(f.warnings) for f in self.findings),
             "ignored": len(self.ignored),
             "skipped": len(self.problems),
@@ -215,40 +222,59 @@ def make_finding(obj: KubeObject, inf: Inference, decision: Decision) -> Finding
     note: str | None = None
 
     current_runtime = runtime_of_class(current)
+    # A Wasm module already on a Wasm class (a runwasi/KWasm/SpinKube class: route R3 with that
+    # class's engine; crun-wasm: route R2) keeps its route: it is never "fixed" onto another class.
+    current_route = ("R3" if current in RUNWASI_CLASSES else "R2" if current in R2_CLASSES else None) if current else None
+    on_wasm_class = inf.is_wasm_like and current_route is not None
+    if on_wasm_class and runtime in WASM_RUNTIMES and not matches and class_matches(current, runtime, current_route):
+        route, matches, wanted = current_route, True, current  # same engine, the team's route
     if current_runtime is None:
         warnings.append(Warning_("unknown-runtime-class", f"runtimeClassName {current!r} is not a RuntimeClass rtadvisor knows; cannot tell which runtime it selects"))
     host = inf.host_access
-    if host and runtime in SANDBOXES:
-        warnings.append(Warning_("host-access", f"{runtime} cannot give this workload the host access it asks for: {'; '.join(host)}"))
+    if host and (runtime in SANDBOXES or any("P-host-access" in c.id for c in decision.conflicts)):
+        what = (f"{runtime} cannot give this workload the host access it asks for" if runtime in SANDBOXES else
+                "it needs the host and runs code that should be sandboxed; no runtime can do both")
+        warnings.append(Warning_("host-access", f"{what}: {'; '.join(host)}"))
     if runtime in WASM_RUNTIMES and not inf.is_wasm:
         src = inf.fields["artifact"].source if "artifact" in inf.fields else "containers"
         warnings.append(Warning_("not-wasm-artifact", f"{runtime} runs Wasm modules but the image is an OCI Linux image ({src}); port the workload to Wasm first"))
     if inf.is_wasm and runtime not in WASM_RUNTIMES:
         src = inf.fields["artifact"].source
         warnings.append(Warning_("wasm-artifact-on-container", f"the workload is a Wasm module ({src}) but {runtime} runs Linux containers; it works only as route R1 (an image that carries a Wasm engine)"))
-    if route == "R2" and runtime in WASM_RUNTIMES:
+    status: Status = "ok" if matches else "mismatch"
+    chosen_why = None if matches else _team_choice(inf, current, current_runtime, runtime, current_route)
+    if chosen_why:
+        status = "choice"
+    effective_route = current_route if status == "choice" and on_wasm_class else route
+    if effective_route == "R2" and (runtime in WASM_RUNTIMES or on_wasm_class):
         ann = _template_annotations(obj.data, inf.template_meta_path)
         needs_annotation = ann.get(WASM_VARIANT) != "compat-smart"
-        if needs_annotation and matches:
+        if needs_annotation and (matches or status == "choice"):
             warnings.append(Warning_("wasm-annotation-missing", f"route R2 needs the pod annotation {WASM_VARIANT}: compat-smart so crun hands the container to its Wasm engine"))
 
-    status: Status = "ok" if matches else "mismatch"
-    needs_change = (not matches) or needs_annotation
+    needs_change = status == "mismatch" or (needs_annotation and status in ("ok", "choice") and effective_route == "R2")
+    if status == "choice":
+        note = chosen_why
     if needs_change:
+        device_or_gpu = inf.fields.get("gpu") is not None or "devices" in inf.fields
         if obj.path is None:
             note = "read from stdin: nothing to write back"
         elif host and runtime in SANDBOXES:
             note = "not changed by --fix: the workload needs host access the recommended runtime cannot give"
-        elif runtime in WASM_RUNTIMES and not inf.is_wasm:
+        elif status == "mismatch" and device_or_gpu and runtime in VMS and current_runtime not in VMS:
+            # Moving a GPU job or a device workload into a VM needs passthrough set up first (VFIO,
+            # IOMMU, a device plugin that hands out VFIO devices): advice, never an automatic edit.
+            note = f"not changed by --fix: moving a GPU or device workload into {runtime} needs VFIO passthrough set up first"
+        elif status == "mismatch" and runtime in WASM_RUNTIMES and not inf.is_wasm:
             note = "not changed by --fix: the workload is not a Wasm module yet"
-        elif inf.is_wasm and runtime not in WASM_RUNTIMES and not matches:
+        elif status == "mismatch" and inf.is_wasm and runtime not in WASM_RUNTIMES:
             note = f"not changed by --fix: the workload is a Wasm module; moving it to {runtime} needs an R1 image first"
-        elif current_runtime is not None and not matches and isolation_rank(current_runtime) > isolation_rank(runtime):
+        elif status == "mismatch" and current_runtime is not None and isolation_rank(current_runtime) > isolation_rank(runtime):
             note = (
                 f"not changed by --fix: {current} isolates more strongly than {runtime}; "
                 "state the need with rtadvisor.io/isolation or switch by hand"
             )
-        elif current_runtime is None and not matches:
+        elif status == "mismatch" and current_runtime is None:
             note = f"not changed by --fix: unknown runtimeClassName {current!r}"
         else:
             fixable = True
@@ -276,6 +302,26 @@ def make_finding(obj: KubeObject, inf: Inference, decision: Decision) -> Finding
         pod_spec_path=inf.pod_spec_path,
         template_meta_path=inf.template_meta_path,
     )
+
+
+def _team_choice(inf: Inference, current: str | None, current_runtime: str | None, runtime: str,
+                 current_route: str | None) -> str | None:
+    """Why the current class is the team's own, defensible choice rather than a mismatch (or None)."""
+    if current_runtime is None or current is None:
+        return None
+    if inf.is_wasm_like and current_route is not None:
+        via = f"the runwasi shim of {RUNWASI_CLASSES[current]}" if current_route == "R3" else "crun's Wasm handler"
+        return (f"the team runs it on {via} (RuntimeClass {current}, route {current_route}); a Wasm workload is "
+                f"never moved off its Wasm class by --fix" + (f" ({runtime} would also fit)" if runtime in WASM_RUNTIMES else ""))
+    if inf.host_access:
+        return None
+    if current_runtime in SANDBOXES and runtime not in SANDBOXES and isolation_rank(current_runtime) >= isolation_rank(runtime):
+        return (f"the team chose {current_runtime} (RuntimeClass {current}), which isolates more strongly than "
+                f"{runtime}; a stronger runtime is a choice, not a mismatch")
+    if (current_runtime in VMS and runtime == "gvisor") or (current_runtime == "gvisor" and runtime in VMS):
+        return (f"the team chose {current_runtime} (RuntimeClass {current}); both {current_runtime} and {runtime} "
+                f"sandbox it, and the facts the manifest states do not decide between them")
+    return None
 
 
 def _template_annotations(data: dict[str, Any], meta_path: tuple[str, ...]) -> dict[str, Any]:

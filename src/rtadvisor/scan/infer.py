@@ -32,7 +32,35 @@ POD_PATHS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 _TEMPLATE = (("spec", "template", "spec"), ("spec", "template", "metadata"))
 
-GPU_PASSTHROUGH_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu", "gpu.intel.com/i915", "gpu.intel.com/xe")
+# Extended-resource domains of GPU device plugins: every resource they advertise is a GPU
+# (nvidia.com/gpu, nvidia.com/mig-1g.10gb, nvidia.com/gpu.shared, amd.com/gpu, gpu.intel.com/i915,
+# gpu.intel.com/xe, gpu.intel.com/millicores, ...). A few resources in those domains are not GPUs.
+GPU_DOMAINS = ("nvidia.com/", "amd.com/", "gpu.intel.com/")
+_NOT_GPU = re.compile(r"(xilinx|fpga|rdma|sriov_net|mlnx|hca|nic)", re.IGNORECASE)
+# Device kinds by words in an extended resource name (device plugins name resources freely:
+# intel.com/intel_sriov_netdevice, rdma/hca_shared_devices_a, smarter-devices/ttyUSB0,
+# squat.ai/serial, qat.intel.com/generic, fpga.intel.com/af-..., xilinx.com/fpga-...).
+_RESOURCE_DEVICES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"qat", re.I), "qat"),
+    (re.compile(r"fpga|xilinx|\baf-|arria|stratix|agilex", re.I), "fpga"),
+    (re.compile(r"dpdk|uio", re.I), "dpdk"),
+    (re.compile(r"rdma|hca|infiniband|\bib\d|mlnx_ib|roce", re.I), "rdma"),
+    (re.compile(r"sriov|sr-iov|_vf\b|netdevice|mlxnics|\bvf\b", re.I), "sriov-nic"),
+    (re.compile(r"vfio", re.I), "pci"),
+    (re.compile(r"tty(usb|acm|s\d|ama)|serial|\bcom\d", re.I), "serial"),
+    (re.compile(r"video|camera|v4l|webcam", re.I), "video"),
+    (re.compile(r"usb|hidraw|/snd\b|audio|sound|zigbee|bluetooth", re.I), "usb"),
+)
+DEVICE_ORDER = ("usb", "serial", "video", "pci", "sriov-nic", "rdma", "dpdk", "fpga", "qat")
+# hostPaths of a node agent: the kubelet's and the container runtime's state and sockets, the
+# host's /proc, /sys, / and logs. A pod that mounts them works on the node, not in a sandbox.
+_HOST_PATHS = re.compile(
+    r"^(/|/proc|/sys|/etc|/var/log|/var/lib/kubelet|/var/lib/docker|/var/lib/containerd|/run/containerd|"
+    r"/var/run/containerd|/run/crio|/var/run/crio|/run/udev|/lib/modules|/usr/lib/modules|/var/run|/run|/dev)"
+    r"(/.*)?$")
+# Host files that ordinary applications read (time zone, CA bundles): not host access.
+_BENIGN_HOST_PATHS = re.compile(r"^(/etc/localtime|/etc/timezone|/usr/share/zoneinfo|/etc/ssl|/etc/pki|/etc/ca-certificates)(/.*)?$")
+_HOST_SOCKETS = re.compile(r"(docker|containerd|crio|kubelet|cri-dockerd|podman)[^/]*\.sock$|/device-plugins/?$|/pod-resources/?$")
 # Capabilities that only make sense with host access; sandboxes and VMs cannot grant them to the host.
 HOST_CAPABILITIES = frozenset({"SYS_ADMIN", "SYS_MODULE", "SYS_RAWIO", "SYS_PTRACE", "NET_ADMIN", "SYS_BOOT", "SYS_TIME", "BPF", "PERFMON", "ALL"})
 _WASM_IMAGE = re.compile(r"(^|[/:._-])(wasm|wasi|wasm32)([/:._-]|$)", re.IGNORECASE)
@@ -82,7 +110,12 @@ class Inference:
     @property
     def is_wasm(self) -> bool:
         art = self.fields.get("artifact")
-        return art is not None and art.value == "wasm"
+        return art is not None and art.value in ("wasm", "spin")
+
+    @property
+    def is_wasm_like(self) -> bool:
+        """A Wasm module or a Spin app (both run on Wasm engines)."""
+        return self.is_wasm
 
 
 def _get(obj: Any, path: tuple[str, ...]) -> Any:
@@ -149,6 +182,7 @@ def infer(data: Mapping[str, Any]) -> Inference:
     _infer_devices(pod, spec_path, fields, hints)
     _infer_artifact(data, meta_path, tmeta, meta, pod, spec_path, containers, current, fields)
     _infer_scenario(kind, pod, spec_path, fields)
+    _infer_host_access(hints, fields)
 
     # The team's statements override inference.
     for key, fname in (
@@ -165,12 +199,16 @@ def infer(data: Mapping[str, Any]) -> Inference:
         ("devices", "devices"),
         ("memory-mb", "memory_mb"),
         ("cpu-cores", "cpu_cores"),
+        ("multi-tenant", "multi_tenant"),
+        ("host-access", "host_access"),
+        ("hardware-virtualization", "hardware_virtualization"),
+        ("artifact", "artifact"),
     ):
         found = statement(PREFIX + key)
         if found is None:
             continue
         value, source = found
-        if fname in ("untrusted_code", "multi_os", "offline"):
+        if fname in ("untrusted_code", "multi_os", "offline", "multi_tenant", "host_access", "hardware_virtualization"):
             value = _as_bool(value, source, PREFIX + key)
         elif fname in ("kernel_features", "devices"):
             value = tuple(v.strip() for v in str(value).split(",") if v.strip())
@@ -269,7 +307,31 @@ def _infer_resources(containers: list[_Container], fields: dict[str, Inferred]) 
             fields[fname] = Inferred(round(running_total, 6), " + ".join(running_src))
 
 
+def classify_resource(key: str) -> tuple[str, str] | None:
+    """``("gpu", kind)`` or ``("device", kind)`` for an extended resource name, None otherwise.
+
+    >>> classify_resource("nvidia.com/mig-1g.10gb"), classify_resource("intel.com/intel_sriov_netdevice")
+    (('gpu', 'shared'), ('device', 'sriov-nic'))
+    """
+    k = key.lower()
+    if k.startswith(GPU_DOMAINS) and not _NOT_GPU.search(k):
+        if "vgpu" in k or "grid" in k:
+            return "gpu", "vgpu"
+        if "sriov" in k:
+            return "gpu", "sriov"
+        if "mig-" in k or "shared" in k or k.startswith("gpu.intel.com/") and ("millicores" in k or "memory" in k):
+            return "gpu", "shared"
+        return "gpu", "passthrough"
+    if "gpu" in k:  # another vendor's or a renamed GPU resource (e.g. a time-sliced rename)
+        return "gpu", "shared" if ("shared" in k or "mig" in k) else "passthrough"
+    for pattern, kind in _RESOURCE_DEVICES:
+        if pattern.search(k):
+            return "device", kind
+    return None
+
+
 def _infer_extended(containers: list[_Container], fields: dict[str, Inferred], hints: dict[str, Inferred]) -> None:
+    gpu_rank = {"passthrough": 1, "shared": 2, "sriov": 3, "vgpu": 4}
     gpu: tuple[int, str, str] | None = None  # (precedence, value, source)
     devices: dict[str, str] = {}
     extended: dict[str, str] = {}
@@ -288,30 +350,21 @@ def _infer_extended(containers: list[_Container], fields: dict[str, Inferred], h
                 path = (*c.path, "resources", which, key)
                 try:
                     amount = float(raw) if not isinstance(raw, str) else float(_quantity_float(raw))
-                except (QuantityError, ValueError) as exc:
+                except (QuantityError, ValueError, TypeError, OverflowError) as exc:
                     raise InferenceError("malformed-quantity", path, f"{_dotted(path)}: {raw!r} is not a quantity") from exc
                 if amount <= 0:
                     continue
                 src = _dotted(path)
                 extended.setdefault(key, src)
-                k = key.lower()
-                kind: tuple[int, str] | None = None
-                if "vgpu" in k or "grid" in k:
-                    kind = (4, "vgpu")
-                elif "gpu" in k and "sriov" in k:
-                    kind = (3, "sriov")
-                elif "mig-" in k or k.endswith("gpu.shared") or "shared" in k and "gpu" in k:
-                    kind = (2, "shared")
-                elif key in GPU_PASSTHROUGH_RESOURCES or k.endswith("/gpu"):
-                    kind = (1, "passthrough")
-                if kind is not None:
-                    if gpu is None or kind[0] > gpu[0]:
-                        gpu = (kind[0], kind[1], src)
+                found = classify_resource(key)
+                if found is None:
                     continue
-                if "fpga" in k or "sriov" in k or "vfio" in k:
-                    devices.setdefault("pci", src)
-                elif re.search(r"ttyusb|ttyacm|/usb|video\d|hidraw|/snd", k):
-                    devices.setdefault("usb", src)
+                what, kind = found
+                if what == "gpu":
+                    if gpu is None or gpu_rank[kind] > gpu[0]:
+                        gpu = (gpu_rank[kind], kind, src)
+                else:
+                    devices.setdefault(kind, src)
     if gpu is not None:
         fields["gpu"] = Inferred(gpu[1], gpu[2])
     if devices:
@@ -334,7 +387,7 @@ def _merge_devices(fields: dict[str, Inferred], found: dict[str, str]) -> None:
             merged[d] = current.source
     for d, src in found.items():
         merged.setdefault(d, src)
-    order = [d for d in ("usb", "pci") if d in merged]
+    order = [d for d in DEVICE_ORDER if d in merged]
     fields["devices"] = Inferred(tuple(order), " + ".join(dict.fromkeys(merged[d] for d in order)))
 
 
@@ -360,18 +413,28 @@ def _infer_pod_security(pod: Mapping[str, Any], spec_path: tuple[str, ...], cont
 
 
 def _device_class(path: str) -> str | None:
-    """``usb``/``pci``/``gpu``/``dev`` (all of /dev) for a host device path, None if not a device."""
+    """The device kind of a host path (``serial``, ``video``, ``usb``, ``pci``, ``rdma``, ``dpdk``,
+    ``fpga``, ``qat``, ``gpu``), ``dev`` for all of /dev, ``other`` for another /dev path, None if
+    the path is not a device."""
     p = path.rstrip("/")
     if p == "/dev":
         return "dev"
     if not p.startswith("/dev/"):
         return None
-    if p.startswith(("/dev/bus/usb", "/dev/ttyUSB", "/dev/ttyACM", "/dev/hidraw", "/dev/video", "/dev/snd", "/dev/serial")):
-        return "usb"
-    if p.startswith(("/dev/vfio", "/dev/uio", "/dev/mem", "/dev/fpga", "/dev/xdma")):
-        return "pci"
-    if p.startswith(("/dev/nvidia", "/dev/dri", "/dev/kfd")):
-        return "gpu"
+    table = (
+        (("/dev/ttyUSB", "/dev/ttyACM", "/dev/ttyS", "/dev/ttyAMA", "/dev/serial"), "serial"),
+        (("/dev/video", "/dev/v4l", "/dev/media"), "video"),
+        (("/dev/bus/usb", "/dev/hidraw", "/dev/snd", "/dev/input"), "usb"),
+        (("/dev/infiniband",), "rdma"),
+        (("/dev/uio", "/dev/hugepages"), "dpdk"),
+        (("/dev/fpga", "/dev/xdma", "/dev/intel-fpga", "/dev/dfl"), "fpga"),
+        (("/dev/qat", "/dev/vfio/qat"), "qat"),
+        (("/dev/vfio", "/dev/mem"), "pci"),
+        (("/dev/nvidia", "/dev/dri", "/dev/kfd", "/dev/accel"), "gpu"),
+    )
+    for prefixes, kind in table:
+        if p.startswith(prefixes):
+            return kind
     return "other"
 
 
@@ -381,26 +444,30 @@ def _infer_devices(pod: Mapping[str, Any], spec_path: tuple[str, ...], fields: d
         return
     found: dict[str, str] = {}
     other: dict[str, str] = {}
+    host: dict[str, str] = {}
     for i, vol in enumerate(volumes):
         hp = vol.get("hostPath") if isinstance(vol, dict) else None
         if not isinstance(hp, dict) or not isinstance(hp.get("path"), str):
             continue
         src = _dotted((*spec_path, "volumes", i, "hostPath", "path"))
-        cls = _device_class(hp["path"])
-        if cls in ("usb", "pci"):
+        path = hp["path"]
+        cls = _device_class(path)
+        if cls in DEVICE_ORDER:
             found.setdefault(cls, src)
-        elif cls == "dev":  # the whole /dev: any device, so both kinds
-            found.setdefault("usb", src)
-            found.setdefault("pci", src)
         elif cls == "gpu":
             if "gpu" not in fields:
                 fields["gpu"] = Inferred("passthrough", src)
         elif cls == "other":
-            other[hp["path"]] = src
+            other[path] = src
+        elif cls == "dev" or (not _BENIGN_HOST_PATHS.match(path) and (
+                _HOST_PATHS.match(path.rstrip("/") or "/") or _HOST_SOCKETS.search(path))):
+            host[path] = src  # all of /dev, the kubelet's or the runtime's state: a node agent
     if found:
         _merge_devices(fields, found)
     if other:
         hints["host_devices"] = Inferred(sorted(other), ", ".join(other.values()))
+    if host:
+        hints["host_paths"] = Inferred(sorted(host), ", ".join(host.values()))
 
 
 def _infer_artifact(
@@ -436,11 +503,31 @@ def _infer_artifact(
         for key in ("kubernetes.io/arch", "kubernetes.io/os"):
             if str(ns.get(key, "")).startswith(("wasm", "wasi")):
                 return found(_dotted((*spec_path, "nodeSelector", key)))
-    if current and (current.startswith(("crun-wasm", "wasm", "wasmedge", "wasmtime", "spin")) or "wasm" in current):
+    if current and is_spin_class(current):
+        fields["artifact"] = Inferred("spin", _dotted((*spec_path, "runtimeClassName")))
+        return None
+    if current and (current.startswith(("crun-wasm", "wasm", "wasmedge", "wasmtime", "wasmer", "runwasi")) or "wasm" in current):
         return found(_dotted((*spec_path, "runtimeClassName")))
     if containers:
         fields["artifact"] = Inferred("oci-image", _dotted((*containers[0].path, "image")))
     return None
+
+
+def is_spin_class(name: str) -> bool:
+    """SpinKube's RuntimeClass names (wasmtime-spin-v2, the older wasmtime-spin, K3s's spin)."""
+    n = name.lower()
+    return n == "spin" or n.startswith(("wasmtime-spin", "spin-")) or n.endswith("-spin")
+
+
+def _infer_host_access(hints: dict[str, Inferred], fields: dict[str, Inferred]) -> None:
+    """Privileged mode, host namespaces, host capabilities or the node's own paths: the workload needs
+    the host itself (a device plugin, a CNI/CSI daemon, a node agent)."""
+    sources = [hints[k].source for k in ("privileged", "host_namespaces", "host_capabilities", "host_paths") if k in hints]
+    if sources:
+        fields["host_access"] = Inferred(True, ", ".join(sources))
+
+
+_EDGE_WORD = re.compile(r"(^|[^a-z0-9])edge([^a-z0-9]|$)")
 
 
 def _infer_scenario(kind: str, pod: Mapping[str, Any], spec_path: tuple[str, ...], fields: dict[str, Inferred]) -> None:
@@ -455,12 +542,12 @@ def _infer_scenario(kind: str, pod: Mapping[str, Any], spec_path: tuple[str, ...
     ns = pod.get("nodeSelector")
     if isinstance(ns, dict):
         for key, value in ns.items():
-            if "edge" in str(key).lower() or "edge" in str(value).lower():
+            if _EDGE_WORD.search(str(key).lower()) or _EDGE_WORD.search(str(value).lower()):
                 fields["scenario"] = Inferred("edge", _dotted((*spec_path, "nodeSelector", str(key))))
                 return
     tolerations = pod.get("tolerations")
     if isinstance(tolerations, list):
         for i, t in enumerate(tolerations):
-            if isinstance(t, dict) and "edge" in str(t.get("key", "")).lower():
+            if isinstance(t, dict) and _EDGE_WORD.search(str(t.get("key", "")).lower()):
                 fields["scenario"] = Inferred("edge", _dotted((*spec_path, "tolerations", i, "key")))
                 return

@@ -81,11 +81,11 @@ def render_table(result: ScanResult, console: Any, fixes: dict[str, Any] | None 
     table.add_column("why", overflow="fold", ratio=1)
     for f in result.findings:
         rec = f.recommended_runtime + (f" ({f.recommended_runtime_class})" if f.recommended_runtime_class else "")
-        mark = Text("✓ " if f.status == "ok" else "✗ ", style="green" if f.status == "ok" else "yellow")
+        mark = {"ok": Text("✓ ", style="green"), "choice": Text("~ ", style="cyan")}.get(f.status, Text("✗ ", style="yellow"))
         why = f.reason
         if f.warnings:
             why += "".join(f"\n! {w.rule}: {w.message}" for w in f.warnings)
-        if f.fix_note and f.status == "mismatch":
+        if f.fix_note and f.status in ("mismatch", "choice"):
             why += f"\n- {f.fix_note}"
         table.add_row(
             Text.assemble(mark, f"{f.workload}\n", (f"{f.file}:{f.line}", "dim")),
@@ -103,7 +103,7 @@ def render_table(result: ScanResult, console: Any, fixes: dict[str, Any] | None 
         console.print(Text.assemble(("skipped ", "red"), f"{loc}: {p.rule}: {p.message}"), highlight=False)
     s = result.summary()
     console.print(
-        Text(f"{s['workloads']} workloads in {s['files']} files: {s['ok']} ok, {s['mismatch']} mismatch, "
+        Text(f"{s['workloads']} workloads in {s['files']} files: {s['ok']} ok, {s['mismatch']} mismatch, {s['choice']} team choice, "
         f"{s['warnings']} warnings, {s['ignored']} ignored, {s['skipped']} skipped "
         f"({s['other_objects']} other objects; {s['distinct_profiles']} distinct profiles decided)"),
         highlight=False,
@@ -164,6 +164,11 @@ def _finding_results(f: Finding) -> list[dict[str, Any]]:
     if f.status == "mismatch":
         msg = f"{f.workload}: runtimeClassName {current} should be {wanted}: recommended runtime {f.recommended_runtime}" + (f" via route {f.route}" if f.route else "") + f". {f.reason}"
         out = [_result("runtime-mismatch", msg, f.file, f.line, props, identity=f.workload)]
+    elif f.status == "choice":
+        # The team's own choice of a runtime that isolates at least as well: informational, not a result
+        # to fix (SARIF kind "informational", as linters report accepted deviations).
+        msg = f"{f.workload}: runtimeClassName {current} is the team's choice ({f.fix_note}); rtadvisor would pick {f.recommended_runtime}. {f.reason}"
+        out = [_result("runtime-mismatch", msg, f.file, f.line, props, kind="informational", identity=f.workload)]
     else:
         msg = f"{f.workload}: runtimeClassName {current} selects the recommended runtime {f.recommended_runtime}. {f.reason}"
         out = [_result("runtime-mismatch", msg, f.file, f.line, props, kind="pass", identity=f.workload)]
