@@ -217,6 +217,9 @@ def holds(cond: Mapping[str, Any], facts: Facts) -> bool:
         elif key == "not":
             if holds(want, facts):
                 return False
+        elif key == "stated":
+            if set(want) & facts.assumed:
+                return False
         elif not _test(facts.value(key), want):
             return False
     return True

@@ -136,20 +136,6 @@ def _allowed_by(kb: KnowledgeBase, rule: s.Rule, f: Facts) -> set[str]:
     return out
 
 
-def _keys(cond: dict[str, Any]) -> list[str]:
-    """The facts a condition reads (through any_of / all_of / not)."""
-    out: list[str] = []
-    for key, value in cond.items():
-        if key in ("any_of", "all_of"):
-            for sub in value:
-                out += _keys(sub)
-        elif key == "not":
-            out += _keys(value)
-        else:
-            out.append(key)
-    return out
-
-
 def _filters(kb: KnowledgeBase, rule: s.Rule) -> bool:
     return rule.require is not None or rule.exclude is not None or rule.require_executes_artifact
 
@@ -163,7 +149,6 @@ class _State:
     excluded: dict[str, str] = field(default_factory=dict)
     conflicts: list[Conflict] = field(default_factory=list)
     hits: list[ConstraintHit] = field(default_factory=list)
-    requirements: list[NextStep] = field(default_factory=list)  # needs that rest on an assumption
     skip: frozenset[str] = frozenset()  # rules left out (to see whether a rule made the difference)
     quiet: bool = False  # no trace (counterfactual runs)
 
@@ -201,13 +186,6 @@ def apply_filters(st: _State) -> set[str]:
             winner = next((r for r, a in narrowing if not (a & allowed)), narrowing[-1][0] if narrowing else rule)
             needed = " or ".join(kb.runtime(r).name for r in sorted(cands))
             st.fired.append(Fired(rule, conflicted=True))
-            if rule.conflict_assumed and set(_keys(rule.when)) & f.assumed:
-                # The rule rests on an assumption, not a stated fact: a requirement, not a conflict.
-                text = render(kb, rule.conflict_assumed, f, runtime_needed=needed)
-                st.requirements.append(NextStep(kind="requirement", text=text, cite=cites(rule.cite)))
-                st.step("guard", rule.id, rule.title + "?", f"assumed, and the choice needs otherwise: {text}",
-                        **_cite_detail(rule))
-                continue
             why = render(kb, rule.conflict or "the earlier rule wins", f, runtime_needed=needed)
             st.conflicts.append(Conflict(id=f"{rule.id}~{winner.id}", topic=rule.title,
                                          positions={winner.id: winner.title, rule.id: rule.title},
@@ -421,11 +399,7 @@ def _reasons(st: _State, table: ScoreTable, chosen: str, by: s.Rule | None, slo_
         if rule.reason_if == "decisive" and _choice(kb, f, table, frozenset({rule.id})) == chosen:
             continue
         picked.append(rule)
-    def wording(r: s.Rule) -> str:
-        assumed = r.reason_assumed and set(_keys(r.when)) & f.assumed
-        return render(kb, (r.reason_assumed if assumed else r.reason) or "", f, rule=r)
-
-    out = [Reason(text=wording(r), rule=r.id, cite=cites(r.cite)) for r in picked]
+    out = [Reason(text=render(kb, r.reason or "", f, rule=r), rule=r.id, cite=cites(r.cite)) for r in picked]
     if slo_reason:
         out.insert(1 if out else 0, Reason(text=slo_reason, rule="slo-tier", cite=cites(kb.practice.slo.cite)))
     if not out:
@@ -449,7 +423,6 @@ def _rule_steps(st: _State, chosen: str) -> list[NextStep]:
             if step.when_gpu and f.gpu.value not in step.when_gpu:
                 continue
             out.append(NextStep(kind=step.kind, text=render(kb, step.text, f, rule=fired.rule), cite=cites(fired.rule.cite)))
-    out += st.requirements
     for c in st.conflicts:
         out.append(NextStep(kind="requirement", text=f"{c.topic}: {c.why}", cite=()))
     return out

@@ -500,6 +500,10 @@ def check_condition(cond: Any, where: str = "when") -> None:
                 check_condition(sub, f"{where}.{key}[{i}]")
         elif key == "not":
             check_condition(value, f"{where}.not")
+        elif key == "stated":
+            # holds when these facts were given (or measured), not assumed
+            if not isinstance(value, list) or not set(value) <= FACT_NAMES:
+                raise ValueError(f"{where}.stated: expected a list of facts")
         elif key not in FACT_NAMES:
             raise ValueError(f"{where}: unknown fact {key!r} (known: {', '.join(sorted(FACT_NAMES))})")
         elif isinstance(value, dict):
@@ -535,11 +539,9 @@ class Rule(_Strict):
     reason: str | None = None
     # "fired": a reason whenever it applied; "decisive": only when leaving it out changes the answer
     reason_if: Literal["fired", "decisive"] = "fired"
-    reason_assumed: str | None = None  # the reason's wording when the facts it tests were only assumed
     narrows: tuple[str, ...] = ()  # the sources' rules this one reads within their scope
     scope: str | None = None  # what the source wrote the narrowed rule for
     conflict: str | None = None  # said when earlier rules leave this one nothing to act on
-    conflict_assumed: str | None = None  # said instead when the rule's facts were only assumed
     steps: tuple[RuleStep, ...] = ()
     architecture_adds: str | None = None
     cite: tuple[Citation, ...]
