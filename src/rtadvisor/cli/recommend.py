@@ -94,12 +94,17 @@ def register(app: typer.Typer) -> None:
 
         if rulebook not in RULEBOOKS:
             raise InputError(f"option --rulebook: expected one of {', '.join(RULEBOOKS)}, got {rulebook!r}")
-        from rtadvisor.store import load_evidence, try_load_evidence  # owned by the bench area
+        ev = slo_ev = None
+        if evidence:
+            from rtadvisor.store import load_evidence  # owned by the bench area
 
-        ev = load_evidence(db) if evidence else None
-        # Without --evidence the score stays on claims, but the SLO check still uses this node's
-        # measurements when the store has some (never creating a store as a side effect).
-        slo_ev = None if evidence or workload.cold_start_slo_ms is None else try_load_evidence(db)
+            ev = load_evidence(db)
+        elif workload.cold_start_slo_ms is not None:
+            # Without --evidence the score stays on claims, but the SLO check still uses this node's
+            # measurements when the store has some (never creating a store as a side effect).
+            from rtadvisor.store import try_load_evidence
+
+            slo_ev = try_load_evidence(db)
         decision = decide(workload, evidence=ev, preferences=preferences or None, rulebook=rulebook, slo_evidence=slo_ev)
         if as_json:
             from .common import print_json

@@ -1,9 +1,10 @@
 """Multi-criteria scoring over P(W) = {V, S, M, D} plus isolation, compatibility and GPU.
 
-Uses pymcdm: the weighted sum (WSM) gives the score and its per-criterion contributions (they add
-up to the score, which is what makes it explainable); TOPSIS closeness is computed on the same
-matrix for comparison. AHP (pymcdm) turns user pairwise preferences into weights and its
-consistency ratio is checked (CR > 0.1 is an error).
+The weighted sum (WSM) over the min-max normalised matrix gives the score and its per-criterion
+contributions (they add up to the score, which is what makes it explainable); TOPSIS closeness is
+computed on the same matrix for comparison. AHP turns user pairwise preferences into weights and
+its consistency ratio is checked (CR > 0.1 is an error). The methods are pymcdm's, written out in
+:mod:`rtadvisor.decide.mcda` for start-up time and checked against pymcdm by the tests.
 
 V, S, M and D are log10-transformed before min-max normalisation: the claims span four orders of
 magnitude (6 ms .. 15 s), and a linear scale would squash every non-Wasm runtime to ~0.
@@ -17,15 +18,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-from pymcdm import methods as mcdm_methods
-from pymcdm import normalizations
-from pymcdm.helpers import normalize_matrix
-from pymcdm.weights.subjective import AHP
-
 from rtadvisor.errors import ProfileError
 from rtadvisor.kb import KnowledgeBase
 from rtadvisor.model import Claim, Evidence, Measurement
+
+from . import mcda
 
 CRITERIA: tuple[str, ...] = ("V", "S", "M", "D", "isolation", "compatibility", "gpu")
 AHP_CR_LIMIT = 0.1
@@ -185,16 +182,12 @@ def ahp_weights(pairwise: Mapping[str, float]) -> tuple[dict[str, float], float]
     if len(names) < 2:
         raise ProfileError("preferences: pairwise needs at least one comparison 'A:B=n'")
     idx = {n: i for i, n in enumerate(names)}
-    matrix = np.ones((len(names), len(names)))
+    matrix = [[1.0] * len(names) for _ in names]
     for a, b, v in pairs:
-        matrix[idx[a], idx[b]] = v
-        matrix[idx[b], idx[a]] = 1 / v
-    # pymcdm's AHP validates the matrix against Saaty's integer scale; we accept any value in range,
-    # so set it directly and let pymcdm compute the eigenvector weights and the consistency ratio.
-    ahp = AHP(object_names=names)
-    ahp.matrix = matrix
-    w = ahp()
-    cr = float(ahp.get_cr())
+        matrix[idx[a]][idx[b]] = v
+        matrix[idx[b]][idx[a]] = 1 / v
+    # Any value within Saaty's 1/9..9 range is accepted (not only the integer scale).
+    w, cr = mcda.ahp(matrix)
     if cr > AHP_CR_LIMIT:
         raise ProfileError(
             f"preferences: AHP consistency ratio {cr:.3f} exceeds {AHP_CR_LIMIT} "
@@ -259,41 +252,40 @@ def score(kb: KnowledgeBase, scenario: str, evidence: Evidence | None = None,
     rids = tuple(kb.runtimes)
     types_by: dict[str, int] = {c.id: (-1 if c.type == "cost" else 1) for c in kb.weights.criteria}
     logs: dict[str, bool] = {c.id: c.log for c in kb.weights.criteria}
-    raw = np.array([[cells[r][c].value for c in CRITERIA] for r in rids], dtype=float)
-    mat = raw.copy()
-    for j, c in enumerate(CRITERIA):
-        if logs[c]:
-            mat[:, j] = np.log10(np.maximum(mat[:, j], 1e-9))
-    # A criterion on which every runtime is equal cannot discriminate; min-max would divide by zero.
-    w_all = np.array([weights[c] for c in CRITERIA])
-    # A criterion without weight contributes nothing (and pymcdm warns about zero weights).
-    varying = [j for j in range(len(CRITERIA)) if np.ptp(mat[:, j]) > 1e-12 and w_all[j] > 0]
-    contrib = np.zeros_like(mat)
-    topsis_scores = np.full(len(rids), math.nan)
+    mat = [[math.log10(max(cells[r][c].value, 1e-9)) if logs[c] else cells[r][c].value for c in CRITERIA] for r in rids]
+    w_all = [weights[c] for c in CRITERIA]
+    # A criterion on which every runtime is equal cannot discriminate (min-max would divide by zero),
+    # and one without weight contributes nothing.
+    varying = [j for j in range(len(CRITERIA)) if max(row[j] for row in mat) - min(row[j] for row in mat) > 1e-12
+               and w_all[j] > 0]
+    contrib = [[0.0] * len(CRITERIA) for _ in rids]
+    topsis_scores = [math.nan] * len(rids)
     if varying:
-        sub = mat[:, varying]
-        sub_types = np.array([types_by[CRITERIA[j]] for j in varying])
-        sub_w = w_all[varying]
-        nmat = normalize_matrix(sub, normalizations.minmax_normalization, sub_types)
-        contrib[:, varying] = nmat * sub_w
-        wsm = mcdm_methods.WSM(normalization_function=normalizations.minmax_normalization)
-        wsm_scores = wsm(sub, sub_w, sub_types)
-        if not np.allclose(wsm_scores, contrib.sum(axis=1)):  # contributions must add up to pymcdm's score
-            raise ProfileError("preferences: the weights give no finite score; use smaller, finite weights")
-        if sub_w.sum() > 0:
-            topsis_scores = mcdm_methods.TOPSIS()(sub, sub_w / sub_w.sum(), sub_types)
+        sub = [[row[j] for j in varying] for row in mat]
+        sub_types = [types_by[CRITERIA[j]] for j in varying]
+        sub_w = [w_all[j] for j in varying]
+        _, sub_contrib = mcda.wsm(sub, sub_w, sub_types)
+        for i, row in enumerate(sub_contrib):
+            for k, j in enumerate(varying):
+                contrib[i][j] = row[k]
+        total_w = sum(sub_w)
+        if total_w > 0:
+            topsis_scores = mcda.topsis(sub, [x / total_w for x in sub_w], sub_types)
     for j in range(len(CRITERIA)):
         if j not in varying:
-            contrib[:, j] = w_all[j]  # everyone equal: full (identical) credit
-    scores = contrib.sum(axis=1)
+            for i in range(len(rids)):
+                contrib[i][j] = w_all[j]  # everyone equal: full (identical) credit
+    scores = [sum(row) for row in contrib]
+    if not all(math.isfinite(x) for x in scores):
+        raise ProfileError("preferences: the weights give no finite score; use smaller, finite weights")
     return ScoreTable(
         runtimes=rids,
         weights=weights,
         weights_basis=basis,
         cells=cells,
-        scores={r: round(float(scores[i]), 4) for i, r in enumerate(rids)},
-        contributions={r: {c: round(float(contrib[i, j]), 4) for j, c in enumerate(CRITERIA)} for i, r in enumerate(rids)},
-        topsis={r: round(float(topsis_scores[i]), 4) for i, r in enumerate(rids)},
+        scores={r: round(scores[i], 4) for i, r in enumerate(rids)},
+        contributions={r: {c: round(contrib[i][j], 4) for j, c in enumerate(CRITERIA)} for i, r in enumerate(rids)},
+        topsis={r: round(topsis_scores[i], 4) for i, r in enumerate(rids)},
         method=method,
         measured=tuple(used),
         ahp_cr=cr,
