@@ -9,7 +9,7 @@ Order of reasoning (each step lands in the trace):
    plus the 2025 guidance (strong isolation -> Kata, second gVisor);
 3. the S-select scenario matrix and the S-cases case table (the case row wins over the matrix row,
    which wins over the tree; GPU disagreements are resolved by GPU kind, see CF-gpu);
-4. a multi-criteria score (pymcdm) over V, S, M, D, isolation, compatibility, GPU with scenario
+4. a multi-criteria score (WSM, pymcdm's definition, see mcda.py) over V, S, M, D, isolation, compatibility, GPU with scenario
    weights ranks the alternatives, picks among runtimes of the chosen family, and picks the
    fallback when the rules' choice is excluded;
 5. the Wasm route R*(S) when the choice is a Wasm runtime.

@@ -167,8 +167,12 @@ def _slo_steps(kb: KnowledgeBase, facts: Facts, check: SloCheck | None, table: S
                        and table.cells[r]["S"].value < check.slo_ms), key=lambda r: table.cells[r]["S"].value)
         if wasm and not facts.wasm_artifact:
             best = wasm[0]
-            text += (f"; no eligible runtime meets it. A Wasm build on {best} would ({table.cells[best]['S'].value:g} ms): "
-                     + practice.wasm_cost(kb, facts))
+            cost = practice.wasm_cost(kb, facts)
+            would = f"a Wasm build on {best} would start in {table.cells[best]['S'].value:g} ms"
+            if "; not possible for: " in cost:
+                text += f"; no eligible runtime meets it. {would}, but it is ruled out here: {cost.split('; not possible for: ')[1]}"
+            else:
+                text += f"; no eligible runtime meets it. {would}: {cost}"
         else:
             text += "; no eligible runtime meets it: relax the SLO or keep instances warm (minimum replicas, pre-started pods)"
     return [NextStep(kind="slo", text=text)]
@@ -198,18 +202,20 @@ def _other(kb: KnowledgeBase, rulebook: str, mine: practice.Outcome, other: prac
             why += f", with route {o.route or 'none'} instead of {d.route or 'none'}"
     elif other_id == "sources":
         why = f"the sources would choose {name} ({o.architecture}) because {top}"
-        scopes = []
-        deciders = [other.decided_by, *(h.id for h in o.constraints)]
-        if other.decided_by in ("score", "fallback") or other.decided_by.startswith(("case", "g")):
-            deciders = [*(h.id for h in o.constraints), other.decided_by]
-        for rid in deciders:
-            text = _scope(kb, rid)
-            if text and text not in scopes:
-                scopes.append(text)
-        if scopes:
-            why += "; the practice rulebook reads that within its scope: " + scopes[0]
-        if kb.runtime(o.runtime).family == kb.runtime(d.runtime).family and mine.reasons:
-            why += f"; both choose a {kb.runtime(d.runtime).family} runtime, and practice picks {d.runtime}: {mine.reasons[0].text}"
+        same_family = kb.runtime(o.runtime).family == kb.runtime(d.runtime).family
+        if same_family and mine.reasons:
+            why += (f"; both run it on a {kb.runtime(d.runtime).family} runtime, and practice picks {d.runtime}: "
+                    f"{mine.reasons[0].text}")
+        else:
+            # The most telling scope: that of the sources' rule that ruled out practice's choice, else
+            # that of what chose the sources' runtime (a case row, the tree, the guidance).
+            mine_there = next((a for a in o.alternatives if a.runtime == d.runtime), None)
+            excluded_by = (mine_there.excluded or "").split(":", 1)[0] if mine_there and mine_there.excluded else ""
+            for rid in (excluded_by, other.decided_by, *(h.id for h in o.constraints)):
+                text = _scope(kb, rid) if rid else None
+                if text:
+                    why += f"; the practice rulebook reads {rid} within its scope: {text}"
+                    break
     else:
         why = f"current practice would choose {name} ({o.architecture}) because {top}"
     return OtherRulebook(rulebook=other_id, runtime=o.runtime, architecture=o.architecture, route=o.route,  # type: ignore[arg-type]
