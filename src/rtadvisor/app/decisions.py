@@ -21,8 +21,13 @@ RULEBOOKS: tuple[RulebookId, ...] = ("practice", "sources")
 def parse_workload(data: Mapping[str, Any], source: str = "<profile>") -> Workload:
     """Validate a mapping of profile fields; ``ProfileError`` names ``source`` and the field."""
     from rtadvisor.decide import parse_profile
+    from rtadvisor.errors import ProfileError
 
-    return parse_profile(data, source=source)
+    try:
+        return parse_profile(data, source=source)
+    except (TypeError, ValueError, RecursionError) as exc:
+        # a shape the validator did not foresee: still the user's input, never a crash
+        raise ProfileError(f"{source}: not a valid profile ({type(exc).__name__})") from exc
 
 
 def load_workload(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Workload:

@@ -87,7 +87,7 @@ def runtime(runtime_id: str) -> RuntimeDetail:
     kb = knowledge_base()
     record = kb.runtimes.get(runtime_id)
     if record is None:
-        raise NotFoundError(f"runtime_id: unknown runtime {runtime_id!r}; known: {', '.join(kb.runtimes)}",
+        raise NotFoundError(f"unknown runtime {runtime_id!r}; known: {', '.join(kb.runtimes)}",
                             field="runtime_id")
     scored = []
     for metric in ("image_size", "cold_start", "memory", "density"):
@@ -303,3 +303,10 @@ def troubleshoot(symptom: str | None = None) -> TroubleshootingResult:
     source = kb.troubleshooting.source
     return TroubleshootingResult(symptom=None, matches=tuple(
         TroubleshootingMatch(**e.model_dump(), source=source) for e in kb.troubleshooting.entries))
+
+
+def claim_text(claim: Claim) -> str:
+    """A claim's value as the sources state it (``5-10 ms``, ``< 50 MB``)."""
+    from rtadvisor.kb.tables import claim_text as text
+
+    return text(claim)

@@ -97,7 +97,7 @@ def _precheck(source: str, data: Mapping[str, Any]) -> dict[str, Any]:
             if enum is not None:
                 ok = {m.value for m in enum}
                 for item in value:
-                    if item not in ok:
+                    if not isinstance(item, str) or item not in ok:
                         raise ProfileError(f"{source}: field '{key}': expected {allowed(key)}, got {_show(item)}", field=key)
             value = tuple(dict.fromkeys(value))  # a device listed twice is still one need
         elif _enum_of(info.annotation) is not None and not isinstance(value, (str, Enum)):
