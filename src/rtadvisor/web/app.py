@@ -211,6 +211,9 @@ def create_app(db: str | None = None, *, settings: WebSettings | None = None) ->
         number, 2.5 services is an error, ``null`` is unknown).
         """
         data = await _read_json(request)
+        if not isinstance(data, dict):
+            raise InputError(f"request body: expected a mapping of profile fields, got {type(data).__name__}",
+                             field="body")
 
         def run() -> Decision:
             workload = use.parse_workload(data, source="request body")
