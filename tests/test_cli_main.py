@@ -32,7 +32,7 @@ def test_typer_exit_code_is_passed_through() -> None:
 
 def test_unknown_command_is_a_usage_error_without_traceback() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "rtadvisor", "no-such-command"], capture_output=True, text=True
+        [sys.executable, "-m", "rtadvisor", "no-such-command"], capture_output=True, text=True, check=False
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr

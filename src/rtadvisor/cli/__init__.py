@@ -66,15 +66,16 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         # Usage errors come from the click that typer ships (vendored in recent typer), so
         # recognise them by behaviour rather than by importing a private module.
-        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
+        show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(code, int):
             # click echoes the offending value; render it into a buffer and print it with its
             # control characters made visible, like everything else we print
             import io
 
             buffer = io.StringIO()
-            exc.show(file=buffer)
+            show(file=buffer)
             sys.stderr.write(_strip_control(buffer.getvalue()))
-            return int(exc.exit_code)
+            return code
         if type(exc).__name__ == "Abort":
             print("rtadvisor: aborted", file=sys.stderr)
             return 130
