@@ -48,6 +48,7 @@ from .errors import (
     COMMON_RESPONSES,
     NOT_FOUND_RESPONSE,
     ErrorResponse,
+    UnsupportedMediaType,
     error_body,
     field_from_loc,
     redact,
@@ -76,17 +77,8 @@ def _json_body(schema_ref: str, description: str) -> dict[str, Any]:
 async def _read_json(request: Request) -> Any:
     ctype = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if ctype and ctype != "application/json" and not ctype.endswith("+json"):
-        raise _Refusal(415, f"content-type: expected application/json, got {ctype!r}", "content-type")
+        raise UnsupportedMediaType(f"content-type: expected application/json, got {ctype!r}", field="content-type")
     return parse_json(await request.body())
-
-
-class _Refusal(Exception):
-    """A refusal the routes make themselves (wrong content type)."""
-
-    def __init__(self, status: int, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.field = field
 
 
 def create_app(db: str | None = None, *, settings: WebSettings | None = None) -> FastAPI:
@@ -164,10 +156,6 @@ def create_app(db: str | None = None, *, settings: WebSettings | None = None) ->
             loc = ["body", *exc.field.split(".")] if exc.field else ["body"]
             detail = [{"loc": loc, "msg": str(exc), "type": type(exc).__name__}]
         return StrictJSONResponse(error_body(str(exc), exc.field, detail), status_code=status)
-
-    @api.exception_handler(_Refusal)
-    async def _refused(request: Request, exc: _Refusal) -> JSONResponse:
-        return StrictJSONResponse(error_body(str(exc), exc.field), status_code=exc.status)
 
     @api.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:

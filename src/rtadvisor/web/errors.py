@@ -2,6 +2,7 @@
 
 =====================================  ======
 ``NotFoundError``                      404
+``UnsupportedMediaType``               415  (a body that is not JSON by its content type)
 ``InputError`` (and ``ProfileError``)  422
 ``KnowledgeBaseError``, ``StoreError``,
 ``RuntimeUnavailable``, other ours     503  (a state of this node, e.g. nothing measured yet)
@@ -52,9 +53,15 @@ def redact(text: str) -> str:
     return line if len(line) <= MAX_MESSAGE else line[: MAX_MESSAGE - 1] + "…"
 
 
+class UnsupportedMediaType(InputError):
+    """The request body is declared as something other than JSON (HTTP 415)."""
+
+
 def status_of(exc: RtadvisorError) -> int:
     if isinstance(exc, NotFoundError):
         return 404
+    if isinstance(exc, UnsupportedMediaType):
+        return 415
     if isinstance(exc, InputError):
         return 422
     return 503
