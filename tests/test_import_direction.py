@@ -1,7 +1,11 @@
-"""The pure layers (model, kb, decide, k8s) import no I/O machinery and none of the outer layers.
+"""Import directions, checked on the AST of every source file (new files are covered automatically;
+relative imports are resolved against the importing module's package):
 
-Checked on the AST of every source file, so new files are covered automatically; relative imports
-are resolved against the importing module's package.
+- the pure layers (model, errors, kb, decide, k8s) import no I/O machinery and none of the outer
+  layers; k8s also calls no process-starting function (this was tests/k8s/test_purity.py);
+- the front ends (cli, web) import only the application layer, model and errors (and their own
+  package), so both answer from the same use cases;
+- the application layer never imports the CLI, and reaches the web only to serve it.
 """
 
 from __future__ import annotations
@@ -84,3 +88,112 @@ def test_checker_catches_violations(tmp_path: Path) -> None:
     p.write_text("import subprocess\nfrom ..store import x\nfrom rtadvisor import web\nfrom . import score\n")
     names = [n for _, n in _imports(p, tmp_path / "rtadvisor")]
     assert {"subprocess", "rtadvisor.store", "rtadvisor.web", "rtadvisor.decide"} <= set(names)
+
+
+# ---------------------------------------------------------------------------- k8s: no processes
+
+K8S_FORBIDDEN_MODULES = {"shutil", "asyncio", "urllib", "rtadvisor.image"}
+K8S_FORBIDDEN_CALLS = {("os", "system"), ("os", "popen"), ("os", "fork"), ("os", "execv"), ("os", "execvp"),
+                       ("os", "spawnv")}
+
+
+def _k8s_violations(path: Path, pkg: Path = PKG) -> list[str]:
+    found = []
+    for line, name in _imports(path, pkg):
+        if any(name == m or name.startswith(m + ".") for m in K8S_FORBIDDEN_MODULES):
+            found.append(f"{path.name}:{line}: imports {name}")
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
+                and (node.func.value.id, node.func.attr) in K8S_FORBIDDEN_CALLS):
+            found.append(f"{path.name}:{node.lineno}: calls {node.func.value.id}.{node.func.attr}")
+    return found
+
+
+def test_k8s_starts_no_process() -> None:
+    files = sorted((PKG / "k8s").glob("*.py"))
+    assert len(files) >= 6
+    assert [v for f in files for v in _k8s_violations(f)] == []
+
+
+def test_k8s_checker_catches_a_violation(tmp_path: Path) -> None:
+    bad = tmp_path / "rtadvisor" / "k8s" / "bad.py"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("import shutil\nfrom rtadvisor.image import x\nimport os\nos.system('true')\n")
+    assert len(_k8s_violations(bad, tmp_path / "rtadvisor")) == 3
+
+
+# ---------------------------------------------------------------------------- front ends -> app only
+
+FRONT_ENDS = ("cli", "web")
+FRONT_END_MAY_IMPORT = ("rtadvisor.app", "rtadvisor.model", "rtadvisor.errors")
+
+# Not yet moved onto rtadvisor.app: these CLI modules are being rewritten on other branches (the
+# decision verdict, the typed bench result, the installer conformance). The second pass moves each
+# onto the application layer and deletes its line here; test_allow_list_is_exact says when.
+NOT_YET_ON_THE_APP_LAYER = {
+    "rtadvisor.cli.recommend",  # recommend: rtadvisor.decide, rtadvisor.store, rtadvisor.kb.tables
+    "rtadvisor.cli.bench",  # prepare, bench, history/show/compare, report, claims: bench, store, backends
+    "rtadvisor.cli.deploy",  # generate, image, doctor: k8s, image, doctor, store, kb
+}
+
+
+def _front_end_files() -> list[Path]:
+    return [p for d in FRONT_ENDS for p in sorted((PKG / d).rglob("*.py"))]
+
+
+def _front_end_violations(path: Path, pkg: Path = PKG) -> list[str]:
+    own = ".".join(["rtadvisor", path.relative_to(pkg).parts[0]])
+    bad = []
+    for line, name in _imports(path, pkg):
+        if name != "rtadvisor" and not name.startswith("rtadvisor."):
+            continue  # the standard library and third-party packages
+        if name == own or name.startswith(own + "."):
+            continue
+        if name == "rtadvisor" or any(name == m or name.startswith(m + ".") for m in FRONT_END_MAY_IMPORT):
+            continue
+        bad.append(f"line {line}: {name}")
+    return bad
+
+
+@pytest.mark.parametrize("path", [p for p in _front_end_files() if _module_name(p) not in NOT_YET_ON_THE_APP_LAYER],
+                         ids=lambda p: str(p.relative_to(PKG)))
+def test_front_ends_import_only_the_application_layer(path: Path) -> None:
+    bad = _front_end_violations(path)
+    assert not bad, f"{path.relative_to(PKG)} imports beyond app/model/errors: " + "; ".join(bad)
+
+
+def test_allow_list_is_exact() -> None:
+    """Each listed module still breaks the rule (else: delete its line), and exists."""
+    modules = {_module_name(p): p for p in _front_end_files()}
+    for name in NOT_YET_ON_THE_APP_LAYER:
+        assert name in modules, f"{name} no longer exists: delete it from NOT_YET_ON_THE_APP_LAYER"
+        assert _front_end_violations(modules[name]), f"{name} follows the rule now: delete it from the list"
+
+
+def test_front_end_checker_sees_violations(tmp_path: Path) -> None:
+    p = tmp_path / "rtadvisor" / "web" / "m.py"
+    p.parent.mkdir(parents=True)
+    p.write_text("import json\nfrom rtadvisor.store import x\nfrom ..kb import load\nfrom rtadvisor import decide\n"
+                 "from rtadvisor.app import recommend\nfrom . import errors\nfrom rtadvisor.model import Workload\n")
+    bad = _front_end_violations(p, tmp_path / "rtadvisor")
+    assert [b.split(": ")[1] for b in bad] == ["rtadvisor.store", "rtadvisor.kb", "rtadvisor.decide"]
+
+
+# ---------------------------------------------------------------------------- the application layer
+
+
+def test_application_layer_does_not_import_the_front_ends() -> None:
+    bad = []
+    for path in sorted((PKG / "app").rglob("*.py")):
+        for line, name in _imports(path):
+            top = name.split(".")
+            if top[0] != "rtadvisor" or len(top) < 2:
+                continue
+            # serving the web front end is a use case (rtadvisor serve): app.server starts it
+            if top[1] == "cli" or (top[1] == "web" and path.name != "server.py"):
+                bad.append(f"{path.relative_to(PKG)}:{line}: {name}")
+    assert bad == []
+
+
+def test_the_k8s_purity_test_was_merged_here() -> None:
+    assert not (Path(__file__).parent / "k8s" / "test_purity.py").exists()

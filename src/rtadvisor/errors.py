@@ -5,7 +5,8 @@
     RtadvisorError                 base; the CLI prints ``str(err)`` on one line, exits ``err.exit_code``
     ├── InputError                 bad user input (profile, manifest, option); exit 2
     │   ├── ProfileError           a workload profile field is wrong (names the field)
-    │   └── ManifestError          a Kubernetes manifest cannot be read (names file and line)
+    │   ├── ManifestError          a Kubernetes manifest cannot be read (names file and line)
+    │   └── NotFoundError          a named item (runtime id, run id) does not exist (the API's 404)
     ├── KnowledgeBaseError         a packaged knowledge file is invalid (names the file and field)
     ├── RuntimeUnavailable         a runtime/backend cannot be used on this node (says why)
     ├── BenchError                 a measurement failed (runtime error, timeout, wrong output)
@@ -20,9 +21,19 @@ from __future__ import annotations
 
 
 class RtadvisorError(Exception):
-    """Base of every error rtadvisor raises on purpose."""
+    """Base of every error rtadvisor raises on purpose.
+
+    ``field`` names the input field at fault when there is one (``memory_mb``, ``runtime_id``): the
+    HTTP API reports it as ``"field"`` so clients need not pick it out of the message.
+    """
 
     exit_code: int = 1
+    field: str | None = None
+
+    def __init__(self, *args: object, field: str | None = None) -> None:
+        super().__init__(*args)
+        if field is not None:
+            self.field = field
 
 
 class InputError(RtadvisorError):
@@ -57,3 +68,10 @@ class StoreError(RtadvisorError):
 
 class ArtifactError(RtadvisorError):
     """An artifact cannot be generated, merged or read."""
+
+
+class NotFoundError(InputError):
+    """A named item (a runtime id, a stored run id) does not exist; the message says what does.
+
+    The HTTP API answers 404; the CLI exits 2 like any other bad input.
+    """

@@ -34,7 +34,8 @@ def app(empty_db: str) -> Any:
 
 @pytest.fixture(scope="session")
 def client(app: Any) -> Iterator[TestClient]:
-    with TestClient(app, raise_server_exceptions=False) as c:
+    # the app answers loopback Host names only (see rtadvisor.app.server.WebSettings)
+    with TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False) as c:
         yield c
 
 

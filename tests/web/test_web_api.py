@@ -11,7 +11,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rtadvisor.model import Decision, Workload
-from rtadvisor.web.services import Services
 
 
 def presets(client: TestClient) -> list[dict[str, Any]]:
@@ -20,10 +19,10 @@ def presets(client: TestClient) -> list[dict[str, Any]]:
     return resp.json()
 
 
-def test_health_lists_areas(client: TestClient) -> None:
+def test_health_states_the_limits(client: TestClient) -> None:
     body = client.get("/api/health").json()
     assert body["status"] == "ok"
-    assert body["areas"]["kb"] is True
+    assert body["limits"]["max_body_bytes"] == 1024 * 1024
 
 
 def test_openapi_documents_every_api_route(client: TestClient) -> None:
@@ -36,9 +35,23 @@ def test_openapi_documents_every_api_route(client: TestClient) -> None:
     # the profile body is the Workload model, with its enums, so clients see every allowed value
     assert "Workload" in schema["components"]["schemas"]
     assert set(schema["components"]["schemas"]["Gpu"]["enum"]) == {"none", "shared", "passthrough", "vgpu", "sriov"}
-    # 503 and 422 answers are documented
-    responses = schema["paths"]["/api/recommend"]["post"]["responses"]
-    assert {"200", "422", "503"} <= set(responses)
+    # 503, 422 and 413 answers are documented, and the body is the Workload model
+    recommend = schema["paths"]["/api/recommend"]["post"]
+    assert {"200", "413", "422", "503"} <= set(recommend["responses"])
+    assert recommend["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Workload"}
+    assert {p["name"] for p in recommend["parameters"]} == {"evidence", "rulebook"}
+    assert "GenerateBody" in schema["components"]["schemas"]
+
+
+def test_no_route_declares_any(client: TestClient) -> None:
+    """Every 200 answer of the API has a real schema: a $ref or an array of $ref, never ``{}``."""
+    schema = client.get("/openapi.json").json()
+    for path, item in schema["paths"].items():
+        for method, op in item.items():
+            ok = op["responses"]["200"]["content"]["application/json"]["schema"]
+            target = ok.get("items", ok)
+            refs = [target] if "$ref" in target else target.get("anyOf", [])
+            assert refs and all("$ref" in r for r in refs), f"{method.upper()} {path}: {ok}"
 
 
 def test_presets_cover_the_sources_scenarios(client: TestClient) -> None:
@@ -61,6 +74,11 @@ def test_recommend_equals_the_engine(client: TestClient, preset_id: str) -> None
     body = resp.json()
     expected = decide.recommend(decide.parse_profile(profile, source="test"), kb=None, evidence=None)
     assert body == expected.model_dump(mode="json")
+    assert body["rulebook"] == "practice"
+    sources = client.post("/api/recommend", params={"rulebook": "sources"}, json=profile).json()
+    assert sources == decide.recommend(decide.parse_profile(profile, source="test"), rulebook="sources").model_dump(
+        mode="json")
+    assert sources["rulebook"] == "sources"
     decision = Decision.model_validate(body)
     assert decision.trace, "every decision has a trace"
     assert decision.workload.name == profile["name"]
@@ -72,7 +90,13 @@ def test_recommend_equals_the_engine(client: TestClient, preset_id: str) -> None
         ({"name": "x", "memory_mb": -5}, "memory_mb"),
         ({"name": "x", "memory_mb": "lots"}, "memory_mb"),
         ({"name": "x", "gpu": "quantum"}, "gpu"),
-        ({"name": "x", "devices": ["floppy"]}, "devices.0"),
+        ({"name": "x", "devices": ["floppy"]}, "devices"),
+        ({"name": "x", "memory_mb": "64"}, "memory_mb"),
+        ({"name": "x", "untrusted_code": "yes"}, "untrusted_code"),
+        ({"name": "x", "services": 2.5}, "services"),
+        ({"name": "x", "multi_tenant": 1}, "multi_tenant"),
+        ({"name": "x", "devices": [["usb"]]}, "devices"),
+        ({"name": "x", "gpu": ["none"]}, "gpu"),
         ({"name": "x", "services": 0}, "services"),
         ({"name": "x", "colour": "blue"}, "colour"),
         ({"memory_mb": 64}, "name"),
@@ -84,11 +108,27 @@ def test_bad_profile_is_422_naming_the_field(client: TestClient, body: dict[str,
     assert resp.status_code == 422
     err = resp.json()
     assert err["field"] == field
-    assert err["error"].startswith(field + ":")
-    assert err["detail"] and err["detail"][0]["loc"][-1] == field.split(".")[-1] or field.endswith(".0")
+    assert field in err["error"] and "\n" not in err["error"]
+    assert err["detail"] and err["detail"][0]["loc"][-1] == field
+    # the very message the CLI gives for the same profile (with "request body" for the file name)
+    from rtadvisor.decide import parse_profile
+    from rtadvisor.errors import ProfileError
+
+    with pytest.raises(ProfileError) as cli_error:
+        parse_profile(body, source="request body")
+    assert err["error"] == str(cli_error.value)
 
 
-@pytest.mark.parametrize("raw", ["not json", "[1, 2]", "null", "{\"name\": "])
+def test_null_means_unknown(client: TestClient) -> None:
+    """Tri-state booleans: null (or absent) is unknown, and the decision says what it assumed."""
+    given = client.post("/api/recommend", json={"name": "x", "untrusted_code": None, "memory_mb": None})
+    absent = client.post("/api/recommend", json={"name": "x"})
+    assert given.status_code == absent.status_code == 200
+    assert given.json() == absent.json()
+    assert given.json()["workload"]["untrusted_code"] is None
+
+
+@pytest.mark.parametrize("raw", ["not json", "[1, 2]", "null", "{\"name\": ", ""])
 def test_malformed_body_is_422(client: TestClient, raw: str) -> None:
     resp = client.post("/api/recommend", content=raw, headers={"content-type": "application/json"})
     assert resp.status_code == 422
@@ -101,6 +141,8 @@ def test_runtimes_and_one_runtime(client: TestClient) -> None:
     assert {"runc", "crun", "gvisor", "kata", "wasmedge", "wasmtime", "vm"} <= ids
     one = client.get("/api/runtimes/gvisor").json()
     assert one["id"] == "gvisor"
+    assert one["claims"] and all(c["subject"] == "gvisor" for c in one["claims"])
+    assert {s["metric"] for s in one["scored"]} == {"image_size", "cold_start", "memory", "density"}
     missing = client.get("/api/runtimes/nosuch")
     assert missing.status_code == 404
     assert missing.json()["field"] == "runtime_id"
@@ -145,14 +187,16 @@ def test_network_matches_the_kb_graph(client: TestClient) -> None:
 
 
 def test_troubleshooting_search(client: TestClient) -> None:
-    hits = client.get("/api/troubleshooting", params={"symptom": "kubectl logs is empty"}).json()
-    assert hits and hits[0]["entry"]["id"] == "TS-logs-empty"
-    assert "1.8.5" in hits[0]["entry"]["fix"]
+    found = client.get("/api/troubleshooting", params={"symptom": "kubectl logs is empty"}).json()
+    assert found["symptom"] == "kubectl logs is empty"
+    hits = found["matches"]
+    assert hits and hits[0]["id"] == "TS-logs-empty" and hits[0]["score"] > 0
+    assert "1.8.5" in hits[0]["fix"]
     everything = client.get("/api/troubleshooting").json()
-    assert len(everything) >= 4
+    assert everything["symptom"] is None and len(everything["matches"]) >= 4
     assert {"kubectl logs empty", "image pull fails", "DNS does not resolve", "HPA on CPU never fires"} <= {
-        e["entry"]["symptom"] for e in everything}
-    assert client.get("/api/troubleshooting", params={"symptom": "zzzz qqqq"}).json() == []
+        e["symptom"] for e in everything["matches"]}
+    assert client.get("/api/troubleshooting", params={"symptom": "zzzz qqqq"}).json()["matches"] == []
 
 
 def test_scenarios_and_routes(client: TestClient) -> None:
@@ -167,10 +211,11 @@ def test_bench_endpoints_say_unavailable_on_an_empty_store(client: TestClient, e
     for path in ("/api/evidence", "/api/runs", "/api/runs/latest"):
         resp = client.get(path)
         assert resp.status_code == 503, path
-        assert resp.json()["error"].startswith("bench results not available: no stored bench results")
+        assert resp.json()["error"].startswith("no stored bench results in empty.db")  # no directory shown
+        assert empty_db not in resp.text
     cmp = client.get("/api/compare").json()
     assert cmp["measured_available"] is False
-    assert "rtadvisor bench" in cmp["reason"]
+    assert "rtadvisor bench" in cmp["reason"] and empty_db not in cmp["reason"]
     # the claims are still there, in ms and MB
     wasm = next(p for p in cmp["points"] if p["runtime"] == "wasmedge" and p["metric"] == "cold_start")
     assert wasm["claim_low"] == 5.0 and wasm["claim_high"] == 10.0 and wasm["unit"] == "ms"
@@ -207,6 +252,9 @@ def test_generate_files_and_zip(client: TestClient) -> None:
     profile = next(p["profile"] for p in presets(client) if p["id"] == "edge")
     again = client.post("/api/generate", json={"profile": profile}).json()
     assert again == body
+    # and the profile is checked as strictly as in /api/recommend
+    bad = client.post("/api/generate", json={"profile": {**profile, "memory_mb": "64"}})
+    assert bad.status_code == 422 and bad.json()["field"] == "memory_mb"
 
 
 @pytest.mark.parametrize("body", [{}, {"decision": None, "profile": None}])
@@ -230,6 +278,8 @@ def test_generate_an_undeployable_decision_is_422(client: TestClient) -> None:
     assert resp.status_code == 422
     assert resp.json()["field"] == "decision"
     assert "nosuch" in resp.json()["error"]
+    garbage = client.post("/api/generate", json={"decision": {**decision, "alternatives": [[1]]}})
+    assert garbage.status_code == 422 and garbage.json()["field"].startswith("decision.alternatives")
 
 
 def test_generate_for_a_vm_has_pod_overhead_with_its_source(client: TestClient) -> None:
@@ -247,6 +297,7 @@ def test_doctor_and_symptoms(client: TestClient) -> None:
     assert any(f["id"] == "program-runc" for f in report["findings"])
     diag = client.get("/api/doctor", params={"symptom": "kubectl logs empty"}).json()
     assert diag["diagnoses"] and "1.8.5" in json.dumps(diag["diagnoses"][0])
+    assert all("on_this_node" in d for d in diag["diagnoses"])
 
 
 def test_unknown_api_path_is_json_404(client: TestClient) -> None:
@@ -271,35 +322,10 @@ def test_page_and_assets_are_served(client: TestClient) -> None:
         assert "https://" not in text and "http://" not in text.replace("http://www.w3.org/2000/svg", ""), asset
 
 
-def test_services_keep_working_without_optional_areas(monkeypatch: pytest.MonkeyPatch, empty_db: str) -> None:
-    """An area that is not installed is a 503 naming it, not a crash."""
-    import importlib
-
-    real_import_module = importlib.import_module
-
-    def fake_import_module(name: str, package: str | None = None) -> Any:
-        if name.startswith("rtadvisor.doctor"):
-            raise ImportError(f"No module named {name!r}")
-        return real_import_module(name, package)
-
-    monkeypatch.setattr(importlib, "import_module", fake_import_module)
-    from rtadvisor.web import create_app
-
-    with TestClient(create_app(db=empty_db)) as c:
-        resp = c.get("/api/doctor")
-    assert resp.status_code == 503
-    assert resp.json()["error"].startswith("node doctor not available:")
-
-
 def test_error_bodies_are_one_line(client: TestClient) -> None:
     resp = client.post("/api/recommend", json={"name": "x", "cpu_cores": -1})
     assert "\n" not in resp.json()["error"]
     assert json.loads(resp.text)["field"] == "cpu_cores"
-
-
-def test_services_object_is_reusable() -> None:
-    services = Services(db=None)
-    assert services.kb() is services.kb()
 
 
 def test_recommend_is_what_the_cli_prints(client: TestClient, tmp_path: Any) -> None:

@@ -32,7 +32,7 @@ def measured_db(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="module")
 def mclient(measured_db: str) -> Iterator[TestClient]:
-    with TestClient(create_app(db=measured_db), raise_server_exceptions=False) as c:
+    with TestClient(create_app(db=measured_db), base_url="http://127.0.0.1", raise_server_exceptions=False) as c:
         yield c
 
 
@@ -118,3 +118,38 @@ def test_page_charts_show_measurements(browser: Any, measured_db: str, mclient: 
     finally:
         context.close()
         server.stop()
+
+
+# ---------------------------------------------------------------------------- CLI/API pairs on real data
+
+
+def _cli_json(capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
+    import json
+
+    from rtadvisor.cli import main
+
+    capsys.readouterr()
+    code = main(list(argv))
+    out = capsys.readouterr().out
+    assert code == 0, out
+    return json.loads(out)
+
+
+def test_pairs_on_a_measured_store(mclient: TestClient, measured_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Each evidence route answers what its CLI command prints for the same store."""
+    assert _cli_json(capsys, "bench", "history", "--json", "--db", measured_db) == mclient.get("/api/runs").json()
+    run_id = mclient.get("/api/runs").json()[0]["id"]
+    assert _cli_json(capsys, "bench", "show", run_id, "--json", "--db", measured_db) == \
+        mclient.get(f"/api/runs/{run_id}").json()
+    assert _cli_json(capsys, "claims", "--json", "--db", measured_db)["claims"] == mclient.get("/api/verdicts").json()
+    profile = {"name": "fn", "scenario": "serverless", "memory_mb": 64, "cpu_cores": 0.5, "cold_start_slo_ms": 10}
+    cli = _cli_json(capsys, "recommend", "--name", "fn", "--scenario", "serverless", "--memory-mb", "64",
+                    "--cpu-cores", "0.5", "--cold-start-slo-ms", "10", "--evidence", "--db", measured_db, "--json")
+    assert cli == mclient.post("/api/recommend", params={"evidence": "true"}, json=profile).json()
+    # bench compare: the application layer's comparison is what the CLI prints
+    from rtadvisor import app
+
+    compared = _cli_json(capsys, "bench", "compare", run_id, "latest", "--json", "--db", measured_db)
+    assert compared == app.compare_runs(measured_db, run_id, "latest").model_dump(mode="json")
+    assert {r["runtime"] for r in compared["rows"]} == set(BACKENDS)
+    assert all(r["ratio"] == pytest.approx(1.0) for r in compared["rows"] if r["a"])  # a run against itself

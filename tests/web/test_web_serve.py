@@ -73,3 +73,33 @@ def test_port_out_of_range() -> None:
     result = subprocess.run([*SERVE, "--port", "70000"], check=False, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip() == "rtadvisor: error: --port: 70000 is not a TCP port (0-65535)"
+
+
+def test_serve_limits_and_host_check(tmp_path: Path) -> None:
+    """The options reach the server: --max-body-bytes (413) and --allowed-host (Host check)."""
+    proc, url = start("--port", "0", "--db", str(tmp_path / "none.db"), "--max-body-bytes", "200",
+                      "--allowed-host", "rt.example")
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                health = httpx.get(url + "/api/health", timeout=5)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        assert health.json()["limits"]["max_body_bytes"] == 200
+        big = httpx.post(url + "/api/recommend", json={"name": "x" * 300}, timeout=5)
+        assert big.status_code == 413 and big.json()["field"] == "body"
+        assert httpx.post(url + "/api/recommend", json={"name": "x"}, timeout=30).status_code == 200
+        assert httpx.get(url + "/api/health", headers={"host": "rt.example"}, timeout=5).status_code == 200
+        evil = httpx.get(url + "/api/health", headers={"host": "evil.example"}, timeout=5)
+        assert evil.status_code == 400 and evil.json()["field"] == "Host"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -34,6 +34,17 @@ for _module in (recommend, kb, bench, deploy, scan, serve):
     _module.register(app)
 
 
+def _strip_control(text: str) -> str:
+    from .common import strip_control
+
+    return strip_control(text)
+
+
+def _one_line(message: str) -> str:
+    """An error message as the one line we promise: controls visible, newlines folded."""
+    return _strip_control(" ".join(message.splitlines()))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: our errors become one line on stderr and a non-zero exit code."""
     try:
@@ -43,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(result, int):
             return result
     except RtadvisorError as err:
-        print(f"rtadvisor: error: {err}", file=sys.stderr)
+        print(f"rtadvisor: error: {_one_line(str(err))}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         print("rtadvisor: interrupted", file=sys.stderr)
@@ -55,9 +66,16 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         # Usage errors come from the click that typer ships (vendored in recent typer), so
         # recognise them by behaviour rather than by importing a private module.
-        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
-            exc.show()
-            return int(exc.exit_code)
+        show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(code, int):
+            # click echoes the offending value; render it into a buffer and print it with its
+            # control characters made visible, like everything else we print
+            import io
+
+            buffer = io.StringIO()
+            show(file=buffer)
+            sys.stderr.write(_strip_control(buffer.getvalue()))
+            return code
         if type(exc).__name__ == "Abort":
             print("rtadvisor: aborted", file=sys.stderr)
             return 130

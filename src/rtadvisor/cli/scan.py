@@ -1,4 +1,4 @@
-"""CLI command: ``rtadvisor scan PATH...`` (see docs/scan.md).
+"""CLI command: ``rtadvisor scan PATH...`` (see docs/scan.md); the scan itself is ``rtadvisor.app.scanning``.
 
 Exit codes (bits, so a CI job can tell them apart):
   0  all good (or nothing reached the --fail-on threshold)
@@ -46,23 +46,20 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Advise a runtime for every workload in Kubernetes manifests (Pod, Deployment, StatefulSet,
         DaemonSet, ReplicaSet, Job, CronJob)."""
+        from rtadvisor.app import scanning
         from rtadvisor.errors import InputError
-        from rtadvisor.scan import scan
-        from rtadvisor.scan.report import WARNING_RULES, render_table, to_json, to_sarif
 
         from .common import console, err_console, print_json
 
         if dry_run and not fix:
             raise InputError("--dry-run only makes sense with --fix")
-        result = scan(paths)
+        result = scanning.scan(paths)
 
         fixed: set[tuple[str, int, int | None]] = set()
         fix_failed = False
         diffs: list[str] = []
         if fix:
-            from rtadvisor.scan.fix import fix_files
-
-            for outcome in fix_files(result.findings, dry_run=dry_run):
+            for outcome in scanning.fix(result.findings, dry_run=dry_run):
                 for err in outcome.errors:
                     err_console.print(f"rtadvisor: fix: {err}", markup=False, highlight=False)
                     fix_failed = True
@@ -83,11 +80,11 @@ def register(app: typer.Typer) -> None:
                 markup=False, highlight=False,
             )
         elif fmt is Format.json:
-            print_json(to_json(result))
+            print_json(scanning.report_json(result))
         elif fmt is Format.sarif:
-            print_json(to_sarif(result))
+            print_json(scanning.report_sarif(result))
         else:
-            render_table(result, console)
+            scanning.render_table(result, console)
 
         # Threshold: findings that --fix has just resolved no longer count.
         remaining = [f for f in result.findings if (f.file, f.doc_index, f.item_index) not in fixed]
@@ -95,7 +92,8 @@ def register(app: typer.Typer) -> None:
         if fail_on is not FailOn.none:
             hit = any(f.status == "mismatch" for f in remaining)
             if fail_on is FailOn.warning:
-                hit = hit or any(w.rule in WARNING_RULES for f in remaining for w in f.warnings)
+                warning_rules = scanning.warning_rules()
+                hit = hit or any(w.rule in warning_rules for f in remaining for w in f.warnings)
         code = (EXIT_THRESHOLD if hit else 0) | (EXIT_SKIPPED if (result.problems or fix_failed) else 0)
         if code:
             # SystemExit, not typer.Exit: with standalone_mode=False click *returns* Exit's code,

@@ -80,30 +80,30 @@ def _precheck(source: str, data: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in data.items():
         key = str(key)
         if key not in fields:
-            raise ProfileError(f"{source}: unknown field '{key}'; allowed fields: {', '.join(fields)}")
+            raise ProfileError(f"{source}: unknown field '{key}'; allowed fields: {', '.join(fields)}", field=key)
         info = fields[key]
         if value is None and key != "name":
             continue  # an explicit null means "not given"
         if _is_bool(info.annotation) and not isinstance(value, bool):
-            raise ProfileError(f"{source}: field '{key}': expected {allowed(key)}, got {_show(value)}")
+            raise ProfileError(f"{source}: field '{key}': expected {allowed(key)}, got {_show(value)}", field=key)
         if key in _NUMBER_RULES and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise ProfileError(f"{source}: field '{key}': expected {allowed(key)}, got {_show(value)}")
+            raise ProfileError(f"{source}: field '{key}': expected {allowed(key)}, got {_show(value)}", field=key)
         if key == "services" and isinstance(value, float) and not value.is_integer():
-            raise ProfileError(f"{source}: field '{key}': expected {allowed(key)}, got {_show(value)}")
+            raise ProfileError(f"{source}: field '{key}': expected {allowed(key)}, got {_show(value)}", field=key)
         if _is_sequence(info.annotation):
             if not isinstance(value, (list, tuple)):
-                raise ProfileError(f"{source}: field '{key}': expected {allowed(key)}, got {_show(value)}")
+                raise ProfileError(f"{source}: field '{key}': expected {allowed(key)}, got {_show(value)}", field=key)
             enum = _enum_of(info.annotation)
             if enum is not None:
                 ok = {m.value for m in enum}
                 for item in value:
-                    if item not in ok:
-                        raise ProfileError(f"{source}: field '{key}': expected {allowed(key)}, got {_show(item)}")
+                    if not isinstance(item, str) or item not in ok:
+                        raise ProfileError(f"{source}: field '{key}': expected {allowed(key)}, got {_show(item)}", field=key)
             value = tuple(dict.fromkeys(value))  # a device listed twice is still one need
         elif _enum_of(info.annotation) is not None and not isinstance(value, (str, Enum)):
-            raise ProfileError(f"{source}: field '{key}': expected {allowed(key)}, got {_show(value)}")
+            raise ProfileError(f"{source}: field '{key}': expected {allowed(key)}, got {_show(value)}", field=key)
         if key == "name" and not isinstance(value, str):
-            raise ProfileError(f"{source}: field 'name': expected {allowed('name')}, got {_show(value)}")
+            raise ProfileError(f"{source}: field 'name': expected {allowed('name')}, got {_show(value)}", field="name")
         out[key] = value
     return out
 
@@ -114,7 +114,7 @@ def parse_profile(data: Mapping[str, Any], source: str = "<profile>") -> Workloa
         raise ProfileError(f"{source}: expected a mapping of profile fields, got {type(data).__name__}")
     clean = _precheck(source, data)
     if "name" not in clean:
-        raise ProfileError(f"{source}: field 'name': required ({allowed('name')})")
+        raise ProfileError(f"{source}: field 'name': required ({allowed('name')})", field="name")
     try:
         return Workload.model_validate(clean)
     except ValidationError as exc:
@@ -122,7 +122,7 @@ def parse_profile(data: Mapping[str, Any], source: str = "<profile>") -> Workloa
         key = str(err["loc"][0]) if err["loc"] else "(profile)"
         got = err.get("input")
         if key in Workload.model_fields:
-            raise ProfileError(f"{source}: field '{key}': expected {allowed(key)}, got {_show(got)}") from exc
+            raise ProfileError(f"{source}: field '{key}': expected {allowed(key)}, got {_show(got)}", field=key) from exc
         raise ProfileError(f"{source}: {err['msg']}") from exc
 
 

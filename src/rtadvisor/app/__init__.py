@@ -1,0 +1,126 @@
+"""The application layer: rtadvisor's use cases as typed functions, called by both front ends.
+
+The CLI (option parsing + rich rendering) and the web API (routing + JSON) import only this
+package, :mod:`rtadvisor.model` and :mod:`rtadvisor.errors`, so the same question gets the same
+answer from both: ``doctor --symptom X --json`` and ``GET /api/doctor?symptom=X`` are one
+:func:`diagnose` call.
+
+>>> from rtadvisor import app
+>>> decision = app.recommend(app.parse_workload({"name": "gw", "scenario": "edge"}, source="example"))
+>>> bundle = app.generate(decision)         # the RuntimeClass, containerd entries, notes ...
+
+The knowledge base's record types (``Runtime``, ``RoutesFile``, ...) are validated where they are
+defined (``kb/schema.py``) and re-exported here rather than copied into ``model``.
+
+Every function raises only the project's exceptions (:mod:`rtadvisor.errors`); ``field`` on an
+error names the input at fault.
+"""
+
+from __future__ import annotations
+
+from .bench import backend_names, check_backends, prepare
+from .decisions import RULEBOOKS, load_workload, parse_decision, parse_workload, presets, recommend
+from .deploy import diagnose, doctor, generate, write_bundle
+from .evidence import (
+    check_claims,
+    claim_rule,
+    claims_vs_measurements,
+    compare_runs,
+    list_runs,
+    load_evidence,
+    show_run,
+)
+from .knowledge import (
+    CasesFile,
+    ChainStep,
+    Coordinate,
+    Observability,
+    RoutesFile,
+    Runtime,
+    RuntimeDetail,
+    ScenariosFile,
+    ScenarioTables,
+    ScoredValue,
+    TimelineEvent,
+    chain_path,
+    claim_text,
+    claims,
+    coordinates,
+    decision_tree,
+    knowledge_base,
+    network,
+    network_summary,
+    observability,
+    routes,
+    runtime,
+    runtimes,
+    scenarios,
+    table_names,
+    tables,
+    timeline,
+    troubleshoot,
+)
+
+
+def version() -> str:
+    """The installed rtadvisor version (``0+unknown`` when run from a bare source tree)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("rtadvisor")
+    except PackageNotFoundError:  # pragma: no cover
+        return "0+unknown"
+
+
+__all__ = [
+    "RULEBOOKS",
+    "CasesFile",
+    "ChainStep",
+    "Coordinate",
+    "Observability",
+    "RoutesFile",
+    "Runtime",
+    "RuntimeDetail",
+    "ScenarioTables",
+    "ScenariosFile",
+    "ScoredValue",
+    "TimelineEvent",
+    "backend_names",
+    "chain_path",
+    "check_backends",
+    "check_claims",
+    "claim_rule",
+    "claim_text",
+    "claims",
+    "claims_vs_measurements",
+    "compare_runs",
+    "coordinates",
+    "decision_tree",
+    "diagnose",
+    "doctor",
+    "generate",
+    "knowledge_base",
+    "list_runs",
+    "load_evidence",
+    "load_workload",
+    "network",
+    "network_summary",
+    "observability",
+    "parse_decision",
+    "parse_workload",
+    "prepare",
+    "presets",
+    "recommend",
+    "routes",
+    "runtime",
+    "runtimes",
+    "scenarios",
+    "show_run",
+    "table_names",
+    "tables",
+    "timeline",
+    "troubleshoot",
+    "version",
+    "write_bundle",
+]

@@ -1,0 +1,226 @@
+"""This node's measurements: stored bench runs, run comparison, claim checks and the claims-vs-
+measurements comparison the page charts. The result store belongs to the bench area; these are
+its use cases as both front ends call them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from rtadvisor.errors import InputError, NotFoundError, StoreError
+from rtadvisor.model import (
+    Claim,
+    ClaimMeasurement,
+    ClaimVerdict,
+    ComparePoint,
+    Comparison,
+    Evidence,
+    Measurement,
+    RunComparison,
+    RunComparisonRow,
+    RunSummary,
+    StoredRun,
+)
+
+
+def load_evidence(db: str | None = None) -> Evidence:
+    """The latest measurement per runtime and metric; ``StoreError`` when nothing is stored yet."""
+    from rtadvisor.store import load_evidence as load
+
+    return load(db)
+
+
+def _open(db: str | None) -> Any:
+    from rtadvisor.store import ResultStore
+
+    return ResultStore.open(db, create=False)
+
+
+def list_runs(db: str | None = None, limit: int | None = None) -> tuple[RunSummary, ...]:
+    """Stored bench runs, newest first."""
+    if limit is not None and limit < 1:
+        raise InputError(f"--limit: expected a positive integer, got {limit}", field="limit")
+    return tuple(RunSummary(id=r.id, created=r.created, hostname=r.hostname, runtimes=r.runtimes)
+                 for r in _open(db).runs(limit))
+
+
+def _resolve_run_id(store: Any, run_id: str) -> str:
+    """``latest``, an id, or a unique prefix of one -> the id (NotFoundError / InputError otherwise)."""
+    ids = [r.id for r in store.runs()]
+    if not ids:
+        raise NotFoundError("run_id: no stored bench runs; run `rtadvisor bench` first", field="run_id")
+    if run_id == "latest":
+        return ids[0]
+    if run_id in ids:
+        return run_id
+    matches = [i for i in ids if i.startswith(run_id)]
+    if len(matches) > 1:
+        raise InputError(f"run_id: prefix {run_id!r} is ambiguous ({', '.join(matches[:5])})", field="run_id")
+    if not matches:
+        raise NotFoundError(f"run_id: no run {run_id!r} (see `rtadvisor bench history`)", field="run_id")
+    return matches[0]
+
+
+def show_run(db: str | None = None, run_id: str = "latest") -> StoredRun:
+    """One stored run as its ``bench --json`` document (``latest`` or a unique id prefix work too)."""
+    store = _open(db)
+    return StoredRun.model_validate(store.load_run(_resolve_run_id(store, run_id)))
+
+
+# (metric label, how to read it from a bench result) for :func:`compare_runs`
+_HEADLINE: tuple[tuple[str, Any], ...] = (
+    ("cold_start_ms p50", lambda r: (r.get("cold_start_ms") or {}).get("p50")),
+    ("cpu_ms p50", lambda r: (r.get("cpu_ms") or {}).get("p50")),
+    ("pss_mb", lambda r: r.get("pss_mb")),
+    ("per_instance_mb", lambda r: r.get("per_instance_mb")),
+    ("artifact_bytes", lambda r: r.get("artifact_bytes")),
+    ("density", lambda r: (r.get("density") or {}).get("value")),
+)
+
+
+def compare_runs(db: str | None, run_a: str, run_b: str) -> RunComparison:
+    """Run B against baseline A, runtime by runtime: each headline figure, B / A, and whether the
+    cold-start confidence intervals overlap (no overlap = a real difference at that confidence)."""
+    store = _open(db)
+    a = StoredRun.model_validate(store.load_run(_resolve_run_id(store, run_a)))
+    b = StoredRun.model_validate(store.load_run(_resolve_run_id(store, run_b)))
+    by_a = {r["runtime"]: r for r in a.results}
+    rows: list[RunComparisonRow] = []
+    for rb in b.results:
+        ra = by_a.get(rb["runtime"])
+        if ra is None:
+            continue
+        for metric, getter in _HEADLINE:
+            va, vb = getter(ra), getter(rb)
+            if va is None and vb is None:
+                continue
+            overlap = None
+            if metric.startswith("cold_start"):
+                ca, cb = ra.get("cold_start_ms") or {}, rb.get("cold_start_ms") or {}
+                if None not in (ca.get("ci_low"), ca.get("ci_high"), cb.get("ci_low"), cb.get("ci_high")):
+                    overlap = not (cb["ci_low"] > ca["ci_high"] or ca["ci_low"] > cb["ci_high"])
+            ratio = vb / va if va and vb is not None else None
+            rows.append(RunComparisonRow(runtime=rb["runtime"], metric=metric, a=va, b=vb, ratio=ratio,
+                                         ci_overlap=overlap))
+    return RunComparison(a=a.run_id, b=b.run_id, rows=tuple(rows))
+
+
+def check_claims(db: str | None = None) -> tuple[ClaimVerdict, ...]:
+    """Every numeric claim with the closest measurement of this node and a verdict.
+
+    ``StoreError`` when nothing is stored yet (there is nothing to check the claims against).
+    """
+    from rtadvisor.bench.claims import check_claims_here
+    from rtadvisor.kb import load
+
+    latest = _open(db).latest_results()
+    out = []
+    for check in check_claims_here(load().claims, latest):
+        doc = check.as_dict()
+        m = doc["measurement"]
+        out.append(ClaimVerdict(claim=check.claim, verdict=doc["verdict"], why=doc["why"],
+                                measurement=None if m is None else ClaimMeasurement(**m),
+                                stand_in=doc["stand_in"], tolerance=doc["tolerance"]))
+    return tuple(out)
+
+
+def claim_rule() -> str:
+    """When a claim holds, in words (printed with the verdicts)."""
+    from rtadvisor.bench.claims import TOLERANCE
+
+    return (f"point claim holds within ±{TOLERANCE:.0%} of its value; range/bound claims hold inside "
+            f"the range widened by {TOLERANCE:.0%}")
+
+
+# --------------------------------------------------------------------------- claims vs measurements
+
+_TIME_TO_MS = {"ms": 1.0, "s": 1000.0, "sec": 1000.0, "us": 0.001, "µs": 0.001, "min": 60000.0}
+_MEM_TO_MB = {"mb": 1.0, "mib": 1.048576, "kb": 0.001, "kib": 0.001024, "gb": 1000.0, "gib": 1073.741824,
+              "b": 1e-6, "bytes": 1e-6}
+_METRICS: dict[str, dict[str, Any]] = {
+    "cold_start": {"unit": "ms", "claim_metrics": ("cold_start", "start", "startup"),
+                   "measured": ("cold_start_ms",)},
+    "memory": {"unit": "MB", "claim_metrics": ("memory", "memory_baseline", "mem"),
+               "measured": ("pss_mb", "per_instance_mb")},
+}
+
+
+def _convert(value: float | None, unit: str, metric: str) -> float | None:
+    if value is None:
+        return None
+    table = _TIME_TO_MS if metric == "cold_start" else _MEM_TO_MB
+    factor = table.get(unit.strip().lower())
+    return None if factor is None else value * factor
+
+
+def _claim_range(claims: Iterable[Claim], metric: str) -> tuple[float | None, float | None]:
+    values = [v for c in claims for v in (_convert(x, c.unit, metric) for x in (c.value, c.low, c.high))
+              if v is not None]
+    return (min(values), max(values)) if values else (None, None)
+
+
+def _measured(evidence: Evidence | None, backends: tuple[str, ...], names: tuple[str, ...]) -> Measurement | None:
+    if evidence is None:
+        return None
+    for backend in backends:
+        for name in names:
+            m = evidence.get(backend, name)
+            if m is not None:
+                return m
+    return None
+
+
+def _point(row: str, metric: str, claims: list[Claim], m: Measurement | None) -> ComparePoint:
+    low, high = _claim_range(claims, metric)
+    return ComparePoint(runtime=row, metric=metric, unit=_METRICS[metric]["unit"], measured=m,  # type: ignore[arg-type]
+                        measured_value=None if m is None else _convert(m.value, m.unit, metric),
+                        claims=tuple(claims), claim_low=low, claim_high=high)
+
+
+def compare_points(claims: Iterable[Claim], evidence: Evidence | None) -> tuple[ComparePoint, ...]:
+    """One point per (row, metric) that has a claim or a measurement.
+
+    Rows are the claims' subjects (each measured by the backends the bench maps it to), then every
+    measured backend that no subject row already shows (e.g. wasmtime, node-wasi, native).
+    """
+    from rtadvisor.bench.claims import SUBJECT_BACKENDS
+
+    claims = list(claims)
+    rows: list[str] = list(dict.fromkeys(c.subject for c in claims))
+    shown: set[str] = set()  # backends whose figures a subject row already shows
+    points: list[ComparePoint] = []
+    for metric, spec in _METRICS.items():
+        for subject in rows:
+            mine = [c for c in claims if c.subject == subject and c.metric in spec["claim_metrics"]]
+            if not mine:
+                continue
+            m = _measured(evidence, SUBJECT_BACKENDS.get(subject, (subject,)), spec["measured"])
+            if m is not None:
+                shown.add(m.runtime)
+            points.append(_point(subject, metric, mine, m))
+    if evidence is not None:
+        for metric, spec in _METRICS.items():
+            for m in evidence.measurements:
+                if m.metric != spec["measured"][0] or m.runtime in shown or m.runtime in rows:
+                    continue
+                # the store also files a backend's figure under the kb id it evidences (microvm ->
+                # kata/vm, runsc -> gvisor); such a copy is not a runtime of its own
+                if m.runtime in SUBJECT_BACKENDS and m.runtime not in SUBJECT_BACKENDS[m.runtime]:
+                    continue
+                points.append(_point(m.runtime, metric, [], m))
+    return tuple(points)
+
+
+def claims_vs_measurements(db: str | None = None) -> Comparison:
+    """Claimed and measured start time and memory per runtime; the claims alone (with the reason)
+    when this node has no stored measurements yet."""
+    from rtadvisor.kb import load
+
+    try:
+        evidence: Evidence | None = load_evidence(db)
+        reason = None
+    except StoreError as exc:
+        evidence, reason = None, str(exc)
+    return Comparison(host=evidence.host if evidence else {}, measured_available=bool(evidence and evidence.measurements),
+                      reason=reason, points=compare_points(load().claims, evidence))

@@ -1,0 +1,52 @@
+"""Manifest scan (``rtadvisor scan``): advice for every workload in Kubernetes manifests, its
+reports (JSON, SARIF, table) and ``--fix``. The scan area's types are re-exported here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rtadvisor.scan import Finding, ScanResult
+from rtadvisor.scan.fix import FileFix
+
+
+def scan(paths: Sequence[str]) -> ScanResult:
+    """Scan files, directories (``*.yaml``/``*.yml``) or ``-`` (stdin); unreadable input is recorded
+    as a problem of the result, not raised."""
+    from rtadvisor.scan import scan as run
+
+    return run(paths)
+
+
+def fix(findings: Sequence[Finding], *, dry_run: bool = False) -> list[FileFix]:
+    """Write ``runtimeClassName`` (and the R2 Wasm annotation) into the scanned files, or with
+    ``dry_run`` only compute the unified diffs."""
+    from rtadvisor.scan.fix import fix_files
+
+    return fix_files(findings, dry_run=dry_run)
+
+
+def report_json(result: ScanResult) -> dict[str, Any]:
+    from rtadvisor.scan.report import to_json
+
+    return to_json(result)
+
+
+def report_sarif(result: ScanResult) -> dict[str, Any]:
+    from rtadvisor.scan.report import to_sarif
+
+    return to_sarif(result)
+
+
+def render_table(result: ScanResult, console: Any) -> None:
+    """The human report on a rich console (one row per workload, skipped inputs, the summary)."""
+    from rtadvisor.scan.report import render_table as render
+
+    render(result, console)
+
+
+def warning_rules() -> frozenset[str]:
+    """The rules that ``--fail-on warning`` counts."""
+    from rtadvisor.scan.report import WARNING_RULES
+
+    return WARNING_RULES
