@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 # Where a rule or number comes from: one of the five source documents' tags, a measurement on a
 # node, a derivation of rtadvisor's own, or current upstream practice (the practice rulebook; the
@@ -572,3 +572,332 @@ class PrepareReport(_Frozen):
     built: int
     fresh: int
     outcomes: tuple[PrepareOutcome, ...]
+
+# =========================================================================== bench results
+#
+# What `rtadvisor bench` measured, as one typed, versioned document (`bench --json`, the store, the
+# fleet). Everything below is owned by the bench area; readers get it through
+# ``rtadvisor.store.read_bench_run`` (which refuses a newer ``schema_version`` and upgrades the
+# untyped version-1 documents) or through ``ResultStore.load_run``.
+
+#: Version of the :class:`BenchRun` document. Bump it when a field changes meaning or a required
+#: field is added; readers refuse documents newer than the version they know.
+BENCH_SCHEMA_VERSION = 2
+
+StandInRelation = Literal["itself", "through", "same-engine", "stand-in", "relative"]
+_RELATION_RANK: dict[str, int] = {"itself": 3, "through": 2, "same-engine": 2, "stand-in": 1, "relative": 0}
+
+
+class StandIn(_Frozen):
+    """What one bench backend's figures say about one knowledge-base runtime, and in what sense.
+
+    ``relation``, strongest first: ``itself`` (the runtime itself, run directly), ``through`` (the
+    runtime itself, reached through another component, e.g. runc under containerd's shim),
+    ``same-engine`` (the same engine embedded differently), ``stand-in`` (a different thing of the
+    same class, e.g. a QEMU micro-VM for Kata), ``relative`` (a near relative shown for reference
+    only: never a verdict, never scored).
+
+    >>> stand_ins(backend="microvm")[0].label
+    'kata <- microvm: same VMM class (QEMU, a guest kernel per instance), not Kata: no kata-agent, no Kata shim'
+    """
+
+    backend: str
+    runtime: str
+    relation: StandInRelation
+    sense: str
+
+    @property
+    def rank(self) -> int:
+        """3 itself, 2 through / same engine, 1 stand-in, 0 relative (reference only)."""
+        return _RELATION_RANK[self.relation]
+
+    @property
+    def judges(self) -> bool:
+        """May this backend's figures give a claim about ``runtime`` a verdict (and replace it in scoring)?"""
+        return self.relation != "relative"
+
+    @property
+    def label(self) -> str:
+        return f"{self.runtime} <- {self.backend}: {self.sense}"
+
+
+#: THE registry of which knowledge-base runtime each bench backend stands in for (the only copy:
+#: the harness, store, claims, report and the decision engine's scoring all read it). It lives in
+#: the model because every layer that needs it may import the model, while backends and store may
+#: not import the knowledge base; ``tests/bench/test_registry.py`` checks it against both the
+#: registered backends and the knowledge base's runtime ids.
+STAND_INS: tuple[StandIn, ...] = (
+    StandIn(backend="runc", runtime="runc", relation="itself", sense="runc itself"),
+    StandIn(backend="crun", runtime="crun", relation="itself",
+            sense="crun itself (in a private cgroup-v1 mount namespace on a hybrid-cgroup node)"),
+    StandIn(backend="runsc", runtime="gvisor", relation="itself",
+            sense="gVisor's runsc itself (ptrace platform, --network=none)"),
+    StandIn(backend="containerd", runtime="runc", relation="through",
+            sense="runc through containerd and its runc v2 shim"),
+    StandIn(backend="containerd-runsc", runtime="gvisor", relation="through",
+            sense="runsc through containerd's runc v2 shim (a wrapper: Debian has no runsc shim)"),
+    StandIn(backend="microvm", runtime="kata", relation="stand-in",
+            sense="same VMM class (QEMU, a guest kernel per instance), not Kata: no kata-agent, no Kata shim"),
+    StandIn(backend="microvm", runtime="vm", relation="stand-in",
+            sense="a minimal QEMU micro-VM (kernel + initramfs, no distribution), not a full VM"),
+    StandIn(backend="wasmtime", runtime="wasmtime", relation="same-engine",
+            sense="the wasmtime engine embedded in Python (wasmtime-py), not a containerd shim"),
+    StandIn(backend="wasmtime-cli", runtime="wasmtime", relation="itself", sense="the wasmtime CLI itself"),
+    StandIn(backend="wasmedge", runtime="wasmedge", relation="itself", sense="the WasmEdge CLI itself"),
+    StandIn(backend="wasmtime", runtime="wasmedge", relation="relative",
+            sense="another Wasm engine (reference only, never a verdict on WasmEdge)"),
+    StandIn(backend="node-wasi", runtime="wasmedge", relation="relative",
+            sense="V8 + Node's WASI, another Wasm engine (reference only, never a verdict on WasmEdge)"),
+)
+
+
+def stand_ins(*, backend: str | None = None, runtime: str | None = None,
+              judging_only: bool = False) -> tuple[StandIn, ...]:
+    """Registry entries for a backend and/or a runtime, strongest relation first (registry order
+    breaks ties). ``judging_only`` drops the ``relative`` (reference-only) entries."""
+    found = [s for s in STAND_INS
+             if (backend is None or s.backend == backend) and (runtime is None or s.runtime == runtime)
+             and (s.judges or not judging_only)]
+    return tuple(sorted(found, key=lambda s: -s.rank))
+
+
+def primary_runtime(backend: str) -> str | None:
+    """The knowledge-base runtime a backend's figures evidence most directly, or None."""
+    best = stand_ins(backend=backend, judging_only=True)
+    return best[0].runtime if best else None
+
+
+class BenchStats(_Frozen):
+    """Order statistics of one metric's samples (in the metric's unit, usually ms) and how well the
+    median is pinned down: ``ci_low``/``ci_high`` is a distribution-free 95% CI of the median,
+    ``ci_half_width_pct`` its larger half as a % of the median, ``target_met`` whether that is within
+    the run's target (``note`` says why not). ``min``/``p95``/``max``/``mean`` are None only in
+    results upgraded from version-1 documents that did not record them."""
+
+    n: int = Field(ge=1)
+    p50: float
+    min: float | None = None
+    p95: float | None = None
+    max: float | None = None
+    mean: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    ci_level: float = 0.95
+    ci_method: str = "binomial order-statistic CI of the median"
+    ci_half_width_pct: float | None = None
+    target_pct: float | None = None
+    target_met: bool | None = None
+    note: str | None = None
+
+
+StopReason = Literal["ci-target", "max-runs", "time-budget", "bench-budget", "fixed-runs", "failed"]
+
+
+class BenchSampling(_Frozen):
+    """How one backend's cold starts were sampled (the adaptive stopping rule's outcome)."""
+
+    warmups: int = Field(ge=0)
+    runs: int = Field(ge=0)  # timed runs kept
+    min_runs: int = Field(ge=1)
+    max_runs: int = Field(ge=1)
+    target_pct: float | None = None  # None: a fixed number of runs, no CI target
+    time_budget_s: float | None = None
+    elapsed_s: float = Field(ge=0)
+    stop_reason: StopReason
+    detail: str = ""
+
+
+class BenchMemoryPoint(_Frozen):
+    """Summed PSS of N concurrent idle instances."""
+
+    n: int = Field(ge=1)
+    pss_mb: float
+    mem_available_drop_mb: float
+    processes: int
+    tasks: int
+
+
+class BenchMemory(_Frozen):
+    """Memory of idle instances: one instance, the per-instance slope, and the sweeps behind them."""
+
+    pss_mb: float
+    per_instance_mb: float | None = None  # None only in version-1 documents that did not record it
+    per_instance_fit_r2: float | None = None
+    per_instance_mb_memavailable: float | None = None
+    per_instance_mb_process: float | None = None  # one process per instance, when packing is the headline
+    sweep: tuple[BenchMemoryPoint, ...] = ()
+    packed_sweep: tuple[BenchMemoryPoint, ...] = ()
+    capped: str | None = None  # why the sweep stopped early, if it did
+
+
+class BenchDensity(_Frozen):
+    """min(memory capacity, Kubernetes maxPods, pid limit); ``bound_by`` names the binding one."""
+
+    value: int
+    bound_by: Literal["memory", "max_pods", "pids"]
+    memory: int | None = None
+    max_pods: int | None = None
+    pids: int | None = None
+    mem_available_mb: float | None = None
+    per_instance_mb: float | None = None
+    tasks_per_instance: float | None = None
+    pid_limit: int | None = None
+
+
+MeasureStatus = Literal["measured", "not supported", "not measurable"]
+
+
+class BenchMetric(_Frozen):
+    """One figure of an isolation or overhead measurement, with its uncertainty and its ratio to
+    native. ``status`` "not supported" (the runtime cannot do it: a result, e.g. io_uring in gVisor)
+    and "not measurable" (this node cannot measure it) come with a ``reason`` and no value."""
+
+    status: MeasureStatus = "measured"
+    value: float | None = None
+    unit: str = ""
+    n: int | None = Field(default=None, ge=1)
+    ci_low: float | None = None
+    ci_high: float | None = None
+    ratio_to_native: float | None = None
+    ratio_ci_low: float | None = None
+    ratio_ci_high: float | None = None
+    reason: str | None = None
+    detail: str = ""
+
+    @model_validator(mode="after")
+    def _status_fits(self) -> BenchMetric:
+        if self.status == "measured" and self.value is None:
+            raise ValueError("a measured metric needs a value")
+        if self.status != "measured" and (self.value is not None or not self.reason):
+            raise ValueError(f"a {self.status!r} metric has no value and needs a reason")
+        return self
+
+
+class _BenchSection(_Frozen):
+    method: str
+    status: MeasureStatus = "measured"
+    reason: str | None = None
+    metrics: dict[str, BenchMetric] = Field(default_factory=dict)
+    facts: dict[str, str | int | float | bool | tuple[str, ...]] = Field(default_factory=dict)
+
+
+class IsolationResult(_BenchSection):
+    """How much of the host kernel one sandbox of this runtime exposes (issue 10: host syscalls,
+    pass-through, kernel functions, seccomp/capabilities). ``metrics`` e.g. ``host_syscalls_distinct``;
+    ``facts`` e.g. ``seccomp_mode``. Filled by the isolation measurement."""
+
+
+class OverheadResult(_BenchSection):
+    """Steady-state cost while the workload runs (syscall loop, fsync, epoll, io_uring, TCP, CPU),
+    each a metric with its ratio to native measured in the same run. Filled by the overhead
+    measurement."""
+
+
+KvmKind = Literal["kvm_intel", "kvm_amd", "kvm_pvm", "kvm", "absent", "unknown"]
+
+
+class NodeInfo(_Frozen):
+    """Which node measured: identity for the store and a fleet, and the facts that shape the figures."""
+
+    hostname: str
+    node_name: str  # Kubernetes node name ($RTADVISOR_NODE_NAME or $NODE_NAME), else the hostname
+    pool: str | None = None  # node pool ($RTADVISOR_NODE_POOL)
+    machine_id: str | None = None  # sha256 of /etc/machine-id, 16 hex digits: stable across renames
+    kernel: str = ""
+    os: str = ""
+    arch: str = ""
+    cpu_model: str = ""
+    cpus: int | None = None
+    mem_total_mb: int | None = None
+    kvm: KvmKind = "unknown"  # which KVM module provides /dev/kvm
+    kvm_linux_guests: bool | None = None  # False when a Linux guest could not boot under it (emulated)
+    cgroup: Literal["v1", "v2", "hybrid", "unknown"] = "unknown"
+    python: str = ""
+    rtadvisor: str = ""
+    runtime_versions: dict[str, str] = Field(default_factory=dict)
+
+
+class BenchSettings(_Frozen):
+    """The options a run was made with; the defaults here ARE the defaults of ``rtadvisor bench``
+    (the CLI and ``rtadvisor.bench.BenchOptions`` take them from this class)."""
+
+    workload: str = "hello"
+    warmups: int = Field(default=3, ge=0)
+    min_runs: int = Field(default=10, ge=1)
+    max_runs: int = Field(default=30, ge=1)
+    ci_target_pct: float | None = Field(default=5.0, gt=0)  # None: exactly max_runs timed runs
+    time_budget_s: float | None = Field(default=20.0, gt=0)  # per backend, cold-start sampling
+    budget_s: float | None = Field(default=75.0, gt=0)  # the whole bench
+    sweep: tuple[int, ...] = (1, 2, 4, 8)
+    pack_sweep: tuple[int, ...] = (1, 50, 100, 200)
+    max_pods: int = Field(default=110, ge=1)
+    memory: bool = True
+
+
+class BenchResult(_Frozen):
+    """Everything measured for one backend, or why it could not be (``available``/``reason``), or how
+    it failed (``error``; the cleanup still ran)."""
+
+    runtime: str  # the bench backend's name
+    available: bool
+    reason: str | None = None
+    error: str | None = None
+    family: str | None = None
+    kb_runtime: str | None = None  # primary_runtime(runtime), recorded for readers without the registry
+    stands_for: tuple[StandIn, ...] = ()
+    binary: str | None = None
+    version: str | None = None
+    notes: tuple[str, ...] = ()
+    emulated: bool = False
+    workload: str = "hello"
+    sampling: BenchSampling | None = None
+    cold_start_ms: BenchStats | None = None
+    cold_start_stages: tuple[str, ...] = ()  # in-process engines: the stages summed into cold_start_ms
+    first_run_ms: float | None = None
+    samples_ms: tuple[float, ...] = ()
+    stages: dict[str, BenchStats] = Field(default_factory=dict)
+    cpu_ms: BenchStats | None = None
+    memory: BenchMemory | None = None
+    artifact_bytes: int | None = None
+    density: BenchDensity | None = None
+    isolation: IsolationResult | None = None
+    overhead: OverheadResult | None = None
+    labels: dict[str, str | bool | int | float] = Field(default_factory=dict)
+    method: dict[str, str] = Field(default_factory=dict)
+    elapsed_s: float | None = None
+
+    @property
+    def measured(self) -> bool:
+        """Usable and did not fail: its figures can be read."""
+        return self.available and self.error is None
+
+
+class BenchRun(_Frozen):
+    """One ``rtadvisor bench`` run: ``model_dump(mode="json")`` is what ``bench --json`` prints.
+
+    ``run_id`` is assigned when the run starts and is globally unique (UTC start time + 48 random
+    bits), so storing or uploading the same run twice is idempotent.
+    """
+
+    schema_version: int = BENCH_SCHEMA_VERSION
+    run_id: str = Field(min_length=1, max_length=64)
+    started: str  # UTC, ISO 8601
+    finished: str | None = None
+    wall_s: float | None = None
+    node: NodeInfo
+    options: BenchSettings = Field(default_factory=BenchSettings)
+    results: tuple[BenchResult, ...] = ()
+
+    @model_validator(mode="after")
+    def _known_version(self) -> BenchRun:
+        if self.schema_version != BENCH_SCHEMA_VERSION:
+            raise ValueError(f"schema_version {self.schema_version} is not {BENCH_SCHEMA_VERSION}")
+        return self
+
+    def result(self, runtime: str) -> BenchResult | None:
+        """The result of one backend, or None if it was not requested."""
+        return next((r for r in self.results if r.runtime == runtime), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``bench --json`` document."""
+        return self.model_dump(mode="json")

@@ -30,12 +30,14 @@ def test_wasmtime_stages_fast_path_and_packing(assets: Assets, tmp_path: Path) -
     assert r.cold_start_stages == ("instantiate", "run")
     for stage in ("compile", "serialize", "deserialize", "instantiate", "run", "instantiate_pre", "whole_process"):
         assert stage in r.stages and r.stages[stage].p50 > 0
-    assert r.cold_start is not None
+    assert r.cold_start_ms is not None
     # the reported cold start is instantiate + run, in process: far below a whole python process
-    assert r.cold_start.p50 < r.stages["whole_process"].p50
-    assert [p.n for p in r.pack_points] == [1, 20, 40] and all(p.processes == 1 for p in r.pack_points)
-    assert r.per_instance_mb is not None and r.per_instance_mb_process is not None
-    assert r.per_instance_mb < r.per_instance_mb_process  # packing instances beats a process each
+    assert r.cold_start_ms.p50 < r.stages["whole_process"].p50
+    mem = r.memory
+    assert mem is not None
+    assert [p.n for p in mem.packed_sweep] == [1, 20, 40] and all(p.processes == 1 for p in mem.packed_sweep)
+    assert mem.per_instance_mb is not None and mem.per_instance_mb_process is not None
+    assert mem.per_instance_mb < mem.per_instance_mb_process  # packing instances beats a process each
     assert "packed" in r.method["memory"]
 
 
@@ -57,10 +59,10 @@ def test_node_wasi_runs_and_reports_its_own_stages(assets: Assets, tmp_path: Pat
     with Session(tmp_path) as session:
         r = bench_backend(session, backend, assets, BenchOptions(runs=3, warmups=0, sweep=(1, 2), pack_sweep=(1, 20)))
     assert r.error is None, r.error
-    assert r.cold_start is not None and r.cold_start.n == 3
+    assert r.cold_start_ms is not None and r.cold_start_ms.n == 3
     assert {"process", "node_compile", "node_instantiate", "node_start"} <= set(r.stages)
     assert r.stages["node_start"].p50 < r.stages["process"].p50
-    assert r.pss_mb is not None and r.pss_mb > 1 and len(r.pack_points) == 2
+    assert r.memory is not None and r.memory.pss_mb > 1 and len(r.memory.packed_sweep) == 2
 
 
 def test_node_plan_uses_preview1_runner(tmp_path: Path) -> None:
@@ -74,7 +76,7 @@ def test_node_plan_uses_preview1_runner(tmp_path: Path) -> None:
 
 
 def test_wasi_cli_engines_never_invent_numbers(tmp_path: Path) -> None:
-    ghost = WasiCliBackend("ghost-wasm", "rtadvisor-no-such-engine", ("run",), None)
+    ghost = WasiCliBackend("ghost-wasm", "rtadvisor-no-such-engine", ("run",))
     availability = ghost.probe()
     assert not availability.usable and availability.reason == "rtadvisor-no-such-engine not installed on this node"
     assets = Assets(root=tmp_path)

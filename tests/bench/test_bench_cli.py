@@ -15,6 +15,9 @@ from pathlib import Path
 import psutil
 import pytest
 
+from rtadvisor.model import BENCH_SCHEMA_VERSION
+from rtadvisor.store import read_bench_run
+
 RTADVISOR = [str(Path(sys.executable).parent / "rtadvisor")]
 
 
@@ -65,15 +68,22 @@ def test_bench_json_keys_and_store(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout
     doc = json.loads(proc.stdout)  # progress bar went to the terminal on stderr, not into the JSON
     assert "cold start" in proc.stderr  # and it was drawn there
-    assert {"kernel", "cpu", "versions", "date"} <= set(doc["host"])
+    run = read_bench_run(doc)  # the typed, versioned document
+    assert doc["schema_version"] == BENCH_SCHEMA_VERSION and run.started and run.finished
+    assert {"kernel", "cpu_model", "runtime_versions", "node_name", "kvm", "cgroup"} <= set(doc["node"])
+    assert doc["options"]["max_runs"] == 3 and doc["options"]["ci_target_pct"] == 5.0
     by_name = {r["runtime"]: r for r in doc["results"]}
     assert list(by_name) == ["native", "wasmtime", "wasmedge"]
     for name in ("native", "wasmtime"):
         r = by_name[name]
         assert r["available"] is True and r["error"] is None
-        assert {"min", "p50", "p95", "max", "n"} <= set(r["cold_start_ms"]) and r["cold_start_ms"]["n"] == 3
-        assert r["pss_mb"] > 0 and r["per_instance_mb"] is not None and r["artifact_bytes"] > 0
+        assert {"min", "p50", "p95", "max", "n", "ci_half_width_pct"} <= set(r["cold_start_ms"])
+        assert r["cold_start_ms"]["n"] == 3 and r["sampling"]["stop_reason"] == "max-runs"
+        assert r["cold_start_ms"]["target_met"] is False and "n < 6" in r["cold_start_ms"]["note"]
+        assert r["memory"]["pss_mb"] > 0 and r["memory"]["per_instance_mb"] is not None and r["artifact_bytes"] > 0
         assert {"value", "bound_by", "memory", "max_pods", "pids"} <= set(r["density"])
+        assert r["isolation"] is None and r["overhead"] is None  # reserved for the isolation/overhead phases
+    assert by_name["wasmtime"]["stands_for"][0]["relation"] == "same-engine"
     wasmtime = by_name["wasmtime"]
     assert wasmtime["cold_start_stages"] == ["instantiate", "run"]
     assert {"compile", "serialize", "deserialize", "instantiate", "run", "instantiate_pre", "whole_process"} <= set(
@@ -87,6 +97,9 @@ def test_bench_json_keys_and_store(tmp_path: Path) -> None:
                              check=True)
     runs = json.loads(history.stdout)
     assert [r["id"] for r in runs] == [doc["run_id"]]
+    shown = subprocess.run([*RTADVISOR, "bench", "show", "latest", "--json"], env=env, capture_output=True,
+                           text=True, check=True)
+    assert json.loads(shown.stdout) == doc  # stored and read back: the very same document
     compare = subprocess.run([*RTADVISOR, "bench", "compare", doc["run_id"], "latest", "--json"], env=env,
                              capture_output=True, text=True, check=True)
     rows = json.loads(compare.stdout)["rows"]
@@ -172,6 +185,7 @@ def test_ctrl_c_leaves_nothing_behind(tmp_path: Path) -> None:
 def test_sigterm_cleans_up_like_ctrl_c(tmp_path: Path) -> None:
     env = _env(tmp_path)
     proc = subprocess.Popen([*RTADVISOR, "bench", "--runtimes", "native", "--runs", "100000", "--warmups", "0",
+                             "--ci-target", "0", "--time-budget", "0", "--budget", "0",
                              "--no-store", "--no-memory"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
@@ -179,7 +193,8 @@ def test_sigterm_cleans_up_like_ctrl_c(tmp_path: Path) -> None:
         time.sleep(0.02)
     time.sleep(0.3)
     proc.terminate()
-    proc.communicate(timeout=60)
-    assert proc.returncode == 130
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, stderr
+    assert "terminated; all instances and temporary files removed" in stderr
     assert _tagged_survivors(env) == []
     assert list((tmp_path / "tmp").glob("rtadvisor-bench-*")) == []

@@ -8,7 +8,8 @@ import pytest
 
 from rtadvisor import kb
 from rtadvisor.bench.claims import TOLERANCE, check_claim, check_claims
-from rtadvisor.model import Claim
+from rtadvisor.model import BenchDensity, BenchMemory, BenchResult, BenchStats, Claim, NodeInfo
+from rtadvisor.store import StoredResult
 
 
 def claim(**overrides: Any) -> Claim:
@@ -17,14 +18,18 @@ def claim(**overrides: Any) -> Claim:
     return Claim(**fields)
 
 
-def result(**overrides: Any) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "runtime": "runc", "available": True, "cold_start_ms": {"p50": 30.0, "n": 30}, "cpu_ms": {"p50": 15.0, "n": 30},
-        "pss_mb": 0.7, "artifact_bytes": 2 * 2**20, "density": {"value": 110, "bound_by": "max_pods", "memory": 9000},
-        "_run_id": "r1", "_created": "2026-01-01T00:00:00+00:00", "_host": {"hostname": "h"},
-    }
-    doc.update(overrides)
-    return doc
+NODE = NodeInfo(hostname="h", node_name="h")
+
+
+def result(runtime: str = "runc", *, cold_p50: float = 30.0, emulated: bool = False) -> StoredResult:
+    """A stored, measured result of one backend (what ``ResultStore.latest_results`` returns)."""
+    r = BenchResult(
+        runtime=runtime, available=True, emulated=emulated,
+        cold_start_ms=BenchStats(n=30, p50=cold_p50), cpu_ms=BenchStats(n=30, p50=cold_p50 / 2),
+        memory=BenchMemory(pss_mb=0.7, per_instance_mb=0.05), artifact_bytes=2 * 2**20,
+        density=BenchDensity(value=110, bound_by="max_pods", memory=9000, max_pods=110),
+    )
+    return StoredResult(result=r, run_id="r1", started="2026-01-01T00:00:00+00:00", node=NODE)
 
 
 def test_point_claim_holds_within_tolerance_and_not_beyond() -> None:
@@ -59,9 +64,19 @@ def test_subjects_map_to_their_backends_and_stand_ins() -> None:
     assert gv.measured is not None and gv.measured.runtime == "runsc"
     alpine = check_claim(claim(subject="alpine-container", value=1200), {"runc": result()})
     assert alpine.verdict == "does not hold" and alpine.stand_in
-    vm = check_claim(claim(subject="vm", low=1000, high=3000), {"microvm": result(runtime="microvm", emulated=True,
-                                                                               cold_start_ms={"p50": 2100, "n": 30})})
+    vm = check_claim(claim(subject="vm", low=1000, high=3000),
+                     {"microvm": result(runtime="microvm", emulated=True, cold_p50=2100)})
     assert vm.verdict == "holds" and "emulated" in vm.why
+    # the micro-VM is a stand-in for Kata, and the verdict says in what sense (not Kata itself)
+    kata = check_claim(claim(subject="kata", low=1000, high=3000),
+                       {"microvm": result(runtime="microvm", emulated=True, cold_p50=2100)})
+    assert kata.stand_in and "kata <- microvm" in kata.stand_in and "not Kata" in kata.stand_in
+    # runc itself beats runc through containerd; through containerd is said so
+    both = {"runc": result(cold_p50=30.0), "containerd": result(runtime="containerd", cold_p50=140.0)}
+    direct = check_claim(claim(value=30), both)
+    assert direct.measured is not None and direct.measured.runtime == "runc" and direct.stand_in is None
+    via = check_claim(claim(value=140), {"containerd": both["containerd"]})
+    assert via.verdict == "holds" and via.stand_in and "through containerd" in via.stand_in
 
 
 def test_not_measurable_here_says_why() -> None:

@@ -17,7 +17,7 @@ from rtadvisor.backends.base import (
     LaunchPlan,
     Stage,
 )
-from rtadvisor.bench import BenchOptions, result_to_dict, run_bench
+from rtadvisor.bench import BenchOptions, run_bench
 from rtadvisor.bench.harness import Session, artifact_bytes, bench_backend, density
 
 
@@ -79,20 +79,23 @@ def _descendants() -> list[tuple[int, float]]:
 
 @pytest.mark.runtime("native")
 def test_native_bench_end_to_end() -> None:
-    report = run_bench(["native"], BenchOptions(runs=5, warmups=1, sweep=(1, 2, 3)))
-    (r,) = report.results
+    run = run_bench(["native"], BenchOptions(runs=5, warmups=1, sweep=(1, 2, 3)))
+    (r,) = run.results
     assert r.available and r.error is None
-    assert r.cold_start is not None and r.cold_start.n == 5 and 0 < r.cold_start.min <= r.cold_start.p50
-    assert set(r.stages) == {"run"} and r.cpu is not None and r.cpu.p50 > 0
-    assert [p.n for p in r.memory_points] == [1, 2, 3]
-    assert all(p.processes == p.n for p in r.memory_points)  # one host process per native instance
-    assert r.pss_mb is not None and r.pss_mb > 0 and r.per_instance_mb is not None
+    cold = r.cold_start_ms
+    assert cold is not None and cold.n == 5 and cold.min is not None and 0 < cold.min <= cold.p50
+    assert r.sampling is not None and r.sampling.runs == 5 and r.sampling.stop_reason in ("max-runs", "ci-target")
+    assert set(r.stages) == {"run"} and r.cpu_ms is not None and r.cpu_ms.p50 > 0
+    assert r.memory is not None and [p.n for p in r.memory.sweep] == [1, 2, 3]
+    assert all(p.processes == p.n for p in r.memory.sweep)  # one host process per native instance
+    assert r.memory.pss_mb > 0 and r.memory.per_instance_mb is not None
     assert r.artifact_bytes and r.artifact_bytes > 1000
-    assert r.density is not None and r.density["bound_by"] in ("memory", "max_pods", "pids")
-    assert r.density["value"] == min(v for k, v in r.density.items() if k in ("memory", "max_pods", "pids") and v)
-    doc = result_to_dict(r)
-    assert {"cold_start_ms", "pss_mb", "per_instance_mb", "artifact_bytes", "density", "method"} <= set(doc)
-    assert report.host["kernel"] and report.host["cpu"]
+    d = r.density
+    assert d is not None and d.bound_by in ("memory", "max_pods", "pids")
+    assert d.value == min(v for v in (d.memory, d.max_pods, d.pids) if v is not None)
+    assert {"cold_start", "cpu", "memory", "artifact", "density"} <= set(r.method)
+    assert run.node.kernel and run.node.cpu_model and run.node.node_name
+    assert run.node.runtime_versions.get("native")
     assert not _descendants()
 
 
@@ -103,7 +106,7 @@ def test_failing_runtime_becomes_an_error_and_cleans_up(tmp_path: Path) -> None:
         result = bench_backend(session, backend, Assets(), BenchOptions(runs=3, warmups=0, memory=False))
         workdir_root = session.dir
     assert result.error is not None and "exited with 3" in result.error and "broken" in result.error
-    assert marker.read_text().count("rtadv-") == 1  # cleanup ran for the failed instance
+    assert marker.read_text().count("rtadv-") == 1  # cleanup ran for the failed (first) instance
     assert workdir_root is not None and not workdir_root.exists()
     assert not _descendants()
 
@@ -131,8 +134,9 @@ def test_idle_instances_are_held_then_all_removed(tmp_path: Path) -> None:
     with Session(tmp_path) as session:
         result = bench_backend(session, backend, Assets(), BenchOptions(runs=2, warmups=0, sweep=(1, 3)))
     assert result.error is None, result.error
-    assert [p.processes for p in result.memory_points] == [2, 6]  # sh + sleep per instance
-    assert marker.read_text().count("rtadv-") == 2 + 1 + 3  # every hello run and every idle instance
+    assert result.memory is not None
+    assert [p.processes for p in result.memory.sweep] == [2, 6]  # sh + sleep per instance
+    assert marker.read_text().count("rtadv-") == 1 + 2 + 3  # the first run, 2 timed runs, 3 idle instances
     assert not _descendants()
 
 
@@ -155,9 +159,9 @@ def test_artifact_bytes_counts_hard_links_once(tmp_path: Path) -> None:
 
 def test_density_names_the_binding_limit() -> None:
     d = density(per_instance_mb=100.0, tasks_per_instance=1.0, mem_available_mb=5000.0, max_pods=110)
-    assert d["memory"] == 50 and d["value"] == 50 and d["bound_by"] == "memory" and d["max_pods"] == 110
+    assert d.memory == 50 and d.value == 50 and d.bound_by == "memory" and d.max_pods == 110
     d = density(per_instance_mb=0.01, tasks_per_instance=1.0, mem_available_mb=5000.0, max_pods=110)
-    assert d["bound_by"] == "max_pods" and d["value"] == 110
+    assert d.bound_by == "max_pods" and d.value == 110
     d = density(per_instance_mb=0.01, tasks_per_instance=10_000_000.0, mem_available_mb=5000.0, max_pods=110)
-    assert d["bound_by"] == "pids" and d["value"] == 0
+    assert d.bound_by == "pids" and d.value == 0
 

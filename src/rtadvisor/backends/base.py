@@ -11,7 +11,7 @@ Writing a backend (one module per runtime family, e.g. ``backends/oci.py``)::
                                          HELLO_OUTPUT, IDLE_READY)
 
     class RuncBackend(Backend):
-        name = "runc"; family = "container"; kb_runtime = "runc"
+        name = "runc"; family = "container"   # what it stands for: rtadvisor.model.STAND_INS
 
         def probe(self) -> Availability:            # cheap, no side effects
             ...
@@ -84,6 +84,8 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+
+from rtadvisor.model import StandIn, primary_runtime, stand_ins
 
 Family = Literal["native", "container", "sandbox", "vm", "wasm"]
 WorkloadName = Literal["hello", "idle", "user"]
@@ -235,7 +237,17 @@ class Backend(ABC):
 
     name: str
     family: Family
-    kb_runtime: str | None = None  # the knowledge-base runtime id this backend's figures evidence
+
+    @property
+    def kb_runtime(self) -> str | None:
+        """The knowledge-base runtime this backend's figures evidence most directly. Not declared per
+        backend: the one registry (:data:`rtadvisor.model.STAND_INS`) says it, and in what sense."""
+        return primary_runtime(self.name)
+
+    @property
+    def stands_for(self) -> tuple[StandIn, ...]:
+        """Every registry entry of this backend (which runtime, in what sense), strongest first."""
+        return stand_ins(backend=self.name)
 
     @abstractmethod
     def probe(self) -> Availability:

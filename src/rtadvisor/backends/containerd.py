@@ -509,7 +509,6 @@ class ContainerdBackend(Backend):
 
     name = "containerd"
     family: Family = "container"
-    kb_runtime = "runc"
     via = "runc"
 
     def __init__(self) -> None:
@@ -652,7 +651,6 @@ class ContainerdRunscBackend(ContainerdBackend):
 
     name = "containerd-runsc"
     family: Family = "sandbox"
-    kb_runtime = "gvisor"
     via = "runsc (gVisor, ptrace, --network=none) via --runc-binary"
 
     def extra_tools(self) -> tuple[str, ...]:

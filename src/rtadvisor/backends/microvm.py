@@ -347,7 +347,6 @@ class MicroVmBackend(Backend):
 
     name = "microvm"
     family: Family = "vm"
-    kb_runtime = "kata"
 
     def __init__(self) -> None:
         self._state = _State()

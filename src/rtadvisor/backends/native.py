@@ -23,7 +23,6 @@ class NativeBackend(Backend):
 
     name = "native"
     family = "native"
-    kb_runtime = None
 
     def probe(self) -> Availability:
         from rtadvisor.workloads import clang

@@ -689,7 +689,6 @@ class RuncBackend(OciBackend):
 
     name = "runc"
     binary = "runc"
-    kb_runtime = "runc"
 
 
 class CrunBackend(OciBackend):
@@ -697,7 +696,6 @@ class CrunBackend(OciBackend):
 
     name = "crun"
     binary = "crun"
-    kb_runtime = "crun"
 
     def __init__(self, private_cgroup_view: bool | None = None) -> None:
         self._private_view = private_cgroup_view
@@ -741,7 +739,6 @@ class RunscBackend(OciBackend):
     name = "runsc"
     binary = "runsc"
     family = "sandbox"
-    kb_runtime = "gvisor"
     platform = "ptrace"
 
     def runtime_argv(self, workdir: Path) -> tuple[str, ...]:

@@ -190,7 +190,6 @@ class WasmtimeBackend(Backend):
 
     name = "wasmtime"
     family = "wasm"
-    kb_runtime = "wasmtime"
 
     def probe(self) -> Availability:
         from rtadvisor.workloads import wasi_toolchain_missing
@@ -329,7 +328,6 @@ class NodeWasiBackend(Backend):
 
     name = "node-wasi"
     family = "wasm"
-    kb_runtime = None
 
     def probe(self) -> Availability:
         from rtadvisor.workloads import wasi_toolchain_missing
@@ -403,12 +401,11 @@ class WasiCliBackend(Backend):
 
     family = "wasm"
 
-    def __init__(self, name: str, binary: str, subcommand: tuple[str, ...], kb_runtime: str | None,
+    def __init__(self, name: str, binary: str, subcommand: tuple[str, ...],
                  version_args: tuple[str, ...] = ("--version",)) -> None:
         self.name = name
         self.binary = binary
         self.subcommand = subcommand
-        self.kb_runtime = kb_runtime
         self.version_args = version_args
 
     def probe(self) -> Availability:
@@ -448,7 +445,7 @@ class WasiCliBackend(Backend):
 
 register(WasmtimeBackend())
 register(NodeWasiBackend())
-register(WasiCliBackend("wasmedge", "wasmedge", (), "wasmedge"))
-register(WasiCliBackend("wasmtime-cli", "wasmtime", ("run",), "wasmtime"))
-register(WasiCliBackend("wasmer", "wasmer", ("run",), None))
-register(WasiCliBackend("iwasm", "iwasm", (), None, version_args=("--version",)))
+register(WasiCliBackend("wasmedge", "wasmedge", ()))
+register(WasiCliBackend("wasmtime-cli", "wasmtime", ("run",)))
+register(WasiCliBackend("wasmer", "wasmer", ("run",)))
+register(WasiCliBackend("iwasm", "iwasm", (), version_args=("--version",)))

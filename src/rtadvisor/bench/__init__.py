@@ -1,104 +1,84 @@
-"""Measure runtimes on this node: the harness, statistics, and the JSON shape of a bench.
+"""Measure runtimes on this node: the harness, statistics, and the typed result of a bench.
+
+:func:`run_bench` returns a :class:`rtadvisor.model.BenchRun` (schema version
+:data:`rtadvisor.model.BENCH_SCHEMA_VERSION`); ``run.model_dump(mode="json")`` is ``bench --json``.
 
 >>> from rtadvisor.bench import run_bench, BenchOptions
->>> report = run_bench(["native"], BenchOptions(runs=5, warmups=1, sweep=(1, 2)))
->>> report.results[0].cold_start.p50 > 0
+>>> run = run_bench(["native"], BenchOptions(runs=5, warmups=1, sweep=(1, 2)))
+>>> run.result("native").cold_start_ms.p50 > 0
 True
 """
 
 from __future__ import annotations
 
+import secrets
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC, datetime
 
 from rtadvisor import backends
 from rtadvisor.backends.base import Assets
+from rtadvisor.model import BenchResult, BenchRun, primary_runtime, stand_ins
 
-from .harness import BackendResult, BenchOptions, ProgressFn, Session, bench_backend, host_metadata
-from .stats import Summary
+from . import interrupts
+from .harness import BenchOptions, Budget, ProgressFn, Session, bench_backend
+from .node import node_info
 
-__all__ = ["BackendResult", "BenchOptions", "BenchReport", "host_metadata", "result_to_dict", "run_bench"]
-
-
-@dataclass
-class BenchReport:
-    """One bench run: host metadata and one result per requested backend."""
-
-    host: dict[str, Any]
-    results: list[BackendResult] = field(default_factory=list)
-    options: BenchOptions = field(default_factory=BenchOptions)
-    run_id: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The ``bench --json`` document."""
-        return {
-            "run_id": self.run_id,
-            "host": self.host,
-            "options": {"runs": self.options.runs, "warmups": self.options.warmups,
-                        "sweep": list(self.options.sweep), "pack_sweep": list(self.options.pack_sweep),
-                        "max_pods": self.options.max_pods, "workload": self.options.workload},
-            "results": [result_to_dict(r) for r in self.results],
-        }
+__all__ = ["BenchOptions", "BenchResult", "BenchRun", "new_run_id", "run_bench", "run_order"]
 
 
-def _summary(s: Summary | None) -> dict[str, Any] | None:
-    return s.as_dict() if s is not None else None
+def new_run_id(now: datetime | None = None) -> str:
+    """``YYYYMMDDTHHMMSSZ-<12 hex>``: sortable by start time and globally unique (48 random bits), so
+    a run stored or uploaded twice is recognised as the same run."""
+    now = now or datetime.now(UTC)
+    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(6)
 
 
-def result_to_dict(r: BackendResult) -> dict[str, Any]:
-    """JSON-friendly form of one backend's result (keys documented in docs/bench.md)."""
-    return {
-        "runtime": r.runtime,
-        "available": r.available,
-        "reason": r.reason,
-        "error": r.error,
-        "family": r.family,
-        "kb_runtime": r.kb_runtime,
-        "binary": r.binary,
-        "version": r.version,
-        "notes": list(r.notes),
-        "emulated": r.emulated,
-        "workload": r.workload,
-        "cold_start_ms": _summary(r.cold_start),
-        "cold_start_stages": list(r.cold_start_stages),
-        "first_run_ms": r.first_run_ms,
-        "stages": {name: _summary(s) for name, s in r.stages.items()},
-        "cpu_ms": _summary(r.cpu),
-        "pss_mb": r.pss_mb,
-        "per_instance_mb": r.per_instance_mb,
-        "per_instance_fit_r2": r.per_instance_fit_r2,
-        "per_instance_mb_memavailable": r.per_instance_mb_memavailable,
-        "per_instance_mb_process": r.per_instance_mb_process,
-        "memory_sweep": [{"n": p.n, "pss_mb": round(p.pss_kib / 1024, 3),
-                          "mem_available_drop_mb": round(p.mem_available_drop_kib / 1024, 3),
-                          "processes": p.processes, "tasks": p.tasks} for p in r.memory_points],
-        "packed_sweep": [{"n": p.n, "pss_mb": round(p.pss_kib / 1024, 3),
-                          "mem_available_drop_mb": round(p.mem_available_drop_kib / 1024, 3),
-                          "processes": p.processes, "tasks": p.tasks} for p in r.pack_points],
-        "artifact_bytes": r.artifact_bytes,
-        "density": r.density,
-        "labels": r.labels,
-        "method": r.method,
-        "samples_ms": r.samples_ms,
-    }
+def run_order(names: Sequence[str]) -> list[str]:
+    """The order backends are measured in: as requested, but VMs last (a VM boot costs seconds, so
+    they take whatever budget the quick backends left; see :class:`~rtadvisor.bench.harness.Budget`)."""
+    def is_vm(name: str) -> bool:
+        try:
+            return backends.get(name).family == "vm"
+        except Exception:  # noqa: BLE001 - an unknown name is reported as unavailable, in place
+            return False
+
+    return [n for n in names if not is_vm(n)] + [n for n in names if is_vm(n)]
 
 
 def run_bench(names: Sequence[str] | None = None, options: BenchOptions | None = None,
-              assets: Assets | None = None, progress: ProgressFn | None = None) -> BenchReport:
-    """Measure each named backend (default: every registered one); unusable ones are listed with why."""
+              assets: Assets | None = None, progress: ProgressFn | None = None) -> BenchRun:
+    """Measure each named backend (default: every registered one); unusable ones are listed with why.
+
+    Ctrl-C (KeyboardInterrupt) or SIGTERM (:class:`~rtadvisor.bench.interrupts.Terminated`) stops
+    the run in any phase after every instance is cleaned up; the exception then propagates."""
     options = options or BenchOptions()
     assets = assets or Assets()
     wanted = list(names) if names else list(backends.names())
-    report = BenchReport(host=host_metadata(), options=options)
-    with Session(options.tmp_root) as session:
+    started = datetime.now(UTC)
+    t0 = time.monotonic()
+    run_id = new_run_id(started)
+    budget = Budget(options.budget_s)
+    results: dict[str, BenchResult] = {}
+    with interrupts.sigterm_unwinds(), Session(options.tmp_root) as session:
+        availability = {name: backends.probe(name) for name in wanted}
+        order = run_order([n for n in wanted if availability[n].usable])
         for name in wanted:
-            availability = backends.probe(name)
-            if not availability.usable:
-                report.results.append(BackendResult(
-                    runtime=name, available=False, reason=availability.reason, binary=availability.binary,
-                    version=availability.version, notes=availability.notes, workload=options.workload))
-                continue
-            report.results.append(bench_backend(session, backends.get(name), assets, options, progress))
-    report.host["versions"] = {r.runtime: r.version for r in report.results if r.version}
-    return report
+            a = availability[name]
+            if not a.usable:
+                results[name] = BenchResult(
+                    runtime=name, available=False, reason=a.reason, binary=a.binary, version=a.version,
+                    notes=a.notes, workload=options.workload, kb_runtime=primary_runtime(name),
+                    stands_for=stand_ins(backend=name))
+        for i, name in enumerate(order):
+            results[name] = bench_backend(session, backends.get(name), assets, options, progress, budget=budget,
+                                          backends_left=len(order) - i)
+    ordered = tuple(results[n] for n in wanted)
+    versions = {r.runtime: r.version for r in ordered if r.version}
+    node = node_info(versions)
+    vms = [r for r in ordered if r.family == "vm" and r.measured]
+    if vms and node.kvm not in ("absent", "unknown"):
+        node = node.model_copy(update={"kvm_linux_guests": not all(r.emulated for r in vms)})
+    return BenchRun(run_id=run_id, started=started.isoformat(timespec="seconds"),
+                    finished=datetime.now(UTC).isoformat(timespec="seconds"), wall_s=round(time.monotonic() - t0, 3),
+                    node=node, options=options.settings(), results=ordered)

@@ -2,8 +2,11 @@
 
 Matching rule (also printed by ``rtadvisor claims``):
 
-* The claim's subject is mapped to the backend that measures it (``gvisor`` -> ``runsc``,
-  ``vm``/``kata`` -> ``microvm``, ...). ``alpine-container`` is measured by a stand-in, runc running
+* The claim's subject is mapped to the backends that measure it by the one registry,
+  :data:`rtadvisor.model.STAND_INS` (``gvisor`` <- ``runsc`` itself, ``runc`` <- ``containerd``
+  through its shim, ``kata`` <- ``microvm`` as a stand-in: same VMM class, not Kata; the strongest
+  relation measured wins, and every verdict says in what sense its backend stands in).
+  ``alpine-container`` is measured by a stand-in workload, runc running
   rtadvisor's busybox rootfs (a container start is a container start; the image is not alpine, so
   ``image_size`` of alpine is not measurable). A subject with no backend here (``wasmedge`` when not
   installed, ``wasmedge-crun``: Debian's crun has no Wasm handler) is *not measurable here*.
@@ -24,36 +27,38 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from rtadvisor.model import Claim
+from rtadvisor.model import STAND_INS, BenchResult, Claim, stand_ins
+
+if TYPE_CHECKING:
+    from rtadvisor.store import StoredResult
 
 TOLERANCE = 0.25
 Verdict = Literal["holds", "does not hold", "not measurable here"]
 
-#: knowledge-base subject -> backends that measure it, best first
-SUBJECT_BACKENDS: dict[str, tuple[str, ...]] = {
-    "runc": ("runc", "containerd"),
-    "crun": ("crun",),
-    "gvisor": ("runsc", "containerd-runsc"),
-    "kata": ("microvm",),
-    "vm": ("microvm",),
-    "wasmtime": ("wasmtime", "wasmtime-cli"),
-    "wasmedge": ("wasmedge",),
-    "alpine-container": ("runc", "crun", "containerd"),
-}
+def _subject_backends() -> dict[str, tuple[str, ...]]:
+    out: dict[str, list[str]] = {}
+    for runtime in dict.fromkeys(s.runtime for s in STAND_INS):
+        out[runtime] = [s.backend for s in stand_ins(runtime=runtime, judging_only=True)]
+    out["alpine-container"] = ["runc", "crun", "containerd"]
+    return {k: tuple(v) for k, v in out.items() if v}
 
-#: subjects measured by a stand-in rather than by themselves (said in the output)
-STAND_INS: dict[str, str] = {
+
+#: knowledge-base subject -> backends that measure it, best first (from the registry; the web reads it)
+SUBJECT_BACKENDS: dict[str, tuple[str, ...]] = _subject_backends()
+
+#: claim subjects that are reference *workloads*, measured by a stand-in workload (said in the output)
+WORKLOAD_STAND_INS: dict[str, str] = {
     "alpine-container": "a container of rtadvisor's busybox rootfs stands in for an alpine container",
-    "kata": "rtadvisor's qemu micro-VM stands in for a Kata VM (same shape: guest kernel + VMM per pod)",
 }
 
 #: subjects that cannot run here but have a near relative measured: shown as a reference, no verdict
 REFERENCES: dict[str, tuple[str, ...]] = {
-    "wasmedge": ("wasmtime", "node-wasi"),
-    "wasmedge-crun": ("wasmtime", "node-wasi"),
+    runtime: tuple(s.backend for s in stand_ins(runtime=runtime) if not s.judges)
+    for runtime in dict.fromkeys(s.runtime for s in STAND_INS if not s.judges)
 }
+REFERENCES["wasmedge-crun"] = REFERENCES.get("wasmedge", ())
 
 _NOT_MEASURABLE_METRICS: dict[str, str] = {
     "isolation_rating": "a rating on a 1-5 scale, not a measurable quantity",
@@ -90,6 +95,8 @@ class Measured:
     host: str | None
     emulated: bool
     detail: str
+    ci_low: float | None = None
+    ci_high: float | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,7 @@ class ClaimCheck:
             "measurement": None if m is None else {
                 "runtime": m.runtime, "value": round(m.value, 4), "unit": m.unit, "n": m.n, "run_id": m.run_id,
                 "date": m.date, "host": m.host, "emulated": m.emulated, "detail": m.detail,
+                "ci_low": m.ci_low, "ci_high": m.ci_high,
             },
             "stand_in": self.stand_in,
             "tolerance": f"±{TOLERANCE:.0%}",
@@ -119,24 +127,24 @@ def _gpu_present() -> bool:
     return any(Path("/dev").glob("nvidia[0-9]*")) or Path("/dev/dri/renderD128").exists()
 
 
-def _figure(metric: str, result: Mapping[str, Any]) -> tuple[float, str, int, str] | None:
-    """(value, unit, n, how) of ``metric`` in one stored bench result, or None."""
-    cold = result.get("cold_start_ms") or {}
-    if metric == "cold_start" and cold.get("p50") is not None:
-        return float(cold["p50"]), "ms", int(cold.get("n") or 1), "p50 of the cold start"
-    if metric == "memory" and result.get("pss_mb") is not None:
-        return float(result["pss_mb"]), "MB", 1, "PSS of one idle instance, all host processes"
-    if metric == "image_size" and result.get("artifact_bytes") is not None:
-        return result["artifact_bytes"] / 2**20, "MB", 1, "bytes that must ship (2^20 bytes per MB)"
-    if metric == "density" and (result.get("density") or {}).get("value") is not None:
-        d = result["density"]
-        how = (f"bound by {d.get('bound_by')} (memory {d.get('memory')}, maxPods {d.get('max_pods')}, "
-               f"pids {d.get('pids')})")
-        return float(d["value"]), "pods/node", 1, how
-    cpu = result.get("cpu_ms") or {}
-    if metric == "cpu_spike" and cpu.get("p50") is not None and cold.get("p50"):
-        pct = 100.0 * float(cpu["p50"]) / float(cold["p50"])
-        return pct, "%", int(cpu.get("n") or 1), "CPU time / wall time of a cold start (p50s; 100% = one core)"
+def _figure(metric: str, result: BenchResult) -> tuple[float, str, int, str, tuple[float, float] | None] | None:
+    """(value, unit, n, how, CI) of ``metric`` in one stored bench result, or None."""
+    cold = result.cold_start_ms
+    if metric == "cold_start" and cold is not None:
+        ci = (cold.ci_low, cold.ci_high) if cold.ci_low is not None and cold.ci_high is not None else None
+        return cold.p50, "ms", cold.n, "p50 of the cold start", ci
+    if metric == "memory" and result.memory is not None:
+        return result.memory.pss_mb, "MB", 1, "PSS of one idle instance, all host processes", None
+    if metric == "image_size" and result.artifact_bytes is not None:
+        return result.artifact_bytes / 2**20, "MB", 1, "bytes that must ship (2^20 bytes per MB)", None
+    if metric == "density" and result.density is not None:
+        d = result.density
+        how = f"bound by {d.bound_by} (memory {d.memory}, maxPods {d.max_pods}, pids {d.pids})"
+        return float(d.value), "pods/node", 1, how, None
+    cpu = result.cpu_ms
+    if metric == "cpu_spike" and cpu is not None and cold is not None and cold.p50:
+        pct = 100.0 * cpu.p50 / cold.p50
+        return pct, "%", cpu.n, "CPU time / wall time of a cold start (p50s; 100% = one core)", None
     return None
 
 
@@ -164,28 +172,37 @@ def _within(claim: Claim, value: float) -> tuple[bool, str]:
     return False, f"measured {value:.4g} {claim.unit}, claimed {target}"
 
 
-def _measured(backend: str, metric: str, result: Mapping[str, Any]) -> Measured | None:
-    figure = _figure(metric, result)
+def _measured(backend: str, metric: str, stored: StoredResult) -> Measured | None:
+    figure = _figure(metric, stored.result)
     if figure is None:
         return None
-    value, unit, n, how = figure
-    return Measured(runtime=backend, value=value, unit=unit, n=n, run_id=result.get("_run_id"),
-                    date=result.get("_created"), host=(result.get("_host") or {}).get("hostname"),
-                    emulated=bool(result.get("emulated")), detail=how)
+    value, unit, n, how, ci = figure
+    return Measured(runtime=backend, value=value, unit=unit, n=n, run_id=stored.run_id, date=stored.started,
+                    host=stored.node.hostname, emulated=stored.result.emulated, detail=how,
+                    ci_low=ci[0] if ci else None, ci_high=ci[1] if ci else None)
 
 
-def _with_reference(check: ClaimCheck, latest: Mapping[str, Mapping[str, Any]]) -> ClaimCheck:
+def _with_reference(check: ClaimCheck, latest: Mapping[str, StoredResult]) -> ClaimCheck:
     """Attach the closest measured relative (e.g. wasmtime for wasmedge) without judging the claim by it."""
     for backend in REFERENCES.get(check.claim.subject, ()):
-        result = latest.get(backend)
-        measured = _measured(backend, check.claim.metric, result) if result else None
+        stored = latest.get(backend)
+        measured = _measured(backend, check.claim.metric, stored) if stored else None
         if measured is not None:
             why = f"{check.why}; closest measured: {backend} {measured.value:.4g} {measured.unit} (reference only)"
             return ClaimCheck(check.claim, check.verdict, why, measured, stand_in=None)
     return check
 
 
-def check_claim(claim: Claim, latest: Mapping[str, Mapping[str, Any]],
+def _stand_in_text(subject: str, backend: str) -> str | None:
+    if subject in WORKLOAD_STAND_INS:
+        return WORKLOAD_STAND_INS[subject]
+    entry = next((s for s in stand_ins(backend=backend, runtime=subject)), None)
+    if entry is None or entry.relation == "itself":
+        return None
+    return entry.label
+
+
+def check_claim(claim: Claim, latest: Mapping[str, StoredResult],
                 unavailable: Mapping[str, str] | None = None) -> ClaimCheck:
     """The verdict for one claim, given the latest stored result per backend (and why others are absent)."""
     check = _check_claim(claim, latest, unavailable or {})
@@ -194,7 +211,7 @@ def check_claim(claim: Claim, latest: Mapping[str, Mapping[str, Any]],
     return check
 
 
-def _check_claim(claim: Claim, latest: Mapping[str, Mapping[str, Any]], unavailable: Mapping[str, str]) -> ClaimCheck:
+def _check_claim(claim: Claim, latest: Mapping[str, StoredResult], unavailable: Mapping[str, str]) -> ClaimCheck:
     if claim.metric not in _MEASURED_METRICS:
         why = _NOT_MEASURABLE_METRICS.get(claim.metric)
         if why is None:
@@ -222,10 +239,10 @@ def _check_claim(claim: Claim, latest: Mapping[str, Mapping[str, Any]], unavaila
     if not backends:
         return ClaimCheck(claim, "not measurable here", f"no backend measures {claim.subject!r} on this node")
     for backend in backends:
-        result = latest.get(backend)
-        if result is None:
+        stored = latest.get(backend)
+        if stored is None:
             continue
-        measured = _measured(backend, claim.metric, result)
+        measured = _measured(backend, claim.metric, stored)
         if measured is None:
             continue
         ok, text = _within(claim, measured.value)
@@ -234,7 +251,7 @@ def _check_claim(claim: Claim, latest: Mapping[str, Mapping[str, Any]], unavaila
         if measured.emulated:
             text += " (emulated: software virtualization, not KVM)"
         return ClaimCheck(claim, "holds" if ok else "does not hold", text, measured,
-                          STAND_INS.get(claim.subject))
+                          _stand_in_text(claim.subject, backend))
     reasons = [f"{b}: {unavailable[b]}" for b in backends if b in unavailable]
     if reasons:
         return ClaimCheck(claim, "not measurable here", "; ".join(reasons))
@@ -242,14 +259,14 @@ def _check_claim(claim: Claim, latest: Mapping[str, Mapping[str, Any]], unavaila
                       f"no stored measurement of {'/'.join(backends)}: run `rtadvisor bench`")
 
 
-def check_claims(claims: Iterable[Claim], latest: Mapping[str, Mapping[str, Any]],
+def check_claims(claims: Iterable[Claim], latest: Mapping[str, StoredResult],
                  unavailable: Mapping[str, str] | None = None) -> list[ClaimCheck]:
     """Verdicts for every claim whose value is numeric."""
     return [check_claim(c, latest, unavailable) for c in claims
             if c.value is not None or c.low is not None or c.high is not None]
 
 
-def unusable_backends(latest: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+def unusable_backends(latest: Mapping[str, StoredResult]) -> dict[str, str]:
     """Backends that measure some claim subject, have no stored result, and are not usable here: why."""
     from rtadvisor import backends
 
@@ -263,7 +280,7 @@ def unusable_backends(latest: Mapping[str, Mapping[str, Any]]) -> dict[str, str]
     return unavailable
 
 
-def check_claims_here(claims: Iterable[Claim], latest: Mapping[str, Mapping[str, Any]]) -> list[ClaimCheck]:
+def check_claims_here(claims: Iterable[Claim], latest: Mapping[str, StoredResult]) -> list[ClaimCheck]:
     """:func:`check_claims` against the latest stored results, saying why a missing backend is missing
     (what ``rtadvisor claims`` and the web API's verdicts show)."""
     return check_claims(claims, latest, unusable_backends(latest))

@@ -2,12 +2,18 @@
 
 Method (also written into every result's ``method`` so the output says it):
 
-* **Cold start (S)**: ``warmups`` runs are discarded, then ``runs`` timed runs of the ``hello``
-  workload, each a fresh instance (new process / container / VM / Wasm instance); the figure is
-  wall-clock time from spawning the first timed stage to the exit of the last (per stage too),
-  summarised as min/p50/p95/max with a distribution-free 95% CI of the median. The very first run
-  after ``prepare`` is reported apart as ``first_run_ms`` (page cache as left by prepare); the
-  timed runs are warm-cache runs. Page caches are never dropped: that would disturb other tenants.
+* **Cold start (S)**: one first run after ``prepare`` (reported apart as ``first_run_ms``: page cache
+  as prepare left it), warm-ups discarded, then timed runs of the ``hello`` workload, each a fresh
+  instance (new process / container / VM / Wasm instance): wall-clock time from spawning the first
+  timed stage to the exit of the last (per stage too), summarised as min/p50/p95/max with a
+  distribution-free 95% CI of the median. Sampling is adaptive (see :func:`sample_cold_starts`):
+  a backend stops once the CI of its median is within +-``ci_target_pct`` % of the median after at
+  least ``min_runs`` runs, or at the ``runs`` cap, or when its time runs out -- and says which.
+  Page caches are never dropped: that would disturb other tenants.
+* **Budget**: ``budget_s`` bounds the whole bench. Before each backend starts, it gets an equal share
+  of what is left (so time a quick backend does not need goes to the ones after it); VM backends
+  run last and so get whatever the others left. ``prepare`` (building assets, once per machine) is
+  not counted. ``time_budget_s`` caps each backend's cold-start sampling on top of that.
 * **CPU (the sources' "CPU spike")**: user+system time of the launched processes and every
   descendant they waited for (``wait4`` rusage); work done by an already-running daemon
   (containerd) is not in it and the method says so.
@@ -22,46 +28,95 @@ Method (also written into every result's ``method`` so the output says it):
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC
 from pathlib import Path
-from typing import Any
+from typing import Self
 
 from rtadvisor.backends.base import Assets, Backend, LaunchPlan, SimpleStageTimer
 from rtadvisor.errors import BenchError, RtadvisorError
+from rtadvisor.model import (
+    BenchDensity,
+    BenchMemory,
+    BenchMemoryPoint,
+    BenchResult,
+    BenchSampling,
+    BenchSettings,
+    BenchStats,
+    IsolationResult,
+    OverheadResult,
+    StopReason,
+    primary_runtime,
+    stand_ins,
+)
 
-from . import procs
-from .stats import Summary, linear_fit, summarize
+from . import interrupts, procs
+from .stats import ci_half_width_pct, linear_fit, median_ci_ranks, percentile, summarize
 
 ProgressFn = Callable[[str, str, int, int], None]  # (backend, phase, done, total)
 
-DEFAULT_RUNS = 30
-DEFAULT_WARMUPS = 3
-DEFAULT_SWEEP: tuple[int, ...] = (1, 2, 4, 8)
-DEFAULT_PACK_SWEEP: tuple[int, ...] = (1, 50, 100, 200)
-K8S_MAX_PODS = 110
+_DEFAULTS = BenchSettings()  # the defaults live in the model, shared with the CLI
+DEFAULT_RUNS = _DEFAULTS.max_runs  # the cap of timed runs per backend
+DEFAULT_MIN_RUNS = _DEFAULTS.min_runs
+DEFAULT_WARMUPS = _DEFAULTS.warmups
+DEFAULT_CI_TARGET_PCT = _DEFAULTS.ci_target_pct
+DEFAULT_TIME_BUDGET_S = _DEFAULTS.time_budget_s  # per backend, cold-start sampling
+DEFAULT_BUDGET_S = _DEFAULTS.budget_s  # the whole bench
+DEFAULT_SWEEP: tuple[int, ...] = _DEFAULTS.sweep
+DEFAULT_PACK_SWEEP: tuple[int, ...] = _DEFAULTS.pack_sweep
+K8S_MAX_PODS = _DEFAULTS.max_pods
+#: Warm-ups stop early once they have used this share of a backend's sampling window (a VM boot
+#: of seconds needs no three warm-ups after its first run to warm the page cache).
+WARMUP_SHARE = 0.2
+#: Timed runs every backend gets even when its time is up: a median needs a few samples.
+FLOOR_RUNS = 3
 
 
 @dataclass(frozen=True)
 class BenchOptions:
-    """What to measure and how much."""
+    """What to measure and how much (the defaults are the default ``rtadvisor bench``).
+
+    ``runs`` is the cap of timed runs; with ``ci_target_pct`` set, sampling stops earlier once the
+    95% CI of the median is within +-``ci_target_pct`` % (after at least ``min_runs`` runs); with
+    ``ci_target_pct=None`` exactly ``runs`` runs are timed (time budgets still apply if set).
+    """
 
     runs: int = DEFAULT_RUNS
     warmups: int = DEFAULT_WARMUPS
+    min_runs: int = DEFAULT_MIN_RUNS
+    ci_target_pct: float | None = DEFAULT_CI_TARGET_PCT
+    time_budget_s: float | None = DEFAULT_TIME_BUDGET_S
+    budget_s: float | None = DEFAULT_BUDGET_S
     sweep: tuple[int, ...] = DEFAULT_SWEEP
     pack_sweep: tuple[int, ...] = DEFAULT_PACK_SWEEP
     max_pods: int = K8S_MAX_PODS
     memory: bool = True
     workload: str = "hello"  # "user" with a user artifact in Assets
     tmp_root: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.runs < 1 or self.min_runs < 1 or self.warmups < 0:
+            raise BenchError("runs and min_runs must be >= 1, warmups >= 0")
+        for name in ("ci_target_pct", "time_budget_s", "budget_s"):
+            value = getattr(self, name)
+            if value is not None and not (value > 0 and value < float("inf")):
+                raise BenchError(f"{name} must be a positive number or None, got {value!r}")
+
+    @property
+    def effective_min_runs(self) -> int:
+        return min(self.min_runs, self.runs)
+
+    def settings(self) -> BenchSettings:
+        """The options as recorded in the result."""
+        return BenchSettings(
+            workload=self.workload, warmups=self.warmups, min_runs=self.effective_min_runs, max_runs=self.runs,
+            ci_target_pct=self.ci_target_pct, time_budget_s=self.time_budget_s, budget_s=self.budget_s,
+            sweep=tuple(sorted(set(self.sweep))), pack_sweep=tuple(sorted(set(self.pack_sweep))),
+            max_pods=self.max_pods, memory=self.memory,
+        )
 
 
 @dataclass
@@ -82,59 +137,58 @@ class MemoryPoint:
     tasks: int
     processes: int
 
+    def typed(self) -> BenchMemoryPoint:
+        return BenchMemoryPoint(n=self.n, pss_mb=round(self.pss_kib / 1024, 3),
+                                mem_available_drop_mb=round(self.mem_available_drop_kib / 1024, 3),
+                                processes=self.processes, tasks=self.tasks)
+
 
 @dataclass
-class BackendResult:
-    """Everything measured for one backend (or why it could not be)."""
+class Draft:
+    """The mutable accumulator of one backend's figures while it is measured; :meth:`freeze` gives
+    the typed, immutable :class:`~rtadvisor.model.BenchResult`."""
 
     runtime: str
     available: bool
     reason: str | None = None
     error: str | None = None
     family: str | None = None
-    kb_runtime: str | None = None
     binary: str | None = None
     version: str | None = None
     notes: tuple[str, ...] = ()
     emulated: bool = False
     workload: str = "hello"
-    cold_start: Summary | None = None
+    sampling: BenchSampling | None = None
+    cold_start: BenchStats | None = None
     samples_ms: list[float] = field(default_factory=list)
     first_run_ms: float | None = None
-    stages: dict[str, Summary] = field(default_factory=dict)
+    stages: dict[str, BenchStats] = field(default_factory=dict)
     cold_start_stages: tuple[str, ...] = ()
-    cpu: Summary | None = None
-    memory_points: list[MemoryPoint] = field(default_factory=list)
-    pack_points: list[MemoryPoint] = field(default_factory=list)
-    pss_mb: float | None = None
-    per_instance_mb: float | None = None
-    per_instance_fit_r2: float | None = None
-    per_instance_mb_memavailable: float | None = None
-    per_instance_mb_process: float | None = None  # one process per instance, when packing is the headline
+    cpu: BenchStats | None = None
+    memory: BenchMemory | None = None
     artifact_bytes: int | None = None
-    density: dict[str, Any] | None = None
-    labels: dict[str, Any] = field(default_factory=dict)
+    density: BenchDensity | None = None
+    isolation: IsolationResult | None = None
+    overhead: OverheadResult | None = None
+    labels: dict[str, str | bool | int | float] = field(default_factory=dict)
     method: dict[str, str] = field(default_factory=dict)
+    elapsed_s: float | None = None
+
+    def freeze(self) -> BenchResult:
+        return BenchResult(
+            runtime=self.runtime, available=self.available, reason=self.reason, error=self.error,
+            family=self.family, kb_runtime=primary_runtime(self.runtime), stands_for=stand_ins(backend=self.runtime),
+            binary=self.binary, version=self.version, notes=self.notes, emulated=self.emulated,
+            workload=self.workload, sampling=self.sampling, cold_start_ms=self.cold_start,
+            cold_start_stages=self.cold_start_stages, first_run_ms=self.first_run_ms,
+            samples_ms=tuple(self.samples_ms), stages=self.stages, cpu_ms=self.cpu, memory=self.memory,
+            artifact_bytes=self.artifact_bytes, density=self.density, isolation=self.isolation,
+            overhead=self.overhead, labels=self.labels, method=self.method,
+            elapsed_s=None if self.elapsed_s is None else round(self.elapsed_s, 3),
+        )
 
 
 # ---------------------------------------------------------------------- running one plan
-
-
-@contextmanager
-def _no_sigint() -> Iterator[None]:
-    """Cleanup must finish even if the user presses Ctrl-C again: SIGINT is deferred, not lost."""
-    pending: list[int] = []
-    try:
-        previous = signal.signal(signal.SIGINT, lambda signum, frame: pending.append(signum))
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if pending and previous is signal.default_int_handler:
-            raise KeyboardInterrupt
 
 
 class LiveInstance:
@@ -162,7 +216,7 @@ class LiveInstance:
             return []
         self.closed = True
         problems: list[str] = []
-        with _no_sigint():
+        with interrupts.deferred():
             for command in self.plan.cleanup:
                 try:
                     procs.run_untimed(self.guard, command)
@@ -256,7 +310,7 @@ class Session:
         self.guard = procs.ProcessGuard()
         self.open_instances: list[LiveInstance] = []
         self._counter = 0
-        self.tag = uuid.uuid4().hex[:8]
+        self.tag = self.guard.token
         self.mem_available_mb = procs.mem_available_kib() / 1024  # before any instance runs
         self.trash: list[Path] = []
 
@@ -265,7 +319,7 @@ class Session:
         while self.trash:
             shutil.rmtree(self.trash.pop(), ignore_errors=True)
 
-    def __enter__(self) -> Session:
+    def __enter__(self) -> Self:
         procs.become_subreaper()
         self.dir = Path(tempfile.mkdtemp(prefix="rtadvisor-bench-", dir=self.tmp_root))
         return self
@@ -274,7 +328,7 @@ class Session:
         self.close()
 
     def close(self) -> None:
-        with _no_sigint():
+        with interrupts.deferred():
             for instance in reversed(self.open_instances):
                 instance.close()
             self.open_instances.clear()
@@ -286,7 +340,7 @@ class Session:
     def new_workdir(self, backend: str) -> tuple[Path, str]:
         assert self.dir is not None, "Session used outside its with-block"
         self._counter += 1
-        instance_id = f"rtadv-{self.tag}-{backend}-{self._counter}"
+        instance_id = f"{self.tag}-{backend}-{self._counter}"
         workdir = self.dir / instance_id
         workdir.mkdir()
         return workdir, instance_id
@@ -315,13 +369,14 @@ class Session:
         return instance
 
     def release_all(self) -> None:
-        with _no_sigint():
+        with interrupts.deferred():
             problems: list[str] = []
             for instance in reversed(self.open_instances):
                 problems += instance.close()
             self.open_instances.clear()
         if problems:
             raise BenchError("cleanup failed: " + "; ".join(problems))
+
 
 
 # ---------------------------------------------------------------------- measurements
@@ -365,7 +420,7 @@ def pid_limit() -> int:
 
 
 def density(per_instance_mb: float | None, tasks_per_instance: float | None, mem_available_mb: float,
-            max_pods: int) -> dict[str, Any]:
+            max_pods: int) -> BenchDensity:
     """min(memory capacity, maxPods, pid limit), each shown and the binding one named."""
     bounds: dict[str, int | None] = {"memory": None, "max_pods": max_pods, "pids": None}
     if per_instance_mb and per_instance_mb > 0:
@@ -374,11 +429,12 @@ def density(per_instance_mb: float | None, tasks_per_instance: float | None, mem
         bounds["pids"] = int(pid_limit() // tasks_per_instance)
     known = {k: v for k, v in bounds.items() if v is not None}
     bound_by = min(known, key=lambda k: known[k])
-    return {
-        "value": known[bound_by], "bound_by": bound_by, **bounds,
-        "mem_available_mb": round(mem_available_mb, 1), "per_instance_mb": per_instance_mb,
-        "tasks_per_instance": tasks_per_instance, "pid_limit": pid_limit(),
-    }
+    return BenchDensity(
+        value=known[bound_by], bound_by=bound_by,  # type: ignore[arg-type]
+        memory=bounds["memory"], max_pods=bounds["max_pods"], pids=bounds["pids"],
+        mem_available_mb=round(mem_available_mb, 1), per_instance_mb=per_instance_mb,
+        tasks_per_instance=tasks_per_instance, pid_limit=pid_limit(),
+    )
 
 
 def _progress(progress: ProgressFn | None, name: str, phase: str, done: int, total: int) -> None:
@@ -386,38 +442,187 @@ def _progress(progress: ProgressFn | None, name: str, phase: str, done: int, tot
         progress(name, phase, done, total)
 
 
-def measure_cold_start(session: Session, backend: Backend, assets: Assets, options: BenchOptions,
-                       result: BackendResult, progress: ProgressFn | None = None) -> None:
-    """Fill ``result`` with cold-start, stage and CPU statistics."""
-    total = 1 + options.warmups + options.runs
+# ---------------------------------------------------------------------- the time budget
+
+
+class Budget:
+    """The whole bench's time budget, divided among the backends as they start.
+
+    ``slice_for(left)``: an equal share of what remains among the ``left`` backends still to run
+    (this one included), so time a quick backend does not need goes to the ones after it. Time in
+    :meth:`paused` (``prepare``: building assets, once per machine) is not counted.
+    """
+
+    def __init__(self, total_s: float | None) -> None:
+        self.total_s = total_s
+        self.started = time.monotonic()
+        self.paused_s = 0.0
+
+    def spent(self) -> float:
+        return time.monotonic() - self.started - self.paused_s
+
+    def remaining(self) -> float | None:
+        return None if self.total_s is None else max(0.0, self.total_s - self.spent())
+
+    def slice_for(self, left: int) -> float | None:
+        remaining = self.remaining()
+        return None if remaining is None else remaining / max(1, left)
+
+    def paused(self) -> _Pause:
+        return _Pause(self)
+
+
+class _Pause:
+    def __init__(self, budget: Budget) -> None:
+        self.budget = budget
+        self.t0 = 0.0
+
+    def __enter__(self) -> None:
+        self.t0 = time.monotonic()
+
+    def __exit__(self, *exc: object) -> None:
+        self.budget.paused_s += time.monotonic() - self.t0
+
+
+@dataclass
+class Window:
+    """When one backend must be done (monotonic seconds; None: no limit) and why that limit."""
+
+    backend_deadline: float | None = None
+    slice_s: float | None = None
+
+    def left(self) -> float | None:
+        return None if self.backend_deadline is None else self.backend_deadline - time.monotonic()
+
+
+# ---------------------------------------------------------------------- cold start
+
+
+def _half_width(samples: Sequence[float]) -> float | None:
+    xs = sorted(samples)
+    ranks = median_ci_ranks(len(xs))
+    if ranks is None:
+        return None
+    return ci_half_width_pct(percentile(xs, 50), xs[ranks[0]], xs[ranks[1]])
+
+
+def sample_cold_starts(session: Session, backend: Backend, assets: Assets, options: BenchOptions,
+                       draft: Draft, window: Window, progress: ProgressFn | None = None) -> None:
+    """Warm-ups, then timed runs until the stopping rule says enough; fills cold start, stages, CPU.
+
+    Stopping rule (checked after every timed run; the first that applies wins):
+
+    1. ``runs`` (the cap) reached -> ``max-runs``;
+    2. with a target: at least ``min_runs`` runs and the larger half of the median's 95% CI within
+       ``ci_target_pct`` % of the median -> ``ci-target``;
+    3. the backend's time is up -> ``time-budget`` (its own ``time_budget_s``) or ``bench-budget``
+       (its share of the bench's ``budget_s``); at least ``FLOOR_RUNS`` runs are always timed.
+
+    Warm-ups: up to ``warmups``, but they stop once they used ``WARMUP_SHARE`` of the window.
+    """
+    started = time.monotonic()
+    sampling_deadline = None if options.time_budget_s is None else started + options.time_budget_s
+    deadline, limit = sampling_deadline, "time-budget"
+    if window.backend_deadline is not None and (deadline is None or window.backend_deadline < deadline):
+        deadline, limit = window.backend_deadline, "bench-budget"
+    warm_deadline = None if deadline is None else started + WARMUP_SHARE * max(0.0, deadline - started)
+    warmups = 0
+    for i in range(options.warmups):
+        if warm_deadline is not None and time.monotonic() >= warm_deadline:
+            break
+        session.run_once(backend, assets, options.workload)
+        warmups += 1
+        _progress(progress, backend.name, "warm-up", i + 1, options.warmups)
+    target = options.ci_target_pct
+    min_runs = options.effective_min_runs
     samples: list[RunSample] = []
-    for i in range(total):
-        sample = session.run_once(backend, assets, options.workload)
-        if i == 0:
-            result.first_run_ms = round(sample.total_ms, 3)
-        elif i > options.warmups:
-            samples.append(sample)
-        _progress(progress, backend.name, "cold start", i + 1, total)
+    reason: StopReason
+    while True:
+        samples.append(session.run_once(backend, assets, options.workload))
+        n = len(samples)
+        _progress(progress, backend.name, "cold start", n, options.runs)
+        if n >= options.runs:
+            reason = "max-runs" if target is not None else "fixed-runs"
+            break
+        if target is not None and n >= min_runs:
+            half = _half_width([s.total_ms for s in samples])
+            if half is not None and half <= target:
+                reason = "ci-target"
+                break
+        if deadline is not None and n >= FLOOR_RUNS and time.monotonic() >= deadline:
+            reason = limit  # type: ignore[assignment]
+            break
     session.flush_trash()
-    result.samples_ms = [round(s.total_ms, 4) for s in samples]
-    result.cold_start = summarize([s.total_ms for s in samples])
-    result.cpu = summarize([s.cpu_ms for s in samples])
+    elapsed = time.monotonic() - started
+    totals = [s.total_ms for s in samples]
+    cold = summarize(totals, target_pct=target)
+    per_run = elapsed / max(1, warmups + len(samples))
+    if reason == "ci-target":
+        detail = f"95% CI of the median within ±{target:g}% after {len(samples)} runs"
+    elif reason == "max-runs":
+        detail = f"cap of {options.runs} runs reached"
+    elif reason == "fixed-runs":
+        detail = f"{options.runs} runs (no CI target)"
+    elif reason == "time-budget":
+        detail = (f"this backend's cold-start time budget ({options.time_budget_s:g} s) ran out after "
+                  f"{len(samples)} runs ({per_run:.3g} s per run)")
+    else:
+        detail = (f"its share of the bench's budget ({options.budget_s:g} s in all, {window.slice_s or 0:.1f} s "
+                  f"for this backend) ran out after {len(samples)} runs ({per_run:.3g} s per run)")
+    if target is not None and not cold.target_met:
+        why = detail if cold.ci_half_width_pct is not None else f"{detail}; n < 6 gives no 95% CI of the median"
+        cold = cold.model_copy(update={"note": f"target ±{target:g}% not reached: {why}"})
+    draft.cold_start = cold
+    draft.sampling = BenchSampling(
+        warmups=warmups, runs=len(samples), min_runs=min_runs, max_runs=options.runs, target_pct=target,
+        time_budget_s=options.time_budget_s, elapsed_s=round(elapsed, 3), stop_reason=reason, detail=detail,
+    )
+    draft.samples_ms = [round(x, 4) for x in totals]
+    draft.cpu = _secondary(summarize([s.cpu_ms for s in samples], target_pct=target), cold)
     stage_names: list[str] = []
     for s in samples:
         stage_names += [n for n in s.stages if n not in stage_names]
-    result.stages = {n: summarize([s.stages[n] for s in samples if n in s.stages]) for n in stage_names}
+    for name in stage_names:
+        values = [s.stages[name] for s in samples if name in s.stages]
+        draft.stages[name] = _secondary(summarize(values, target_pct=target), cold)
+
+
+def _secondary(stats: BenchStats, headline: BenchStats) -> BenchStats:
+    """CPU and stage figures ride on the cold start's stopping rule: say so when theirs is wider."""
+    if stats.target_pct is None or stats.target_met:
+        return stats
+    if stats.ci_half_width_pct is None:
+        note = "n < 6 gives no 95% CI of the median"
+    else:
+        note = (f"sampling stops on the cold start's CI; this figure's is ±{stats.ci_half_width_pct:.3g}%"
+                if headline.target_met else (headline.note or "target not reached"))
+    return stats.model_copy(update={"note": note})
+
+
+# ---------------------------------------------------------------------- memory
 
 
 def _sweep(session: Session, make_plan: Callable[[int, Path, str], LaunchPlan | None], counts: Sequence[int],
-           incremental: bool, name: str, phase: str, progress: ProgressFn | None) -> list[MemoryPoint]:
-    """Memory at each N. ``incremental``: add one-instance plans until N; else one plan holding N."""
+           incremental: bool, name: str, phase: str, progress: ProgressFn | None,
+           per_instance_s: float | None = None, deadline: float | None = None) -> tuple[list[MemoryPoint], str | None]:
+    """Memory at each N. ``incremental``: add one-instance plans until N; else one plan holding N.
+
+    Returns the points and, if the sweep stopped early, why (heavy instances, or the next N would not
+    fit in the time left; N = 1 and 2 are always measured, they make the slope)."""
     points: list[MemoryPoint] = []
     baseline = procs.mem_available_kib()
     held: list[LiveInstance] = []
+    capped: str | None = None
     try:
         for idx, n in enumerate(counts):
             if incremental and points and n > HEAVY_SWEEP_CAP and _heavy(points[0], held):
-                break  # VMs and the like: N <= HEAVY_SWEEP_CAP keeps a full bench near two minutes
+                capped = f"N <= {points[-1].n}: heavy instances (> 64 MB or > 1 s)"
+                break  # VMs and the like: a few are enough for the slope
+            if (incremental and len(points) >= 2 and deadline is not None and per_instance_s is not None
+                    and time.monotonic() + (n - len(held)) * per_instance_s > deadline):
+                capped = (f"N <= {points[-1].n}: {n - len(held)} more instances (~{per_instance_s:.2g} s each) "
+                          "would not fit in this backend's share of the bench budget")
+                break
             if incremental:
                 while len(held) < n:
                     workdir, instance_id = session.new_workdir(name)
@@ -442,10 +647,12 @@ def _sweep(session: Session, make_plan: Callable[[int, Path, str], LaunchPlan | 
             _progress(progress, name, phase, idx + 1, len(counts))
     finally:
         session.release_all()
-    return points
+    return points, capped
 
 
 HEAVY_SWEEP_CAP = 4
+#: The memory sweep of a backend may use this share of its window (the rest is for cold starts).
+MEMORY_SHARE = 0.4
 
 
 def _heavy(first: MemoryPoint, held: Sequence[LiveInstance]) -> bool:
@@ -455,31 +662,31 @@ def _heavy(first: MemoryPoint, held: Sequence[LiveInstance]) -> bool:
 
 
 def measure_memory(session: Session, backend: Backend, assets: Assets, options: BenchOptions,
-                   result: BackendResult, progress: ProgressFn | None = None) -> None:
+                   draft: Draft, progress: ProgressFn | None = None, *, per_instance_s: float | None = None,
+                   deadline: float | None = None) -> None:
     """PSS sweep over concurrent idle instances (and packed instances when the backend can pack)."""
     counts = sorted(set(options.sweep))
 
     def one(_: int, workdir: Path, instance_id: str) -> LaunchPlan:
         return backend.plan("idle", assets, workdir, instance_id=instance_id)
 
-    result.memory_points = _sweep(session, one, counts, True, backend.name, "memory sweep", progress)
-    if len(result.memory_points) < len(counts):
-        result.labels["sweep_capped"] = f"N <= {result.memory_points[-1].n}: heavy instances (> 64 MB or > 1 s)"
-    first = result.memory_points[0]
-    result.pss_mb = round(first.pss_kib / 1024 / first.n, 3)
-    slope_mb = result.pss_mb
+    points, capped = _sweep(session, one, counts, True, backend.name, "memory sweep", progress,
+                            per_instance_s, deadline)
+    first = points[0]
+    pss_mb = round(first.pss_kib / 1024 / first.n, 3)
+    slope_mb = pss_mb
     r2: float | None = None
     avail_slope: float | None = None
-    if len(counts) >= 2:
-        fit = linear_fit([p.n for p in result.memory_points], [p.pss_kib / 1024 for p in result.memory_points])
+    if len(points) >= 2:
+        fit = linear_fit([p.n for p in points], [p.pss_kib / 1024 for p in points])
         slope_mb, r2 = fit.slope, fit.r2
-        avail = linear_fit([p.n for p in result.memory_points],
-                           [p.mem_available_drop_kib / 1024 for p in result.memory_points])
+        avail = linear_fit([p.n for p in points], [p.mem_available_drop_kib / 1024 for p in points])
         avail_slope = round(avail.slope, 3)
-    result.per_instance_mb = round(slope_mb, 4)
-    result.per_instance_fit_r2 = round(r2, 4) if r2 is not None else None
-    result.per_instance_mb_memavailable = avail_slope
-    tasks_per_instance = result.memory_points[-1].tasks / result.memory_points[-1].n
+    per_instance_mb = round(slope_mb, 4)
+    fit_r2 = round(r2, 4) if r2 is not None else None
+    per_process: float | None = None
+    tasks_per_instance = points[-1].tasks / points[-1].n
+    pack_points: list[MemoryPoint] = []
 
     probe_dir, probe_id = session.new_workdir(backend.name)
     packed = backend.pack_plan(1, assets, probe_dir, instance_id=probe_id)
@@ -490,30 +697,46 @@ def measure_memory(session: Session, backend: Backend, assets: Assets, options: 
         def many(n: int, workdir: Path, instance_id: str) -> LaunchPlan | None:
             return backend.pack_plan(n, assets, workdir, instance_id=instance_id)
 
-        result.pack_points = _sweep(session, many, pack_counts, False, backend.name, "packed sweep", progress)
-        if len(pack_counts) >= 2:
-            fit = linear_fit([p.n for p in result.pack_points], [p.pss_kib / 1024 for p in result.pack_points])
-            result.per_instance_mb_process = result.per_instance_mb
-            result.per_instance_mb = round(fit.slope, 5)
-            result.per_instance_fit_r2 = round(fit.r2, 4)
-            last = result.pack_points[-1]
+        pack_points, _ = _sweep(session, many, pack_counts, False, backend.name, "packed sweep", progress)
+        if len(pack_points) >= 2:
+            fit = linear_fit([p.n for p in pack_points], [p.pss_kib / 1024 for p in pack_points])
+            per_process = per_instance_mb
+            per_instance_mb = round(fit.slope, 5)
+            fit_r2 = round(fit.r2, 4)
+            last = pack_points[-1]
             tasks_per_instance = last.tasks / last.n
-    per_instance = result.per_instance_mb if result.per_instance_mb and result.per_instance_mb > 0 else result.pss_mb
-    result.density = density(per_instance, tasks_per_instance, session.mem_available_mb, options.max_pods)
+    draft.memory = BenchMemory(
+        pss_mb=pss_mb, per_instance_mb=per_instance_mb, per_instance_fit_r2=fit_r2,
+        per_instance_mb_memavailable=avail_slope, per_instance_mb_process=per_process,
+        sweep=tuple(p.typed() for p in points), packed_sweep=tuple(p.typed() for p in pack_points), capped=capped,
+    )
+    per_instance = per_instance_mb if per_instance_mb > 0 else pss_mb
+    draft.density = density(per_instance, tasks_per_instance, session.mem_available_mb, options.max_pods)
 
 
-def _method(backend: Backend, plan: LaunchPlan, options: BenchOptions, result: BackendResult) -> dict[str, str]:
+# ---------------------------------------------------------------------- one backend
+
+
+def _method(backend: Backend, plan: LaunchPlan, options: BenchOptions, draft: Draft) -> dict[str, str]:
     cpu = "user+system CPU of the launched processes and the descendants they waited for (wait4)"
     if plan.in_process is not None:
         cpu = ("CPU time of the engine process (all threads) during the cold-start stages "
                f"({' + '.join(plan.in_process.cold_start_stages)})")
     if backend.family == "container" and backend.name.startswith("containerd"):
         cpu += "; work done inside the already-running containerd daemon is not included"
+    sampling = draft.sampling
+    if options.ci_target_pct is not None:
+        rule = (f"adaptive: at least {options.effective_min_runs} and at most {options.runs} timed runs, stopping once "
+                f"the 95% CI of the median is within ±{options.ci_target_pct:g}% or the backend's time is up")
+    else:
+        rule = f"{options.runs} timed runs"
+    warm = sampling.warmups if sampling is not None else options.warmups
     method = {
         "cold_start": (
-            f"{options.warmups} warm-ups discarded, then {options.runs} runs of the {options.workload!r} "
-            f"workload, each a fresh instance: {plan.method or 'wall clock from spawn to exit'}; "
-            "p50 with a distribution-free 95% CI of the median; warm page cache (first run reported apart)"
+            f"first run after prepare reported apart (first_run_ms), {warm} warm-ups discarded, then {rule}; "
+            f"each run a fresh instance of the {options.workload!r} workload: "
+            f"{plan.method or 'wall clock from spawn to exit'}; p50 with a distribution-free 95% CI of the median; "
+            "warm page cache"
         ),
         "cpu": cpu,
         "memory": (
@@ -529,56 +752,78 @@ def _method(backend: Backend, plan: LaunchPlan, options: BenchOptions, result: B
             f"; cold start = {' + '.join(plan.in_process.cold_start_stages)} in process "
             f"({plan.in_process.description})"
         )
-    if result.pack_points:
+    if draft.memory is not None and draft.memory.packed_sweep:
         method["memory"] += (
-            f"; packed: N = {', '.join(str(p.n) for p in result.pack_points)} idle instances in ONE engine "
+            f"; packed: N = {', '.join(str(p.n) for p in draft.memory.packed_sweep)} idle instances in ONE engine "
             "process, per_instance_mb is that slope, per_instance_mb_process the one-process-per-instance slope"
         )
     return method
 
 
 def bench_backend(session: Session, backend: Backend, assets: Assets, options: BenchOptions,
-                  progress: ProgressFn | None = None) -> BackendResult:
+                  progress: ProgressFn | None = None, *, budget: Budget | None = None,
+                  backends_left: int = 1) -> BenchResult:
     """Probe, prepare and measure one backend. A failing runtime gives ``error``, not an exception."""
     availability = backend.probe()
-    result = BackendResult(
+    draft = Draft(
         runtime=backend.name, available=availability.usable, reason=availability.reason,
-        family=backend.family, kb_runtime=backend.kb_runtime, binary=availability.binary,
-        version=availability.version, notes=availability.notes, emulated=availability.emulated,
-        workload=options.workload,
+        family=backend.family, binary=availability.binary, version=availability.version,
+        notes=availability.notes, emulated=availability.emulated, workload=options.workload,
     )
     if not availability.usable:
-        return result
+        return draft.freeze()
     unsupported = backend.supports(options.workload, assets)
     if unsupported:
-        result.available = False
-        result.reason = unsupported
-        return result
+        draft.available = False
+        draft.reason = unsupported
+        return draft.freeze()
+    budget = budget or Budget(None)
+    started = time.monotonic()
     try:
-        backend.prepare(assets)
+        with budget.paused():
+            backend.prepare(assets)
+        window = Window()
+        share = budget.slice_for(backends_left)
+        if share is not None:
+            window = Window(backend_deadline=time.monotonic() + share, slice_s=share)
         with backend.session(assets):
-            _measure_all(session, backend, assets, options, result, progress)
+            _measure_all(session, backend, assets, options, draft, window, progress)
     except RtadvisorError as exc:
-        result.error = str(exc)
-    return result
+        draft.error = str(exc)
+    draft.elapsed_s = time.monotonic() - started
+    return draft.freeze()
 
 
 def _measure_all(session: Session, backend: Backend, assets: Assets, options: BenchOptions,
-                 result: BackendResult, progress: ProgressFn | None) -> None:
+                 draft: Draft, window: Window, progress: ProgressFn | None) -> None:
+    from .phases import run_phases
+
     try:
         probe_dir, probe_id = session.new_workdir(backend.name)
         plan = backend.plan(options.workload, assets, probe_dir, instance_id=probe_id)
         shutil.rmtree(probe_dir, ignore_errors=True)
-        result.labels = dict(plan.labels)
-        result.labels.setdefault("cache", "warm page cache (first run after prepare: first_run_ms)")
-        result.emulated = result.emulated or bool(plan.labels.get("emulated"))
+        draft.labels = dict(plan.labels)
+        draft.labels.setdefault("cache", "warm page cache (first run after prepare: first_run_ms)")
+        draft.emulated = draft.emulated or bool(plan.labels.get("emulated"))
         if plan.in_process is not None:
-            result.cold_start_stages = plan.in_process.cold_start_stages
-        result.artifact_bytes = artifact_bytes(plan.artifacts)
-        measure_cold_start(session, backend, assets, options, result, progress)
+            draft.cold_start_stages = plan.in_process.cold_start_stages
+        draft.artifact_bytes = artifact_bytes(plan.artifacts)
+        # The first run right after prepare (page cache as prepare left it), reported apart.
+        t0 = time.monotonic()
+        first = session.run_once(backend, assets, options.workload)
+        per_run_s = time.monotonic() - t0
+        draft.first_run_ms = round(first.total_ms, 3)
+        _progress(progress, backend.name, "first run", 1, 1)
+        if options.memory and options.workload != "user":
+            memory_deadline = None
+            left = window.left()
+            if left is not None:
+                memory_deadline = time.monotonic() + MEMORY_SHARE * left
+            measure_memory(session, backend, assets, options, draft, progress, per_instance_s=per_run_s,
+                           deadline=memory_deadline)
         if plan.whole_process is not None:
             whole: list[float] = []
-            runs = max(3, options.runs // 3)
+            runs = max(3, min(10, options.runs // 3))
             for i in range(runs + 1):
                 wd, _ = session.new_workdir(backend.name)
                 sample = session.run_plan(plan.whole_process, wd)
@@ -586,43 +831,11 @@ def _measure_all(session: Session, backend: Backend, assets: Assets, options: Be
                     whole.append(sample.total_ms)
                 _progress(progress, backend.name, "whole process", i + 1, runs + 1)
             session.flush_trash()
-            result.stages["whole_process"] = summarize(whole)
-        if options.memory and options.workload != "user":
-            measure_memory(session, backend, assets, options, result, progress)
-        result.method = _method(backend, plan, options, result)
+            draft.stages["whole_process"] = summarize(whole)
+        run_phases(session, backend, assets, options, draft, window, progress)
+        sample_cold_starts(session, backend, assets, options, draft, window, progress)
+        if "whole_process" in draft.stages:  # sampled before the cold starts; keep it last in the table
+            draft.stages["whole_process"] = draft.stages.pop("whole_process")
+        draft.method = _method(backend, plan, options, draft)
     finally:
         session.release_all()  # before the backend's session (its daemon) goes away
-
-
-def host_metadata() -> dict[str, Any]:
-    """Kernel, CPU, memory and the date, for the store and the JSON output."""
-    import platform
-    from datetime import datetime
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        kvm = "present" if Path("/dev/kvm").exists() else "absent"
-    except OSError:
-        kvm = "unknown"
-    mem_total = 0
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemTotal:"):
-            mem_total = int(line.split()[1]) // 1024
-    return {
-        "hostname": platform.node(),
-        "kernel": platform.release(),
-        "os": platform.platform(terse=True),
-        "cpu": cpu,
-        "cpus": os.cpu_count(),
-        "mem_total_mb": mem_total,
-        "kvm": kvm,
-        "python": platform.python_version(),
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-    }

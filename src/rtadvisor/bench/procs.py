@@ -118,12 +118,36 @@ def pids_with_env(variable: str, value: str) -> set[int]:
     return found
 
 
+def process_start_ticks(pid: int) -> int | None:
+    """When ``pid`` started (clock ticks since boot, /proc/PID/stat field 22); None if it is gone.
+
+    (pid, start ticks) names a process for good: a recycled pid has another start time."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+        return int(fields[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+#: ``rtadv-<owner pid>-<owner start ticks>-<6 hex>``: the prefix of everything one bench creates
+#: (instance ids -> container ids, cgroup names, VM names; the token in its processes' environment),
+#: so that what a dead bench left can be told from what a live one still uses (see ``cleanup``).
+OWNER_TAG_PREFIX = "rtadv-"
+
+
+def owner_tag() -> str:
+    """A new tag owned by this process."""
+    pid = os.getpid()
+    return f"{OWNER_TAG_PREFIX}{pid}-{process_start_ticks(pid) or 0}-{os.urandom(3).hex()}"
+
+
 class ProcessGuard:
     """Tracks every process the harness starts; ``kill_all`` leaves none behind."""
 
     def __init__(self) -> None:
         self.live: dict[int, Spawned] = {}
-        self.token = f"{os.getpid()}-{os.urandom(6).hex()}"
+        self.token = owner_tag()
 
     # ------------------------------------------------------------------ spawning
 

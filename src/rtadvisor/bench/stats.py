@@ -12,34 +12,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
 from rtadvisor.errors import BenchError
+from rtadvisor.model import BenchStats
 
-
-@dataclass(frozen=True)
-class Summary:
-    """Order statistics of a sample (same unit as the samples, usually ms)."""
-
-    n: int
-    min: float
-    p50: float
-    p95: float
-    max: float
-    mean: float
-    ci_low: float | None  # confidence interval of the median (None when n is too small)
-    ci_high: float | None
-    ci_level: float = 0.95
-    ci_method: str = "binomial order-statistic CI of the median"
-
-    def as_dict(self, digits: int = 3) -> dict[str, float | int | str | None]:
-        """JSON-friendly, rounded."""
-        out: dict[str, float | int | str | None] = {}
-        for key, value in asdict(self).items():
-            out[key] = round(value, digits) if isinstance(value, float) else value
-        return out
+#: The statistics of one metric (the typed result's type; the old name kept for callers).
+Summary = BenchStats
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:
@@ -70,17 +51,34 @@ def median_ci_ranks(n: int, level: float = 0.95) -> tuple[int, int] | None:
     return best
 
 
-def summarize(samples: Sequence[float], level: float = 0.95) -> Summary:
-    """Summary of a sample; raises :class:`BenchError` on an empty one."""
+def summarize(samples: Sequence[float], level: float = 0.95, target_pct: float | None = None,
+              digits: int = 4) -> BenchStats:
+    """Summary of a sample (values rounded to ``digits`` decimals); raises :class:`BenchError` on an
+    empty one. With ``target_pct`` it also says whether the CI's larger half-width is within it."""
     if len(samples) == 0:
         raise BenchError("no samples to summarize")
     xs = sorted(float(x) for x in samples)
     ranks = median_ci_ranks(len(xs), level)
     ci_low, ci_high = (xs[ranks[0]], xs[ranks[1]]) if ranks else (None, None)
-    return Summary(
-        n=len(xs), min=xs[0], p50=percentile(xs, 50), p95=percentile(xs, 95), max=xs[-1],
-        mean=float(np.mean(xs)), ci_low=ci_low, ci_high=ci_high, ci_level=level,
+    p50 = percentile(xs, 50)
+    half = ci_half_width_pct(p50, ci_low, ci_high)
+    met = None if target_pct is None else (half is not None and half <= target_pct)
+    return BenchStats(
+        n=len(xs), min=round(xs[0], digits), p50=round(p50, digits), p95=round(percentile(xs, 95), digits),
+        max=round(xs[-1], digits), mean=round(float(np.mean(xs)), digits),
+        ci_low=None if ci_low is None else round(ci_low, digits),
+        ci_high=None if ci_high is None else round(ci_high, digits), ci_level=level,
+        ci_half_width_pct=None if half is None else round(half, 2), target_pct=target_pct, target_met=met,
     )
+
+
+def ci_half_width_pct(p50: float, ci_low: float | None, ci_high: float | None) -> float | None:
+    """The larger half of the median's CI as a percentage of the median (None without a CI).
+
+    The order-statistic CI is not symmetric; the larger side is what "within +-X%" must bound."""
+    if ci_low is None or ci_high is None or p50 <= 0:
+        return None
+    return 100.0 * max(p50 - ci_low, ci_high - p50) / p50
 
 
 @dataclass(frozen=True)

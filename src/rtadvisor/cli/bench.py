@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import signal
 import sys
 from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from rtadvisor.errors import InputError
+from rtadvisor.model import BenchRun, BenchSettings
 
 from .common import console as _console
 from .common import err_console, print_json
@@ -17,6 +20,7 @@ from .common import err_console, print_json
 # Wide tables stay readable when piped (rich would wrap them at 80 columns otherwise).
 console = _console if _console.is_terminal else type(_console)(width=max(_console.width, 200))
 
+_D = BenchSettings()  # the bench's defaults (one place: the model)
 DB_HELP = "Result store: a SQLite file or a SQLAlchemy URL (default $RTADVISOR_DB or ~/.local/share/rtadvisor/results.db)."
 
 
@@ -41,15 +45,6 @@ def _runtimes(text: str | None) -> list[str] | None:
         if name not in known:
             raise InputError(f"--runtimes: unknown runtime {name!r}: expected one of {', '.join(backends.names())}")
     return names
-
-
-def _sigterm_as_interrupt() -> None:
-    """SIGTERM (a CI timeout, `kill`) cleans up exactly like Ctrl-C."""
-
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, handler)
 
 
 def register(app: typer.Typer) -> None:
@@ -96,13 +91,26 @@ def register(app: typer.Typer) -> None:
     def bench(
         ctx: typer.Context,
         runtimes: str | None = typer.Option(None, "--runtimes", "-r", help="Comma-separated backends (default: all)."),
-        runs: int = typer.Option(30, "--runs", "-n", min=1, help="Timed cold starts per runtime."),
-        warmups: int = typer.Option(3, "--warmups", min=0, help="Discarded runs before timing."),
-        sweep: str = typer.Option("1,2,4,8", "--sweep", help="N concurrent idle instances for the memory sweep."),
-        pack_sweep: str = typer.Option("1,50,100,200", "--pack-sweep",
+        runs: int = typer.Option(_D.max_runs, "--runs", "-n", min=1,
+                                 help="The cap of timed cold starts per runtime (with --ci-target 0: exactly this many)."),
+        min_runs: int = typer.Option(_D.min_runs, "--min-runs", min=1,
+                                     help="Timed runs before the CI target may stop a runtime."),
+        warmups: int = typer.Option(_D.warmups, "--warmups", min=0,
+                                    help="Discarded runs before timing (fewer if they would take over a fifth "
+                                         "of a runtime's time)."),
+        ci_target: float = typer.Option(_D.ci_target_pct or 0.0, "--ci-target", min=0.0, max=100.0,
+                                        help="Stop a runtime once the 95% CI of its median cold start is within "
+                                             "this +-% of the median (0: no target, time --runs runs)."),
+        time_budget: float = typer.Option(_D.time_budget_s or 0.0, "--time-budget", min=0.0,
+                                          help="Seconds of cold-start sampling per runtime at most (0: no limit)."),
+        budget: float = typer.Option(_D.budget_s or 0.0, "--budget", min=0.0,
+                                     help="Seconds for the whole bench, shared out among the runtimes as they "
+                                          "start (0: no limit; building assets is not counted)."),
+        sweep: str = typer.Option(",".join(map(str, _D.sweep)), "--sweep", help="N concurrent idle instances for the memory sweep."),
+        pack_sweep: str = typer.Option(",".join(map(str, _D.pack_sweep)), "--pack-sweep",
                                        help="N idle instances in one engine process (Wasm engines)."),
         no_memory: bool = typer.Option(False, "--no-memory", help="Skip the memory sweep (and density)."),
-        max_pods: int = typer.Option(110, "--max-pods", min=1, help="Kubernetes maxPods used for density."),
+        max_pods: int = typer.Option(_D.max_pods, "--max-pods", min=1, help="Kubernetes maxPods used for density."),
         wasm: Path | None = typer.Option(None, "--wasm", help="Time your own WASI module (.wasm) instead of hello."),
         oci_layout: Path | None = typer.Option(None, "--oci-layout", help="Your OCI image layout (dir or tar)."),
         rootfs: Path | None = typer.Option(None, "--rootfs", help="Your root filesystem directory."),
@@ -115,8 +123,12 @@ def register(app: typer.Typer) -> None:
             return
         from rtadvisor.backends.base import Assets
         from rtadvisor.bench import BenchOptions, run_bench
+        from rtadvisor.bench.interrupts import Terminated
         from rtadvisor.bench.report import results_table
 
+        for option, number in (("--ci-target", ci_target), ("--time-budget", time_budget), ("--budget", budget)):
+            if not math.isfinite(number):
+                raise InputError(f"{option}: expected a finite number, got {number}")
         for option, path in (("--wasm", wasm), ("--oci-layout", oci_layout), ("--rootfs", rootfs)):
             if path is not None and not path.exists():
                 raise InputError(f"{option}: {path} does not exist")
@@ -128,33 +140,33 @@ def register(app: typer.Typer) -> None:
         assets = Assets(user_wasm=wasm.resolve() if wasm else None,
                         user_oci_layout=oci_layout.resolve() if oci_layout else None,
                         user_rootfs=rootfs.resolve() if rootfs else None)
-        options = BenchOptions(runs=runs, warmups=warmups, sweep=_csv_ints(sweep, "--sweep"),
-                               pack_sweep=_csv_ints(pack_sweep, "--pack-sweep"), max_pods=max_pods,
-                               memory=not no_memory, workload="user" if user else "hello")
+        options = BenchOptions(runs=runs, min_runs=min_runs, warmups=warmups, ci_target_pct=ci_target or None,
+                               time_budget_s=time_budget or None, budget_s=budget or None,
+                               sweep=_csv_ints(sweep, "--sweep"), pack_sweep=_csv_ints(pack_sweep, "--pack-sweep"),
+                               max_pods=max_pods, memory=not no_memory, workload="user" if user else "hello")
         names = _runtimes(runtimes)
         store = None
         if not no_store:
             from rtadvisor.store import ResultStore
 
             store = ResultStore.open(db)  # fail early, before minutes of measuring
-        _sigterm_as_interrupt()
         try:
-            report = _run_with_progress(run_bench, names, options, assets)
-        except KeyboardInterrupt:
+            run = _run_with_progress(run_bench, names, options, assets)
+        except KeyboardInterrupt as exc:
             # Everything is cleaned up by now (the harness's finally blocks ran). Exit here: typer
             # turns KeyboardInterrupt into a return value that the entry point would drop.
-            print("rtadvisor: interrupted; all instances and temporary files removed", file=sys.stderr)
-            sys.exit(130)
-        document = report.to_dict()
+            signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
+            what = "terminated" if isinstance(exc, Terminated) else "interrupted"
+            print(f"rtadvisor: {what}; all instances and temporary files removed", file=sys.stderr)
+            sys.exit(128 + signum)
         if store is not None:
-            report.run_id = store.save(document)
-            document["run_id"] = report.run_id
+            store.save(run)
         if as_json:
-            print_json(document)
+            print_json(run.model_dump(mode="json"))
             return
-        console.print(results_table(document))
+        console.print(results_table(run))
         if store is not None:
-            console.print(f"stored as run {report.run_id} in {store.location}")
+            console.print(f"stored as run {run.run_id} in {escape(store.location)}")
 
     @bench_app.command("history")
     def history(
@@ -170,14 +182,15 @@ def register(app: typer.Typer) -> None:
         store = ResultStore.open(db, create=False)
         runs = store.runs(limit)
         if as_json:
-            print_json([{"id": r.id, "created": r.created, "hostname": r.hostname, "runtimes": list(r.runtimes)}
-                        for r in runs])
+            print_json([{"id": r.id, "created": r.created, "hostname": r.hostname, "node_name": r.node_name,
+                         "pool": r.pool, "runtimes": list(r.runtimes)} for r in runs])
             return
         table = Table(title=f"bench runs in {store.location}", title_justify="left")
-        for col in ("run", "date", "host", "runtimes"):
+        for col in ("run", "date", "node", "pool", "runtimes"):
             table.add_column(col)
         for r in runs:
-            table.add_row(r.id, r.created, r.hostname or "-", ", ".join(r.runtimes))
+            table.add_row(r.id, r.created, escape(r.node_name or r.hostname or "-"), escape(r.pool or "-"),
+                          ", ".join(r.runtimes))
         console.print(table)
 
     @bench_app.command("show")
@@ -190,11 +203,11 @@ def register(app: typer.Typer) -> None:
         from rtadvisor.bench.report import results_table
         from rtadvisor.store import ResultStore
 
-        document = ResultStore.open(db, create=False).load_run(run_id)
+        run = ResultStore.open(db, create=False).load_run(run_id)
         if as_json:
-            print_json(document)
+            print_json(run.model_dump(mode="json"))
         else:
-            console.print(results_table(document))
+            console.print(results_table(run))
 
     @bench_app.command("compare")
     def compare(
@@ -212,9 +225,9 @@ def register(app: typer.Typer) -> None:
         a, b = store.load_run(run_a), store.load_run(run_b)
         rows = _compare(a, b)
         if as_json:
-            print_json({"a": a["run_id"], "b": b["run_id"], "rows": rows})
+            print_json({"a": a.run_id, "b": b.run_id, "rows": rows})
             return
-        table = Table(title=f"run {b['run_id']} vs baseline {a['run_id']}", title_justify="left")
+        table = Table(title=f"run {b.run_id} vs baseline {a.run_id}", title_justify="left")
         for col in ("runtime", "metric", "A", "B", "B/A", "CIs overlap"):
             table.add_column(col)
         for row in rows:
@@ -237,13 +250,13 @@ def register(app: typer.Typer) -> None:
         from rtadvisor.store import ResultStore
 
         store = ResultStore.open(db, create=False)
-        document = store.load_run(run_id)
+        run = store.load_run(run_id)
         checks = _claim_checks(store)
-        console.print(results_table(document))
+        console.print(results_table(run))
         console.print(claims_table(checks))
         if html_file is not None:
             history = [{"id": r.id, "created": r.created, "runtimes": list(r.runtimes)} for r in store.runs(50)]
-            text = render_html(document, checks, history)
+            text = render_html(run, checks, history)
             try:
                 tmp = html_file.with_name(f".{html_file.name}.tmp")
                 tmp.write_text(text, encoding="utf-8")
@@ -283,31 +296,30 @@ def _num(value: Any) -> str:
     return "-" if value is None else f"{value:.4g}"
 
 
-def _compare(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
-    by_a = {r["runtime"]: r for r in a["results"]}
+def _compare(a: BenchRun, b: BenchRun) -> list[dict[str, Any]]:
+    """B / A of each headline figure, runtime by runtime, and whether the medians' CIs overlap."""
     rows = []
-    for rb in b["results"]:
-        ra = by_a.get(rb["runtime"])
+    for rb in b.results:
+        ra = a.result(rb.runtime)
         if ra is None:
             continue
-        for metric, getter in (
-            ("cold_start_ms p50", lambda r: (r.get("cold_start_ms") or {}).get("p50")),
-            ("cpu_ms p50", lambda r: (r.get("cpu_ms") or {}).get("p50")),
-            ("pss_mb", lambda r: r.get("pss_mb")),
-            ("per_instance_mb", lambda r: r.get("per_instance_mb")),
-            ("artifact_bytes", lambda r: r.get("artifact_bytes")),
-            ("density", lambda r: (r.get("density") or {}).get("value")),
+        for metric, stats_of, value_of in (
+            ("cold_start_ms p50", lambda r: r.cold_start_ms, lambda r: r.cold_start_ms.p50 if r.cold_start_ms else None),
+            ("cpu_ms p50", lambda r: r.cpu_ms, lambda r: r.cpu_ms.p50 if r.cpu_ms else None),
+            ("pss_mb", lambda r: None, lambda r: r.memory.pss_mb if r.memory else None),
+            ("per_instance_mb", lambda r: None, lambda r: r.memory.per_instance_mb if r.memory else None),
+            ("artifact_bytes", lambda r: None, lambda r: r.artifact_bytes),
+            ("density", lambda r: None, lambda r: r.density.value if r.density else None),
         ):
-            va, vb = getter(ra), getter(rb)
+            va, vb = value_of(ra), value_of(rb)
             if va is None and vb is None:
                 continue
             overlap = None
-            if metric.startswith("cold_start"):
-                ca, cb = ra.get("cold_start_ms") or {}, rb.get("cold_start_ms") or {}
-                if None not in (ca.get("ci_low"), ca.get("ci_high"), cb.get("ci_low"), cb.get("ci_high")):
-                    overlap = not (cb["ci_low"] > ca["ci_high"] or ca["ci_low"] > cb["ci_high"])
+            ca, cb = stats_of(ra), stats_of(rb)
+            if ca is not None and cb is not None and None not in (ca.ci_low, ca.ci_high, cb.ci_low, cb.ci_high):
+                overlap = not (cb.ci_high < ca.ci_low or ca.ci_high < cb.ci_low)
             ratio = vb / va if va and vb is not None else None
-            rows.append({"runtime": rb["runtime"], "metric": metric, "a": va, "b": vb, "ratio": ratio,
+            rows.append({"runtime": rb.runtime, "metric": metric, "a": va, "b": vb, "ratio": ratio,
                          "ci_overlap": overlap})
     return rows
 

@@ -20,30 +20,25 @@ from typing import Any
 
 from rtadvisor.errors import ProfileError
 from rtadvisor.kb import KnowledgeBase
-from rtadvisor.model import Claim, Evidence, Measurement
+from rtadvisor.model import STAND_INS, Claim, Evidence, Measurement, stand_ins
 
 from . import mcda
 
 CRITERIA: tuple[str, ...] = ("V", "S", "M", "D", "isolation", "compatibility", "gpu")
 AHP_CR_LIMIT = 0.1
 
-# Measurement.runtime is a bench backend name; which knowledge-base runtime it stands for.
+# Measurement.runtime is a bench backend name; which knowledge-base runtime it stands for, and in
+# what sense, comes from the one registry (rtadvisor.model.STAND_INS). Reference-only relatives
+# (node-wasi for WasmEdge) are never scored.
 BACKEND_TO_RUNTIME: dict[str, tuple[str, ...]] = {
-    "runc": ("runc",),
-    "crun": ("crun",),
-    "runsc": ("gvisor",),
-    "gvisor": ("gvisor",),
-    "microvm": ("vm", "kata"),  # a QEMU micro-VM: the full-VM figure, and a Kata-like stand-in
-    "qemu": ("vm", "kata"),
-    "vm": ("vm",),
-    "kata": ("kata",),
-    "wasmtime": ("wasmtime",),
-    "wasmedge": ("wasmedge",),
-    "containerd": ("runc",),  # containerd's default handler is runc
-    "node-wasi": (),
+    backend: tuple(s.runtime for s in stand_ins(backend=backend, judging_only=True))
+    for backend in dict.fromkeys(s.backend for s in STAND_INS)
 }
-STAND_IN_NOTE = {("microvm", "kata"): "QEMU micro-VM measured as a Kata-like stand-in (Kata itself is not installed)",
-                 ("qemu", "kata"): "QEMU micro-VM measured as a Kata-like stand-in (Kata itself is not installed)"}
+#: (backend, runtime) -> the note a scored cell carries when the backend is not the runtime itself
+STAND_IN_NOTE: dict[tuple[str, str], str] = {
+    (s.backend, s.runtime): f"measured by {s.backend} ({s.relation}): {s.sense}"
+    for s in STAND_INS if s.judges and s.relation != "itself"
+}
 
 # criterion -> (measurement metrics in order of preference, converter to the criterion's unit)
 _MEASURED: dict[str, tuple[tuple[str, ...], float]] = {
@@ -124,17 +119,21 @@ def build_cells(kb: KnowledgeBase, evidence: Evidence | None) -> tuple[dict[str,
     notes: list[str] = []
     if evidence is None:
         return cells, used, notes
-    ignored = sorted({m.runtime for m in evidence.measurements if not BACKEND_TO_RUNTIME.get(m.runtime)})
+    ignored = sorted({m.runtime for m in evidence.measurements
+                      if not BACKEND_TO_RUNTIME.get(m.runtime) and m.runtime not in cells})
     if ignored:
         notes.append(f"measurements of {', '.join(ignored)} have no knowledge-base runtime and are not scored")
-    # How directly a backend measures a runtime: the runtime itself (2) beats a stand-in or a
-    # path through another component (1), e.g. runc itself beats runc through containerd.
+    # How directly a backend measures a runtime (the registry's rank): the runtime itself beats a
+    # path through another component, which beats a stand-in -- runc itself beats runc through containerd.
     best: dict[tuple[str, str], tuple[int, Cell, Measurement]] = {}
     for crit, (metrics, factor) in _MEASURED.items():
-        for backend, targets in BACKEND_TO_RUNTIME.items():
-            for rid in targets:
-                if rid not in cells:
-                    continue
+        for rid in cells:
+            # the backends that measure rid (strongest relation first), then figures the store filed
+            # under rid itself (copies of a backend's that measured the runtime itself)
+            sources = [(e.backend, e.rank) for e in stand_ins(runtime=rid, judging_only=True)]
+            if rid not in BACKEND_TO_RUNTIME:
+                sources.append((rid, 2))
+            for backend, rank in sources:
                 m = next((mm for mm in (evidence.get(backend, metric) for metric in metrics) if mm and mm.value > 0), None)
                 if m is None:
                     continue
@@ -144,12 +143,11 @@ def build_cells(kb: KnowledgeBase, evidence: Evidence | None) -> tuple[dict[str,
                     if note not in notes:
                         notes.append(note)
                     continue
-                rank = 2 if backend == rid or (backend, rid) in (("runsc", "gvisor"),) else 1
                 if (rid, crit) in best and best[(rid, crit)][0] >= rank:
                     continue
                 unit = cells[rid][crit].unit if crit != "V" else "MB"
                 best[(rid, crit)] = (rank, Cell(m.value * factor, unit, "measurement", measurement=m,
-                                                note=STAND_IN_NOTE.get((backend, rid))), m)
+                                                      note=STAND_IN_NOTE.get((backend, rid))), m)
     for (rid, crit), (_, cell, m) in best.items():
         cells[rid][crit] = cell
         used.append((rid, crit, m))
