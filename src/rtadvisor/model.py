@@ -473,6 +473,8 @@ class ClaimMeasurement(_Frozen):
     host: str | None = None
     emulated: bool = False
     detail: str = ""
+    ci_low: float | None = None  # the 95% CI of the measured median, when the bench recorded one
+    ci_high: float | None = None
 
 
 class ClaimVerdict(_Frozen):
@@ -514,19 +516,9 @@ class RunSummary(_Frozen):
     id: str
     created: str
     hostname: str | None = None
+    node_name: str | None = None
+    pool: str | None = None
     runtimes: tuple[str, ...]
-
-
-class StoredRun(_Frozen):
-    """One stored bench run as ``bench --json`` printed it (``bench show ID --json``, ``GET /api/runs/ID``).
-
-    ``results`` are the bench's per-runtime result documents (their typed model belongs to the bench).
-    """
-
-    run_id: str
-    host: dict[str, Any] = Field(default_factory=dict)
-    options: dict[str, Any] = Field(default_factory=dict)
-    results: tuple[dict[str, Any], ...] = ()
 
 
 class RunComparisonRow(_Frozen):
@@ -901,3 +893,7 @@ class BenchRun(_Frozen):
     def to_dict(self) -> dict[str, Any]:
         """The ``bench --json`` document."""
         return self.model_dump(mode="json")
+
+
+#: One stored bench run (``bench show ID --json``, ``GET /api/runs/ID``): the typed bench result.
+StoredRun = BenchRun

@@ -41,7 +41,8 @@ def list_runs(db: str | None = None, limit: int | None = None) -> tuple[RunSumma
     """Stored bench runs, newest first."""
     if limit is not None and limit < 1:
         raise InputError(f"--limit: expected a positive integer, got {limit}", field="limit")
-    return tuple(RunSummary(id=r.id, created=r.created, hostname=r.hostname, runtimes=r.runtimes)
+    return tuple(RunSummary(id=r.id, created=r.created, hostname=r.hostname, node_name=r.node_name, pool=r.pool,
+                            runtimes=r.runtimes)
                  for r in _open(db).runs(limit))
 
 
@@ -63,19 +64,19 @@ def _resolve_run_id(store: Any, run_id: str) -> str:
 
 
 def show_run(db: str | None = None, run_id: str = "latest") -> StoredRun:
-    """One stored run as its ``bench --json`` document (``latest`` or a unique id prefix work too)."""
+    """One stored run, the typed bench result (``latest`` or a unique id prefix work too)."""
     store = _open(db)
-    return StoredRun.model_validate(store.load_run(_resolve_run_id(store, run_id)))
+    return store.load_run(_resolve_run_id(store, run_id))  # type: ignore[no-any-return]
 
 
-# (metric label, how to read it from a bench result) for :func:`compare_runs`
+# (metric label, how to read it from a typed bench result) for :func:`compare_runs`
 _HEADLINE: tuple[tuple[str, Any], ...] = (
-    ("cold_start_ms p50", lambda r: (r.get("cold_start_ms") or {}).get("p50")),
-    ("cpu_ms p50", lambda r: (r.get("cpu_ms") or {}).get("p50")),
-    ("pss_mb", lambda r: r.get("pss_mb")),
-    ("per_instance_mb", lambda r: r.get("per_instance_mb")),
-    ("artifact_bytes", lambda r: r.get("artifact_bytes")),
-    ("density", lambda r: (r.get("density") or {}).get("value")),
+    ("cold_start_ms p50", lambda r: r.cold_start_ms.p50 if r.cold_start_ms else None),
+    ("cpu_ms p50", lambda r: r.cpu_ms.p50 if r.cpu_ms else None),
+    ("pss_mb", lambda r: r.memory.pss_mb if r.memory else None),
+    ("per_instance_mb", lambda r: r.memory.per_instance_mb if r.memory else None),
+    ("artifact_bytes", lambda r: r.artifact_bytes),
+    ("density", lambda r: r.density.value if r.density else None),
 )
 
 
@@ -83,12 +84,12 @@ def compare_runs(db: str | None, run_a: str, run_b: str) -> RunComparison:
     """Run B against baseline A, runtime by runtime: each headline figure, B / A, and whether the
     cold-start confidence intervals overlap (no overlap = a real difference at that confidence)."""
     store = _open(db)
-    a = StoredRun.model_validate(store.load_run(_resolve_run_id(store, run_a)))
-    b = StoredRun.model_validate(store.load_run(_resolve_run_id(store, run_b)))
-    by_a = {r["runtime"]: r for r in a.results}
+    a = store.load_run(_resolve_run_id(store, run_a))
+    b = store.load_run(_resolve_run_id(store, run_b))
+    by_a = {r.runtime: r for r in a.results}
     rows: list[RunComparisonRow] = []
     for rb in b.results:
-        ra = by_a.get(rb["runtime"])
+        ra = by_a.get(rb.runtime)
         if ra is None:
             continue
         for metric, getter in _HEADLINE:
@@ -96,12 +97,12 @@ def compare_runs(db: str | None, run_a: str, run_b: str) -> RunComparison:
             if va is None and vb is None:
                 continue
             overlap = None
-            if metric.startswith("cold_start"):
-                ca, cb = ra.get("cold_start_ms") or {}, rb.get("cold_start_ms") or {}
-                if None not in (ca.get("ci_low"), ca.get("ci_high"), cb.get("ci_low"), cb.get("ci_high")):
-                    overlap = not (cb["ci_low"] > ca["ci_high"] or ca["ci_low"] > cb["ci_high"])
+            if metric.startswith("cold_start") and ra.cold_start_ms and rb.cold_start_ms:
+                ca, cb = ra.cold_start_ms, rb.cold_start_ms
+                if None not in (ca.ci_low, ca.ci_high, cb.ci_low, cb.ci_high):
+                    overlap = not (cb.ci_low > ca.ci_high or ca.ci_low > cb.ci_high)
             ratio = vb / va if va and vb is not None else None
-            rows.append(RunComparisonRow(runtime=rb["runtime"], metric=metric, a=va, b=vb, ratio=ratio,
+            rows.append(RunComparisonRow(runtime=rb.runtime, metric=metric, a=va, b=vb, ratio=ratio,
                                          ci_overlap=overlap))
     return RunComparison(a=a.run_id, b=b.run_id, rows=tuple(rows))
 
