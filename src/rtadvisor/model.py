@@ -157,10 +157,16 @@ class Measurement(_Frozen):
 
 
 class Evidence(_Frozen):
-    """The measurements of one node that a decision may use instead of claims."""
+    """The measurements of one node (or one node pool) that a decision may use instead of claims.
+
+    ``host`` holds the node facts (``kvm``, ``kvm_linux_guests``, ``hostname``, ``pool``, ...);
+    ``unusable`` names the knowledge-base runtimes that cannot run there at all, with the reason
+    ("no /dev/kvm with hardware virtualization on pool edge-arm"): a decision excludes them.
+    """
 
     measurements: tuple[Measurement, ...] = ()
     host: dict[str, Any] = Field(default_factory=dict)
+    unusable: dict[str, str] = Field(default_factory=dict)
 
     def get(self, runtime: str, metric: str) -> Measurement | None:
         for m in self.measurements:

@@ -1,4 +1,5 @@
-"""docs/core.md stays true: its rulebook tables are re-decided here, and every practice rule is listed."""
+"""docs/core.md stays true: its rulebook tables are re-decided here, and every practice rule is listed
+(``scripts/docs_core_tables.py`` regenerates them)."""
 
 from __future__ import annotations
 
@@ -53,4 +54,12 @@ def test_examples_table_is_what_the_engine_decides() -> None:
 def test_every_practice_rule_is_documented_in_order() -> None:
     rows = _rows("| rule | applies when | does | narrows (sources) | cites |")
     assert [r[0] for r in rows] == [r.id for r in kb.load().practice.rules]
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("docs_core_tables", ROOT / "scripts" / "docs_core_tables.py")
+    assert spec and spec.loader
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    for name, make in gen.TABLES.items():
+        assert make() in DOC, f"docs/core.md table {name!r} is stale: run scripts/docs_core_tables.py"
     assert re.search(r"rtadvisor recommend PROFILE --rulebook sources", DOC)

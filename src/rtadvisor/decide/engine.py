@@ -123,6 +123,8 @@ def _fires(w: Facts, when: str, threshold: float | None = None) -> tuple[bool, s
     if when == "artifact_executes":
         art = w.artifact.value if w.artifact is not None else "not given"
         return True, f"artifact {art}"
+    if when == "node_unusable":
+        return bool(w.unusable), "; ".join(f"{r}: {why}" for r, why in w.unusable) or "every runtime is usable"
     if when == "always":
         return True, "always"
     raise ValueError(when)
@@ -156,6 +158,8 @@ def _apply_constraints(run: _Run) -> tuple[set[str], tuple[str, ...] | None]:
             ok = _executes(kb, w)
             if ok >= allowed:
                 continue  # excludes nothing here: not worth a line of the trace
+        elif rule.when == "node_unusable":
+            ok = set(kb.runtimes) - {r for r, _ in w.unusable}
         else:
             ok = _rule_allows(kb, rule) if run.fast else _rule_allows_uncached(kb, rule)
         remaining = allowed & ok
@@ -178,7 +182,7 @@ def _apply_constraints(run: _Run) -> tuple[set[str], tuple[str, ...] | None]:
                      source=rule.source, overridden=True)
             continue
         for r in sorted(allowed - remaining):
-            run.excluded.setdefault(r, f"{rid}: {rule.because}")
+            run.excluded.setdefault(r, f"{rid}: {dict(w.unusable)[r]}" if rule.when == "node_unusable" else f"{rid}: {rule.because}")
         if rule.when == "artifact_executes":
             # Bookkeeping for runtimes the sources do not name: traced, not a constraint of theirs.
             run.step("guard", rid, rule.question, f"{', '.join(sorted(allowed - remaining))} cannot run it ({answer}); "

@@ -60,6 +60,8 @@ class Facts:
     governance: bool | None  # None: the sources' mesh rule assumes governance when services > 50
     hardware_virtualization: bool
     assumed: frozenset[str] = frozenset()  # fields filled by an assumption, not stated or measured
+    # Runtimes the measured nodes cannot run at all, with why (from Evidence.unusable).
+    unusable: tuple[tuple[str, str], ...] = ()
 
     # ------------------------------------------------------------------ derived facts
 
@@ -83,6 +85,8 @@ class Facts:
     def with_(self, **changes: Any) -> Facts:
         return replace(self, **changes)
 
+
+_NOT_PROFILE = ("assumed", "unusable")  # Facts fields that are not profile fields
 
 #: How the sources' rules read a field they are not given (what the sources were written with).
 SOURCES_READING: dict[str, Any] = {
@@ -147,11 +151,20 @@ def node_virtualization(evidence: Evidence | None) -> tuple[bool, str] | None:
     facts (``kvm`` as written by the bench: e.g. ``"kvm_pvm (no Linux guest)"``); None if unsaid."""
     if evidence is None:
         return None
-    kvm = evidence.host.get("kvm") if isinstance(evidence.host, Mapping) else None
+    facts = evidence.host if isinstance(evidence.host, Mapping) else {}
+    where = facts.get("pool") and f"pool {facts['pool']}" or facts.get("hostname") or "the measured node"
+    linux_guests = facts.get("kvm_linux_guests")
+    if isinstance(linux_guests, bool):
+        kvm = facts.get("kvm", "kvm")
+        return linux_guests, (f"{where}: /dev/kvm ({kvm}) boots Linux guests" if linux_guests
+                              else f"{where}: /dev/kvm ({kvm}) cannot boot a Linux guest")
+    kvm = facts.get("kvm")
     if kvm is None:
         return None
     text = str(kvm).lower()
-    host = evidence.host.get("hostname") or "the measured node"
+    host = where
+    if text == "unknown":
+        return None
     if not text or text in ("none", "no", "false", "absent") or "no linux guest" in text or "unusable" in text \
             or text.startswith("no "):
         return False, f"{host}: /dev/kvm {kvm}"
@@ -161,8 +174,9 @@ def node_virtualization(evidence: Evidence | None) -> tuple[bool, str] | None:
 def resolve(w: Workload, rulebook: str, assumption_defs: tuple[Any, ...] = (),
             evidence: Evidence | None = None) -> tuple[Facts, tuple[Unknown, ...]]:
     """Fill every unknown of ``w`` the way ``rulebook`` reads it; return the facts and the unknowns."""
-    values: dict[str, Any] = {f.name: getattr(w, f.name) for f in fields(Facts) if f.name != "assumed"}
+    values: dict[str, Any] = {f.name: getattr(w, f.name) for f in fields(Facts) if f.name not in _NOT_PROFILE}
     unknowns: list[Unknown] = []
+    unusable = tuple(sorted(evidence.unusable.items())) if evidence is not None else ()
     if rulebook == "sources":
         for name, default in SOURCES_READING.items():
             if values[name] is None:
@@ -170,7 +184,7 @@ def resolve(w: Workload, rulebook: str, assumption_defs: tuple[Any, ...] = (),
                 unknowns.append(Unknown(name, default, _SOURCES_TEXT[name], SOURCES_TRY.get(name, ()), None))
         if values["artifact"] is None:
             unknowns.append(Unknown("artifact", None, _SOURCES_TEXT["artifact"], (), None))
-        return Facts(**values, assumed=frozenset(u.field for u in unknowns)), tuple(unknowns)
+        return Facts(**values, assumed=frozenset(u.field for u in unknowns), unusable=unusable), tuple(unknowns)
     node = node_virtualization(evidence)
     for a in assumption_defs:
         if values.get(a.field) is not None:
@@ -186,12 +200,13 @@ def resolve(w: Workload, rulebook: str, assumption_defs: tuple[Any, ...] = (),
     for name, default in SOURCES_READING.items():  # fields the rulebook has no assumption for
         if values[name] is None:
             values[name] = default
-    return Facts(**values, assumed=frozenset(u.field for u in unknowns if u.source == "assumed")), tuple(unknowns)
+    return (Facts(**values, assumed=frozenset(u.field for u in unknowns if u.source == "assumed"), unusable=unusable),
+            tuple(unknowns))
 
 
 def as_workload(f: Facts) -> Workload:
     """The facts as a (fully known) profile, for the Decision record of a sub-decision."""
-    return Workload.model_construct(**{fl.name: getattr(f, fl.name) for fl in fields(Facts) if fl.name != "assumed"})
+    return Workload.model_construct(**{fl.name: getattr(f, fl.name) for fl in fields(Facts) if fl.name not in _NOT_PROFILE})
 
 
 def assumption(u: Unknown, changes_to: str | None, if_value: Any) -> Assumption:

@@ -110,6 +110,7 @@ def render(kb: KnowledgeBase, text: str, f: Facts, rule: s.Rule | None = None, *
         "gpu_sharing_text": "; a shared GPU is split with MIG or time-slicing" if f.gpu is Gpu.shared else "",
         "scenario_text": pb.scenario_notes.get(f.scenario.value, ""),
         "artifact_reason": pb.artifact_reasons.get(art, ""),
+        "unusable_reason": "; ".join(f"{r}: {why}" for r, why in f.unusable) or "every runtime is usable there",
         **extra,
     }
 
@@ -133,11 +134,13 @@ def _allowed_by(kb: KnowledgeBase, rule: s.Rule, f: Facts) -> set[str]:
         out &= {r for r in ids if r in rule.require.runtimes or kb.runtime(r).family in rule.require.families}
     if rule.exclude is not None:
         out -= {r for r in ids if r in rule.exclude.runtimes or kb.runtime(r).family in rule.exclude.families}
+    if rule.exclude_unusable:
+        out -= {r for r, _ in f.unusable}
     return out
 
 
 def _filters(kb: KnowledgeBase, rule: s.Rule) -> bool:
-    return rule.require is not None or rule.exclude is not None or rule.require_executes_artifact
+    return rule.require is not None or rule.exclude is not None or rule.require_executes_artifact or rule.exclude_unusable
 
 
 @dataclass
@@ -197,7 +200,9 @@ def apply_filters(st: _State) -> set[str]:
         art = f.artifact.value if f.artifact is not None else "oci-image"
         for r in sorted(removed):
             why = reason
-            if rule.require_executes_artifact and art not in kb.runtime(r).executes:
+            if rule.exclude_unusable and r in dict(f.unusable):
+                why = dict(f.unusable)[r]
+            elif rule.require_executes_artifact and art not in kb.runtime(r).executes:
                 # say it per runtime: what it runs, and what this workload is
                 why = f"{kb.runtime(r).name} runs {' and '.join(kb.runtime(r).executes)} artifacts; this workload is {art}"
             st.excluded.setdefault(r, f"{rule.id}: {why}")

@@ -247,7 +247,7 @@ class CasesFile(_File):
 
 
 ConstraintWhen = Literal["devices", "kernel_features", "services_governance", "artifact_wasm", "always"]
-GuardWhen = Literal["untrusted_code", "strong_isolation", "strong_untrusted", "artifact_oci", "artifact_executes"]
+GuardWhen = Literal["untrusted_code", "strong_isolation", "strong_untrusted", "artifact_oci", "artifact_executes", "node_unusable"]
 
 
 class HardConstraint(_Strict):
@@ -534,6 +534,7 @@ class Rule(_Strict):
     require: FamiliesOrRuntimes | None = None
     exclude: FamiliesOrRuntimes | None = None
     require_executes_artifact: bool = False
+    exclude_unusable: bool = False  # leave out the runtimes the evidence says the nodes cannot run
     prefer: tuple[str, ...] = ()
     by_score: bool = False  # rank ``prefer`` by score (its order breaks ties)
     reason: str | None = None
@@ -549,7 +550,8 @@ class Rule(_Strict):
     @model_validator(mode="after")
     def _checks(self) -> Rule:
         check_condition(self.when)
-        if (self.require or self.exclude or self.require_executes_artifact or self.prefer) and not self.reason:
+        if (self.require or self.exclude or self.require_executes_artifact or self.exclude_unusable or self.prefer) \
+                and not self.reason:
             raise ValueError("a rule that filters or prefers needs a 'reason'")
         if not self.cite:
             raise ValueError("every rule needs at least one citation ('cite')")
