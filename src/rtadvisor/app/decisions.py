@@ -49,18 +49,25 @@ def recommend(
 
     ``rulebook``: ``practice`` (current upstream practice) or ``sources`` (the source documents' rules
     as written). With ``use_evidence`` the criteria come from this node's measurements in the result
-    store ``db`` (``StoreError`` when nothing is stored yet).
+    store ``db`` (``StoreError`` when nothing is stored yet). Without it the score stays on claims,
+    but a cold-start SLO is still checked against this node's measurements when the store has some
+    (never creating a store as a side effect).
     """
     from rtadvisor.decide import recommend as decide
 
     if rulebook not in RULEBOOKS:
         raise InputError(f"rulebook: expected one of {', '.join(RULEBOOKS)}, got {rulebook!r}", field="rulebook")
-    evidence = None
+    evidence = slo_evidence = None
     if use_evidence:
         from .evidence import load_evidence
 
         evidence = load_evidence(db)
-    return decide(workload, evidence=evidence, preferences=preferences or None, rulebook=rulebook)
+    elif workload.cold_start_slo_ms is not None:
+        from rtadvisor.store import try_load_evidence
+
+        slo_evidence = try_load_evidence(db)
+    return decide(workload, evidence=evidence, preferences=preferences or None, rulebook=rulebook,
+                  slo_evidence=slo_evidence)
 
 
 def parse_decision(data: Any, source: str = "decision") -> Decision:

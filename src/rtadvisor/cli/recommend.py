@@ -65,8 +65,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object (the Decision)."),
     ) -> None:
         """Recommend an isolation runtime for a workload profile: the verdict, why, and what to do next."""
-        from rtadvisor.decide import load_profile, parse_profile
-        from rtadvisor.decide import recommend as decide
+        from rtadvisor import app as use
 
         overrides: dict[str, Any] = {
             "name": name, "scenario": scenario, "stage": stage, "memory_mb": memory_mb, "cpu_cores": cpu_cores,
@@ -77,12 +76,12 @@ def register(app: typer.Typer) -> None:
             "multi_tenant": multi_tenant, "host_access": host_access, "hardware_virtualization": hardware_virtualization,
         }
         if profile is not None:
-            workload = load_profile(profile, overrides)
+            workload = use.load_workload(profile, overrides)
         else:
             given = {k: v for k, v in overrides.items() if v is not None}
             if not given:
                 raise ProfileError("give a profile file (YAML or TOML) or profile options such as --name and --scenario")
-            workload = parse_profile(given, source="options")
+            workload = use.parse_workload(given, source="options")
         preferences: dict[str, Any] = {}
         if weight:
             preferences["weights"] = _parse_pairs(weight, "--weight")
@@ -90,22 +89,10 @@ def register(app: typer.Typer) -> None:
             preferences["pairwise"] = _parse_pairs(prefer, "--prefer")
         if method:
             preferences["method"] = method
-        from rtadvisor.decide import RULEBOOKS
-
-        if rulebook not in RULEBOOKS:
-            raise InputError(f"option --rulebook: expected one of {', '.join(RULEBOOKS)}, got {rulebook!r}")
-        ev = slo_ev = None
-        if evidence:
-            from rtadvisor.store import load_evidence  # owned by the bench area
-
-            ev = load_evidence(db)
-        elif workload.cold_start_slo_ms is not None:
-            # Without --evidence the score stays on claims, but the SLO check still uses this node's
-            # measurements when the store has some (never creating a store as a side effect).
-            from rtadvisor.store import try_load_evidence
-
-            slo_ev = try_load_evidence(db)
-        decision = decide(workload, evidence=ev, preferences=preferences or None, rulebook=rulebook, slo_evidence=slo_ev)
+        if rulebook not in use.RULEBOOKS:
+            raise InputError(f"option --rulebook: expected one of {', '.join(use.RULEBOOKS)}, got {rulebook!r}")
+        decision = use.recommend(workload, rulebook=rulebook, use_evidence=evidence, db=db,  # type: ignore[arg-type]
+                                 preferences=preferences or None)
         if as_json:
             from .common import print_json
 
@@ -280,7 +267,7 @@ def render(decision: Decision) -> None:
         cl = Table(title="Claims used")
         for col in ("id", "subject", "metric", "value", "source"):
             cl.add_column(col)
-        from rtadvisor.kb.tables import claim_text
+        from rtadvisor.app import claim_text
 
         for claim in d.claims:
             cl.add_row(escape(claim.id), escape(claim.subject), escape(claim.metric), escape(claim_text(claim)), escape(claim.source))
