@@ -29,6 +29,7 @@ _ALIASES: dict[str, frozenset[str]] = {
     "wasmer": frozenset({"wasmer", "runwasi-wasmer", "wasmer-v1"}),
     "spin": frozenset({"spin", "wasmtime-spin-v2", "wasmtime-spin", "spin-v2"}),
 }
+GENERIC_WASM_CLASSES = frozenset({"wasm"})
 #: RuntimeClasses of runwasi shims (K3s, KWasm, SpinKube): a workload on one is on route R3 with that
 #: class's engine; the generic "wasm" class of the sources' R3 counts too.
 RUNWASI_CLASSES: dict[str, str] = {
@@ -100,7 +101,8 @@ def class_matches(current: str | None, runtime: str, route: str | None) -> bool:
         if route == "R1":
             return runtime_of_class(current) == "runc"
         if route == "R3":
-            return RUNWASI_CLASSES.get(current) == runtime
+            # "wasm" (the sources' R3 class, runwasi's test deployment) names no engine: any matches
+            return RUNWASI_CLASSES.get(current) == runtime or current in GENERIC_WASM_CLASSES
         return current in _R2_CLASSES
     return runtime_of_class(current) == runtime
 

@@ -12,6 +12,7 @@ from rtadvisor.errors import RtadvisorError
 from rtadvisor.model import Decision
 
 from .advise import (
+    GENERIC_WASM_CLASSES,
     R2_CLASSES,
     RUNWASI_CLASSES,
     SANDBOXES,
@@ -224,7 +225,9 @@ def make_finding(obj: KubeObject, inf: Inference, decision: Decision) -> Finding
     current_runtime = runtime_of_class(current)
     # A Wasm module already on a Wasm class (a runwasi/KWasm/SpinKube class: route R3 with that
     # class's engine; crun-wasm: route R2) keeps its route: it is never "fixed" onto another class.
-    current_route = ("R3" if current in RUNWASI_CLASSES else "R2" if current in R2_CLASSES else None) if current else None
+    # KWasm's and OpenShift's crun class with the Wasm annotation is crun's Wasm handler too (route R2).
+    current_route = ("R3" if current in RUNWASI_CLASSES else
+                     "R2" if current in R2_CLASSES or (current == "crun" and inf.is_wasm) else None) if current else None
     on_wasm_class = inf.is_wasm_like and current_route is not None
     if on_wasm_class and runtime in WASM_RUNTIMES and not matches and class_matches(current, runtime, current_route):
         route, matches, wanted = current_route, True, current  # same engine, the team's route
@@ -310,7 +313,8 @@ def _team_choice(inf: Inference, current: str | None, current_runtime: str | Non
     if current_runtime is None or current is None:
         return None
     if inf.is_wasm_like and current_route is not None:
-        via = f"the runwasi shim of {RUNWASI_CLASSES[current]}" if current_route == "R3" else "crun's Wasm handler"
+        via = ("crun's Wasm handler" if current_route == "R2" else "a runwasi shim" if current in GENERIC_WASM_CLASSES
+               else f"the runwasi shim of {RUNWASI_CLASSES[current]}")
         return (f"the team runs it on {via} (RuntimeClass {current}, route {current_route}); a Wasm workload is "
                 f"never moved off its Wasm class by --fix" + (f" ({runtime} would also fit)" if runtime in WASM_RUNTIMES else ""))
     if inf.host_access:
