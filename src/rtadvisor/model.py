@@ -20,7 +20,9 @@ RulebookId = Literal["practice", "sources"]
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defer_build: a model's validator is built when first used, not at import (the CLI starts
+    # faster; most commands use a handful of the types declared here).
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 # --------------------------------------------------------------------------- workload profile
@@ -377,7 +379,7 @@ class NetworkNode(BaseModel):
     """A node of the relation network (S-network): ``id``, a readable ``label``, a ``group`` for
     colouring, and the knowledge base's own attributes of that node (``kind``, ``name``, ``year``...)."""
 
-    model_config = ConfigDict(frozen=True, extra="allow")
+    model_config = ConfigDict(frozen=True, extra="allow", defer_build=True)
 
     id: str
     label: str
@@ -388,7 +390,7 @@ class NetworkLink(BaseModel):
     """A relation between two nodes; ``derived`` links are stated as attributes in the knowledge
     base (a scenario's Y coordinate, an observability formula) rather than as edges."""
 
-    model_config = ConfigDict(frozen=True, extra="allow")
+    model_config = ConfigDict(frozen=True, extra="allow", defer_build=True)
 
     source: str
     target: str
