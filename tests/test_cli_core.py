@@ -221,3 +221,12 @@ def test_weights_and_method_options(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--weight" in _one_line_error(capsys)
     assert main(["recommend", profile, "--method", "electre"]) == 2
     assert "method" in _one_line_error(capsys)
+
+
+def test_kb_tables_lists_the_practice_rules(capsys: pytest.CaptureFixture[str]) -> None:
+    from rtadvisor import kb
+
+    assert main(["kb", "tables", "-t", "practice", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["practice"]["rows"]
+    assert [r["rule"] for r in rows] == [r.id for r in kb.load().practice.rules]
+    assert all(r["cites"] for r in rows)

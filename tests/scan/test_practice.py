@@ -92,3 +92,16 @@ def test_runwasi_and_spinkube_classes_are_route_r3_and_kept(by_name: dict[str, o
 ])
 def test_extended_resources_of_every_vendor(key: str, expected: tuple[str, str] | None) -> None:
     assert classify_resource(key) == expected
+
+
+def test_scan_can_judge_with_the_sources_rulebook() -> None:
+    from rtadvisor.app import scanning
+
+    practice = {f.name: f for f in scanning.scan([str(PRACTICE)]).findings}
+    sources = {f.name: f for f in scanning.scan([str(PRACTICE)], rulebook="sources").findings}
+    # the sources send deep-learning-shaped GPU jobs to a VM (S-cases' DL-training row); practice keeps
+    # a trusted CUDA job on runc
+    assert practice["cuda-vectoradd"].recommended_runtime == "runc"
+    assert sources["cuda-vectoradd"].recommended_runtime == "vm" and sources["cuda-vectoradd"].status == "mismatch"
+    with pytest.raises(Exception, match="rulebook: expected one of practice, sources"):
+        scanning.scan([str(PRACTICE)], rulebook="folk")

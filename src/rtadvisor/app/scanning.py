@@ -10,12 +10,19 @@ from rtadvisor.scan import Finding, ScanResult
 from rtadvisor.scan.fix import FileFix
 
 
-def scan(paths: Sequence[str]) -> ScanResult:
-    """Scan files, directories (``*.yaml``/``*.yml``) or ``-`` (stdin); unreadable input is recorded
-    as a problem of the result, not raised."""
+def scan(paths: Sequence[str], rulebook: str = "practice") -> ScanResult:
+    """Scan files, directories (``*.yaml``/``*.yml``) or ``-`` (stdin) and judge every workload with
+    ``rulebook`` (practice, the default, or sources); unreadable input is recorded as a problem of
+    the result, not raised."""
+    from rtadvisor.errors import InputError
     from rtadvisor.scan import scan as run
+    from rtadvisor.scan.advise import engine
 
-    return run(paths)
+    from .decisions import RULEBOOKS
+
+    if rulebook not in RULEBOOKS:
+        raise InputError(f"rulebook: expected one of {', '.join(RULEBOOKS)}, got {rulebook!r}", field="rulebook")
+    return run(paths, recommend=engine(rulebook))
 
 
 def fix(findings: Sequence[Finding], *, dry_run: bool = False) -> list[FileFix]:

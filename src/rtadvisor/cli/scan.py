@@ -43,6 +43,7 @@ def register(app: typer.Typer) -> None:
         fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 on a mismatch, or on any mismatch or warning.")] = FailOn.none,
         fix: Annotated[bool, typer.Option("--fix", help="Write runtimeClassName (and the R2 Wasm annotation) into the files.")] = False,
         dry_run: Annotated[bool, typer.Option("--dry-run", help="With --fix: print the unified diff, write nothing.")] = False,
+        rulebook: Annotated[str, typer.Option("--rulebook", help="practice (current upstream practice, default) or sources (the source documents' rules as written).")] = "practice",
     ) -> None:
         """Advise a runtime for every workload in Kubernetes manifests (Pod, Deployment, StatefulSet,
         DaemonSet, ReplicaSet, Job, CronJob)."""
@@ -53,7 +54,7 @@ def register(app: typer.Typer) -> None:
 
         if dry_run and not fix:
             raise InputError("--dry-run only makes sense with --fix")
-        result = scanning.scan(paths)
+        result = scanning.scan(paths, rulebook=rulebook)
 
         fixed: set[tuple[str, int, int | None]] = set()
         fix_failed = False

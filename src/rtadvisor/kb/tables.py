@@ -125,6 +125,30 @@ def troubleshooting_table(kb: KnowledgeBase) -> KbTable:
     return KbTable("troubleshooting", "Troubleshooting", kb.troubleshooting.source, ("symptom", "root cause", "fix"), rows)
 
 
+def practice_rules(kb: KnowledgeBase) -> KbTable:
+    """The practice rulebook, rule by rule: scope, action, the sources' rules it narrows, citations."""
+    rows = []
+    for r in kb.practice.rules:
+        act = []
+        if r.exclude_unusable:
+            act.append("exclude what the measured nodes cannot run")
+        if r.require_executes_artifact:
+            act.append("only runtimes that execute the artifact")
+        if r.require:
+            act.append("require " + ", ".join([*r.require.families, *r.require.runtimes]))
+        if r.exclude:
+            act.append("exclude " + ", ".join([*r.exclude.families, *r.exclude.runtimes]))
+        if r.prefer:
+            act.append("prefer " + " > ".join(r.prefer))
+        if r.steps and not act:
+            act.append("next steps only")
+        when = ", ".join(f"{k}: {v}" for k, v in r.when.items()) or "always"
+        rows.append((r.id, r.title, when, "; ".join(act), ", ".join(r.narrows) or "-",
+                     "; ".join(c.title + (f" <{c.url}>" if c.url else "") for c in r.cite)))
+    return KbTable("practice", "The practice rulebook (default): current upstream practice", "practice",
+                   ("rule", "title", "applies when", "does", "narrows (sources)", "cites"), tuple(rows))
+
+
 TABLES = {
     "runtimes": runtime_table,
     "scenarios": scenario_matrix,
@@ -134,6 +158,7 @@ TABLES = {
     "performance": performance_claims,
     "claims": claims_table,
     "troubleshooting": troubleshooting_table,
+    "practice": practice_rules,
 }
 
 
