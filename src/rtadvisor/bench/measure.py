@@ -51,6 +51,7 @@ from .tracefs import DEFAULT_BUFFER_KB, TraceFS, TraceInstance, parse_trace, tas
 
 PREFIX = "rtadvisor-measure "
 TEMP_PREFIX = "rtadvisor-measure-"
+INSTANCE_PREFIX = "rtadv-m"  # container / VM names: rtadv-m<pid>-<runtime>-<random>
 SCHEMA_VERSION = 1
 ProgressFn = Callable[[str, str], None]  # (runtime, phase)
 
@@ -613,11 +614,17 @@ def _in_process(module: Path, scratch: Path | None, options: MeasureOptions, tra
                 os.close(writer)
 
     guard = threading.Thread(target=watchdog, name="rtadvisor-measure-watchdog", daemon=True)
-    if inst is not None:
-        inst.reset()
-        inst.follow([threading.get_native_id()])
-        inst.on()
     guard.start()
+    if inst is not None:
+        # The engine = this thread + every thread no Python code started (wasmtime's own pool, which
+        # runs WASI file operations, may predate this run); other Python threads (this watchdog, a
+        # progress display) are not the engine.
+        me = threading.get_native_id()
+        python_threads = {t.native_id for t in threading.enumerate() if t.native_id is not None} - {me}
+        observation.exclude |= python_threads
+        inst.reset()
+        inst.follow([me, *(t for t in tasks_of([os.getpid()]) if t not in python_threads)])
+        inst.on()
     try:
         observation.returncode = run_wasi_module(
             module, args=(), stdin=None if user else fifo,
@@ -759,7 +766,7 @@ def _isolation_result(name: str, backend: Backend, observation: _Observation, pl
         trace.syscalls = [e for e in trace.syscalls if not (e.pid == child and e.seq < cutoff)]
     roles = {pid: c.role for pid, c in observation.confinement.items()}
     exes = {pid: c.exe for pid, c in observation.confinement.items() if c.exe}
-    exclude = set() if in_process else observation.exclude
+    exclude = observation.exclude  # the bench's own thread (process launches) or its other Python threads
     windows: list[iso.Window] = []
     if user:
         windows.append(iso.window_exposure(trace, "lifecycle", what="the artifact's whole life: spawn to exit",
@@ -837,7 +844,9 @@ def _workdir(options: MeasureOptions, name: str) -> Iterator[Path]:
 
 
 def sweep_stale(tmp_root: Path | None = None) -> list[Path]:
-    """Remove temp directories of measure runs whose process is gone (a SIGKILLed bench)."""
+    """Remove what a SIGKILLed measure run left: its temp directories and the (empty) cgroups named
+    after its instances (``rtadv-m<pid>-...``), when that pid is gone. The workloads themselves
+    exit on their own at end of input."""
     root = tmp_root or Path(tempfile.gettempdir())
     removed: list[Path] = []
     with contextlib.suppress(OSError):
@@ -846,6 +855,18 @@ def sweep_stale(tmp_root: Path | None = None) -> list[Path]:
             if match and entry.is_dir() and not Path(f"/proc/{match.group(1)}").exists():
                 shutil.rmtree(entry, ignore_errors=True)
                 removed.append(entry)
+    with contextlib.suppress(OSError):
+        for hierarchy in Path("/sys/fs/cgroup").iterdir():
+            for group in hierarchy.glob(f"{INSTANCE_PREFIX}*"):
+                match = re.match(rf"{INSTANCE_PREFIX}(\d+)-", group.name)
+                if match is None or Path(f"/proc/{match.group(1)}").exists() or not group.is_dir():
+                    continue
+                for sub in sorted((p for p in group.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+                    with contextlib.suppress(OSError):
+                        sub.rmdir()
+                with contextlib.suppress(OSError):
+                    group.rmdir()
+                    removed.append(group)
     return removed
 
 
@@ -925,7 +946,7 @@ def measure_runtime(name: str, assets: Assets | None = None, options: MeasureOpt
                     plan = _wasm_launch(backend, assets, workdir, user=user)
                 else:
                     plan = backend.plan(workload, assets, workdir,
-                                        instance_id=f"rtadv-m{os.getpid()}-{name}-{os.urandom(3).hex()}")
+                                        instance_id=f"{INSTANCE_PREFIX}{os.getpid()}-{name}-{os.urandom(3).hex()}")
                 labels, plan_method = plan.labels, plan.method
                 engine = getattr(backend, "engine_pids", lambda: ())() if active_tracer is not None else ()
                 observation = _launch(plan, options, active_tracer, probe=probe, follow=engine, companion=companion)

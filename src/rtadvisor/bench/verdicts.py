@@ -477,7 +477,11 @@ def gpu_performance_verdicts(results: Mapping[str, OverheadResult], kb: Any = No
                 refs.append(f"{backend}: CPU loop at {100 / metric.slowdown.value:.0f}% of native "
                             f"(95% CI {100 / metric.slowdown.high:.0f}-{100 / metric.slowdown.low:.0f}%)"
                             + (" [emulated]" if result is not None and result.emulated else ""))
-        why = "GPU workload performance vs native: no GPU on this node"
+        from pathlib import Path
+
+        gpu = any(Path("/dev").glob("nvidia[0-9]*")) or Path("/dev/dri/renderD128").exists()
+        why = "GPU workload performance vs native: rtadvisor's bench runs no GPU workload" + (
+            "" if gpu else " (and this node has no GPU)")
         if refs:
             why += "; reference only (CPU-bound, not GPU): " + "; ".join(refs)
         out.append(ClaimVerdict(id=claim.id, kind="overhead", source=claim.source, text=claim.text,
