@@ -294,7 +294,7 @@ class _Companion:
             _run_untimed(command, env)
         self.proc = subprocess.Popen(list(self.plan.stages[-1].command.argv), stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
-                                     process_group=0, close_fds=True)
+                                     start_new_session=True, close_fds=True)
         assert self.proc.stdout is not None
         self.lines = _Lines(self.proc.stdout.fileno())
         self._expect("hello")
@@ -420,7 +420,7 @@ def _launch(plan: LaunchPlan, options: MeasureOptions, tracer: Tracer | None, *,
                 proc = subprocess.Popen(
                     list(command.argv), stdin=subprocess.DEVNULL if user else subprocess.PIPE,
                     stdout=subprocess.PIPE, stderr=errfile, cwd=command.cwd,
-                    env={**env, **(command.env or {})}, process_group=0, close_fds=True)
+                    env={**env, **(command.env or {})}, start_new_session=True, close_fds=True)
                 procs.append(proc)
                 observation.child_pid = observation.child_pid or proc.pid
                 assert proc.stdout is not None

@@ -29,12 +29,12 @@ def isolation_table(report: MeasureReport) -> Table:
             table.add_row(item.runtime, f"[dim]{result.status}: {result.reason}[/dim]", "", "", "", "", "")
             continue
         cells = []
-        for name in ("startup", "workload", "lifecycle"):
+        for name in ("startup", "workload"):
             window = result.window(name)
-            if window is not None:
-                cells.append(f"{window.syscalls} ({window.distinct})")
-        while len(cells) < 2:
-            cells.append("-")
+            cells.append(f"{window.syscalls} ({window.distinct})" if window is not None else "-")
+        lifecycle = result.window("lifecycle")
+        if lifecycle is not None:  # a user artifact: its whole life, spawn to exit
+            cells[0] = f"lifecycle: {lifecycle.syscalls} ({lifecycle.distinct})"
         roles = sorted({f"{c.role}" for c in result.confinement})
         passthrough = result.pass_through.outcome if result.pass_through is not None else "-"
         functions = (str(result.kernel_functions.distinct) if result.kernel_functions is not None
