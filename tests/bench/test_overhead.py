@@ -186,3 +186,35 @@ def test_measure_overhead_alone_gives_a_result_for_a_missing_runtime() -> None:
     assert result.status in ("measured", "not measurable")
     if result.status == "not measurable":
         assert "not installed" in (result.reason or "")
+
+
+@pytest.mark.parametrize("name", per_runtime(("wasmtime", "runc")))
+def test_a_run_past_its_deadline_ends_with_an_error_and_leaves_nothing(name: str) -> None:
+    """Bounded time: the in-process engine's stdin is closed by a watchdog at the deadline (the module
+    then reads end of input and exits); a process launch is killed and cleaned up."""
+    import os
+    import time
+
+    from measured import leftovers
+
+    from rtadvisor.backends.base import Assets
+    from rtadvisor.bench.measure import measure_runtime
+
+    started = time.monotonic()
+    result = measure_runtime(name, Assets(), MeasureOptions(isolation=False, rounds=50, sample_ms=50,
+                                                            suite=("cpu",), timeout_s=1.5))
+    assert time.monotonic() - started < 30
+    assert result.overhead is not None and result.overhead.status == "error"
+    assert result.overhead.reason
+    time.sleep(0.2)
+    assert leftovers(os.getpid())["processes"] == []
+
+
+@pytest.mark.runtime("wasmtime")
+def test_overhead_alone_in_process_still_pairs_with_native() -> None:
+    from rtadvisor.bench.overhead import measure_overhead
+
+    result = measure_overhead("wasmtime")
+    assert result.status == "measured"
+    cpu = result.metric("cpu")
+    assert cpu is not None and cpu.pairs == MeasureOptions().samples and cpu.slowdown is not None

@@ -302,7 +302,8 @@ class _Companion:
         self._expect("start")
 
     def _send(self, text: str) -> None:
-        assert self.proc is not None and self.proc.stdin is not None
+        if self.proc is None or self.proc.stdin is None:
+            raise BenchError("the native companion is not running")
         try:
             self.proc.stdin.write(text.encode())
             self.proc.stdin.flush()
@@ -559,16 +560,28 @@ def _in_process(module: Path, scratch: Path | None, options: MeasureOptions, tra
     state: dict[str, float] = {}
     script = _suite_script(options, companion, observation.records)
 
+    lock = threading.Lock()  # the watchdog may close the FIFO while this thread writes to it
+
     def write(text: str) -> None:
-        if not closed.is_set():
-            with contextlib.suppress(OSError):
-                os.write(writer, text.encode())
+        with lock:
+            if not closed.is_set():
+                with contextlib.suppress(OSError):
+                    os.write(writer, text.encode())
+
+    def close_writer() -> None:
+        with lock:
+            if not closed.is_set():
+                closed.set()
+                with contextlib.suppress(OSError):
+                    os.close(writer)
 
     def on_event(event: dict[str, Any]) -> None:
         kind = event.get("event")
         if kind == "hello":
             write(_params(options, "/work", probe=probe))
         elif kind == "start" and not probe:
+            if companion is not None:
+                companion.start()
             write(next(script) + "\n")
         elif kind == "ready":
             observation.startup_ms = (time.monotonic() - started) * 1000
@@ -587,7 +600,20 @@ def _in_process(module: Path, scratch: Path | None, options: MeasureOptions, tra
             except StopIteration:
                 pass
 
+    raised: list[BaseException] = []
+
     def on_stdout(data: bytes) -> None:
+        # An exception here (Ctrl-C, a failed companion) would be swallowed by the engine as a
+        # host-call error: keep it, end the module's input so it exits, re-raise after the run.
+        if raised:
+            return
+        try:
+            handle_stdout(data)
+        except BaseException as exc:  # noqa: BLE001 - re-raised below, after the engine returned
+            raised.append(exc)
+            close_writer()
+
+    def handle_stdout(data: bytes) -> None:
         pending.extend(data)
         while b"\n" in pending:
             cut = pending.index(b"\n")
@@ -609,9 +635,7 @@ def _in_process(module: Path, scratch: Path | None, options: MeasureOptions, tra
 
     def watchdog() -> None:
         if not closed.wait(options.timeout_s):
-            closed.set()
-            with contextlib.suppress(OSError):
-                os.close(writer)
+            close_writer()
 
     guard = threading.Thread(target=watchdog, name="rtadvisor-measure-watchdog", daemon=True)
     guard.start()
@@ -635,18 +659,19 @@ def _in_process(module: Path, scratch: Path | None, options: MeasureOptions, tra
     except RtadvisorError:
         raise
     except Exception as exc:  # wasmtime's own errors (traps, link errors)
+        if raised:
+            raise raised[0] from exc
         raise BenchError(f"wasmtime: {type(exc).__name__}: {exc}") from exc
     finally:
         if inst is not None:
             with contextlib.suppress(OSError):
                 inst.off()
-        if not closed.is_set():
-            closed.set()
-            with contextlib.suppress(OSError):
-                os.close(writer)
+        close_writer()
         guard.join(timeout=1)
         if companion is not None:
             companion.close()
+    if raised:
+        raise raised[0]
     if "go" in state and "done" in state:
         observation.window_ms = (state["done"] - state["go"]) * 1000
     if inst is not None:
