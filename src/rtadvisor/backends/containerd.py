@@ -56,7 +56,17 @@ from rtadvisor.backends.base import (
     LaunchPlan,
     Stage,
 )
-from rtadvisor.backends.oci import IMAGE_NAME, find_busybox, prepare_oci_assets, ready_waiter, tool_version
+from rtadvisor.backends.oci import (
+    IMAGE_NAME,
+    MEASURE_DIR,
+    MEASURE_IMAGE,
+    find_busybox,
+    measure_asset_dir,
+    prepare_measure_assets,
+    prepare_oci_assets,
+    ready_waiter,
+    tool_version,
+)
 from rtadvisor.errors import BenchError, InputError
 
 RUN_CONTAINERD = Path("/run/containerd")
@@ -450,9 +460,12 @@ class PrivateContainerd(contextlib.AbstractContextManager["PrivateContainerd"]):
 
     def run_argv(self, image: str, container_id: str, *args: str, runtime: str | None = None,
                  runc_binary: str | None = None, rm: bool = True, detach: bool = False,
-                 log_uri: str | None = None) -> tuple[str, ...]:
-        """The ``ctr run`` command line (pure)."""
+                 log_uri: str | None = None, mounts: Sequence[str] = ()) -> tuple[str, ...]:
+        """The ``ctr run`` command line (pure). ``mounts``: ``--mount`` specs
+        (``type=bind,src=/host,dst=/ctr,options=rbind:rw``)."""
         flags: list[str] = []
+        for mount in mounts:
+            flags += ["--mount", mount]
         if rm:
             flags.append("--rm")
         if detach:
@@ -533,6 +546,7 @@ class ContainerdBackend(Backend):
 
     def prepare(self, assets: Assets) -> None:
         prepare_oci_assets(assets)
+        prepare_measure_assets(assets)
         base = assets.dir("containerd")
         base.mkdir(parents=True, exist_ok=True)
         wrapper = base / "runsc-wrapper"
@@ -548,7 +562,27 @@ class ContainerdBackend(Backend):
             if assets.user_oci_layout is None:
                 return f"{self.name} runs a user artifact given as --oci-layout DIR|TAR"
             return None
+        if workload == "measure":
+            if not (measure_asset_dir(assets) / "image.tar").is_file():
+                return "the measure workload is not built (run `rtadvisor prepare`; it needs a static C toolchain)"
+            return None
         return None if workload in ("hello", "idle") else f"unknown workload {workload!r}"
+
+    def engine_pids(self) -> tuple[int, ...]:
+        """The private containerd daemon of the current session: the host process every container
+        of this backend goes through (it forks the shims), e.g. for kernel tracing."""
+        daemon = self._daemon
+        if daemon is None or daemon.pid is None:
+            return ()
+        pids: list[int] = []
+        with contextlib.suppress(OSError):
+            for entry in Path("/proc").iterdir():
+                if entry.name.isdigit():
+                    with contextlib.suppress(OSError, IndexError):
+                        fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                        if int(fields[1]) == daemon.pid and (entry / "comm").read_text().strip() == "containerd":
+                            pids.append(int(entry.name))
+        return tuple(pids)
 
     # -- session: one daemon for all the runs of a measurement -------------------------------------
     @contextlib.contextmanager
@@ -560,6 +594,8 @@ class ContainerdBackend(Backend):
         daemon = PrivateContainerd()
         with daemon:
             daemon.import_image(assets.dir("oci") / "image.tar")
+            if (measure_asset_dir(assets) / "image.tar").is_file():
+                daemon.import_image(measure_asset_dir(assets) / "image.tar")
             if assets.user_oci_layout is not None:
                 self._import_user(daemon, assets.user_oci_layout)
             self._daemon = daemon
@@ -595,6 +631,8 @@ class ContainerdBackend(Backend):
     def plan(self, workload: str, assets: Assets, workdir: Path, *, instance_id: str) -> LaunchPlan:
         daemon = self._daemon or _PlanningDaemon()
         runc_binary = self.runc_binary(assets)
+        if workload == "measure":
+            return self._measure_plan(daemon, runc_binary, workdir, instance_id)
         if workload == "hello":
             image = f"{IMAGE_NAME}:hello"
         elif workload == "idle":
@@ -635,6 +673,32 @@ class ContainerdBackend(Backend):
             labels={"via": via},
             method=f"ctr run --rm ({via}) against a running private containerd, until exit "
                    "(client + daemon + shim + runtime; daemon CPU not counted)",
+        )
+
+
+    def _measure_plan(self, daemon: PrivateContainerd, runc_binary: str | None, workdir: Path,
+                      instance_id: str) -> LaunchPlan:
+        """``measure`` through ``ctr run --rm`` in the foreground (ctr forwards stdin/stdout through
+        the shim's FIFOs), ``<workdir>/scratch`` bind-mounted at ``/work``."""
+        scratch = workdir / "scratch"
+        mount = f"type=bind,src={scratch},dst={MEASURE_DIR},options=rbind:rw"
+        run = Command(daemon.run_argv(MEASURE_IMAGE, instance_id, runc_binary=runc_binary, mounts=(mount,)),
+                      timeout_s=120)
+        cleanup_script = "; ".join(
+            " ".join(shlex.quote(a) for a in daemon.ctr_argv(*args)) + " >/dev/null 2>&1"
+            for args in (("tasks", "kill", "--signal", "SIGKILL", instance_id),
+                         ("tasks", "delete", "--force", instance_id),
+                         ("containers", "delete", instance_id)))
+        via = f"runc v2 shim + {self.via}"
+        return LaunchPlan(
+            workload="measure",
+            setup=(Command(("mkdir", "-p", str(scratch)), timeout_s=10),),
+            stages=(Stage("measure", run),),
+            cleanup=(Command(("sh", "-c", cleanup_script + "; exit 0"), check=False, timeout_s=30),),
+            cmdline_markers=(instance_id,),
+            labels={"via": via, "measure_dir": MEASURE_DIR,
+                    "storage": f"host directory bind-mounted at {MEASURE_DIR} (ctr run --mount)"},
+            method=f"ctr run --rm ({via}) of /measure against a running private containerd",
         )
 
 

@@ -161,13 +161,19 @@ def newc_archive(entries: Sequence[tuple[str, int, bytes]]) -> bytes:
 
 
 def init_script(workload: str, *, static_workloads: bool) -> str:
-    """``/init`` for ``hello`` (print, power off) or ``idle`` (ready line, then sleep forever)."""
-    if static_workloads:
+    """``/init`` for ``hello`` (print, power off), ``idle`` (ready line, then sleep forever) or
+    ``measure`` (the probe + micro-benchmarks, talking to the host over the serial console; then
+    power off)."""
+    if workload == "measure":
+        if not static_workloads:
+            raise ValueError("the measure workload needs the static measure binary")
+        run = "/measure"
+    elif static_workloads:
         run = {"hello": "/hello", "idle": "exec /idle"}[workload]
     else:
         run = {"hello": f"echo '{HELLO_OUTPUT}'",
                "idle": f"echo '{IDLE_READY}'; exec /bin/busybox sleep 2147483647"}[workload]
-    tail = "/bin/busybox reboot -f\n" if workload == "hello" else ""
+    tail = "/bin/busybox reboot -f\n" if workload in ("hello", "measure") else ""
     # /proc/uptime is "S.CC ...": ms = S*1000 + CC*10, written without a float (busybox sh).
     return (
         "#!/bin/sh\n"
@@ -355,7 +361,8 @@ class MicroVmBackend(Backend):
     def paths(assets: Assets) -> dict[str, Path]:
         base = assets.dir("microvm")
         return {"base": base, "kernel": base / "kernel" / "vmlinux", "hello": base / "initrd-hello.cpio.gz",
-                "idle": base / "initrd-idle.cpio.gz", "accel": base / "accel.json"}
+                "idle": base / "initrd-idle.cpio.gz", "measure": base / "initrd-measure.cpio.gz",
+                "accel": base / "accel.json"}
 
     def cached_decision(self, assets: Assets) -> AccelDecision | None:
         """The boot-probe result for the current kernel + QEMU, if prepare() has run (reads a file)."""
@@ -402,12 +409,14 @@ class MicroVmBackend(Backend):
         paths = self.paths(assets)
         paths["base"].mkdir(parents=True, exist_ok=True)
         kernel = ensure_kernel(paths["base"])
-        programs = {w: assets.native(w).read_bytes() for w in ("hello", "idle")
+        programs = {w: assets.native(w).read_bytes() for w in ("hello", "idle", "measure")
                     if assets.native(w).is_file() and is_static_elf(assets.native(w))}
-        if set(programs) != {"hello", "idle"}:
+        if not {"hello", "idle"} <= set(programs):
             programs = {}
         bb = busybox.read_bytes()
-        for workload in ("hello", "idle"):
+        for workload in ("hello", "idle", "measure"):
+            if workload == "measure" and "measure" not in programs:
+                continue  # supports() says why
             # only the workload's own program: less to decompress in an emulated guest
             own = {workload: programs[workload]} if programs else {}
             data = initramfs(workload, busybox=bb, programs=own)
@@ -430,10 +439,14 @@ class MicroVmBackend(Backend):
     def supports(self, workload: str, assets: Assets) -> str | None:
         if workload == "user":
             return "microvm runs the built-in workloads only (no user kernel/initramfs option)"
+        if workload == "measure":
+            if not self.paths(assets)["measure"].is_file():
+                return "the measure initramfs is not built (run `rtadvisor prepare`; it needs the static measure binary)"
+            return None
         return None if workload in ("hello", "idle") else f"unknown workload {workload!r}"
 
     def plan(self, workload: str, assets: Assets, workdir: Path, *, instance_id: str) -> LaunchPlan:
-        if workload not in ("hello", "idle"):
+        if workload not in ("hello", "idle", "measure"):
             raise ValueError(f"microvm cannot run workload {workload!r}")
         paths = self.paths(assets)
         decision = self._state.decision  # set by prepare()/cached_decision(); TCG until proven otherwise
@@ -443,6 +456,25 @@ class MicroVmBackend(Backend):
         command = Command(argv, cwd=workdir, timeout_s=120 if emulated else 60)
         what = "software emulation (TCG), EMULATED" if emulated else "KVM"
         labels: dict[str, str | bool | int] = {"emulated": emulated, "accel": config.accel, "cpu": config.cpu}
+        if workload == "measure":
+            # The guest's /init runs /measure on the serial console: the host's lines reach it
+            # through QEMU's stdin, its lines come back on QEMU's stdout. No disk is attached, so
+            # its scratch directory is the initramfs (guest RAM). tsc=reliable: under TCG the
+            # clocksource watchdog marks the TSC unstable and the guest falls back to jiffies
+            # (4 ms resolution), too coarse for ~10 ms samples; the TSC follows host time here.
+            timed = AccelConfig(config.accel, config.cpu, config.machine, (config.append + " tsc=reliable").strip())
+            command = Command(qemu_argv(timed, paths["kernel"], paths[workload], name=instance_id), cwd=workdir,
+                              timeout_s=command.timeout_s)
+            return LaunchPlan(
+                workload=workload,
+                stages=(Stage("measure", command),),
+                cmdline_markers=(instance_id,),
+                artifacts=(paths["kernel"], paths["measure"]),
+                labels={**labels, "measure_dir": "/tmp",
+                        "storage": "guest RAM (initramfs root: no disk is attached to the micro-VM)"},
+                method=f"qemu -M microvm ({what}, {MEMORY}): /init runs /measure on the serial console, then powers off",
+                self_report_prefix=SELF_REPORT_PREFIX,
+            )
         if workload == "hello":
             stage = Stage("boot_run_poweroff", command)
             method = (f"qemu -M microvm ({what}, {MEMORY}): spawn to VM exit after /init printed and rebooted; "

@@ -55,7 +55,25 @@ class NativeBackend(Backend):
                 artifacts=(exe,),
                 method="fork/exec of a static C binary until it prints its ready line",
             )
+        if workload == "measure":
+            exe = assets.native("measure")
+            scratch = workdir / "scratch"
+            return LaunchPlan(
+                workload=workload,
+                setup=(Command(("mkdir", "-p", str(scratch)), timeout_s=10),),
+                stages=(Stage("measure", Command((str(exe),), timeout_s=120)),),
+                artifacts=(exe,),
+                labels={"measure_dir": str(scratch), "storage": "host directory"},
+                method="fork/exec of the static measure binary (the baseline every ratio divides by)",
+            )
         raise ValueError(f"native cannot run workload {workload!r}")
+
+    def supports(self, workload: str, assets: Assets) -> str | None:
+        if workload == "user":
+            return "native runs the built-in workloads only"
+        if workload == "measure" and not assets.native("measure").is_file():
+            return "the measure workload is not built (run `rtadvisor prepare`)"
+        return None
 
 
 register(NativeBackend())

@@ -357,22 +357,25 @@ def _blob(layout: Path, data: bytes) -> dict[str, Any]:
     return {"digest": f"sha256:{digest}", "size": len(data)}
 
 
-def build_oci_layout(dest: Path, rootfs: Path, commands: WorkloadCommands, *, image_name: str) -> None:
+def build_oci_layout(dest: Path, rootfs: Path, commands: WorkloadCommands, *, image_name: str,
+                     tags: Mapping[str, Sequence[str]] | None = None) -> None:
     """An OCI image layout directory ``dest``: one gzip layer of ``rootfs``, one manifest per tag
-    (``hello``, ``idle``; ``Cmd`` = the workload command). Written in Python rather than with umoci
-    because it is ~40 lines, needs no unpack/repack round trip, and gives reproducible digests.
+    (``hello``, ``idle``, or the given ``tags`` -> commands; ``Cmd`` = the workload command). Written
+    in Python rather than with umoci because it is ~40 lines, needs no unpack/repack round trip, and
+    gives reproducible digests.
     """
     staged = _atomic_dir(dest)
+    tag_commands = dict(tags) if tags is not None else {t: commands.of(t) for t in ("hello", "idle")}
     try:
         layer_tar = _tar_directory(rootfs)
         layer = _blob(staged, gzip.compress(layer_tar, mtime=0))
         diff_id = "sha256:" + hashlib.sha256(layer_tar).hexdigest()
         manifests = []
-        for tag in ("hello", "idle"):
+        for tag, command in tag_commands.items():
             config = {
                 "architecture": "amd64",
                 "os": "linux",
-                "config": {"Cmd": list(commands.of(tag)), "Env": [DEFAULT_PATH], "WorkingDir": "/"},
+                "config": {"Cmd": list(command), "Env": [DEFAULT_PATH], "WorkingDir": "/"},
                 "rootfs": {"type": "layers", "diff_ids": [diff_id]},
             }
             config_desc = _blob(staged, json.dumps(config, sort_keys=True).encode())
@@ -454,6 +457,67 @@ def prepare_oci_assets(assets: Assets) -> Path:
 
 #: The name our image is imported under in containerd (tags ``hello`` and ``idle``).
 IMAGE_NAME = "localhost/rtadvisor/busybox"
+
+# --------------------------------------------------------------------------------------------------
+# The ``measure`` workload (isolation probe + steady-state micro-benchmarks, rtadvisor.bench.measure)
+# --------------------------------------------------------------------------------------------------
+
+#: The image the ``measure`` workload runs from in containerd (tag ``measure``).
+MEASURE_IMAGE = "localhost/rtadvisor/measure:measure"
+#: Where the per-instance scratch directory (a host directory) is bind-mounted in the container.
+MEASURE_DIR = "/work"
+MEASURE_ASSET_VERSION = "1"
+
+
+def measure_asset_dir(assets: Assets) -> Path:
+    """``<cache>/measure-oci``: its own rootfs and image, apart from the busybox ones, so that
+    building it never replaces a rootfs another bench is running from."""
+    return assets.dir("measure-oci")
+
+
+def prepare_measure_assets(assets: Assets) -> Path | None:
+    """Build (if stale) the ``measure`` rootfs (the static ``/measure`` and empty mount points, no
+    shell: the probe sees only itself), its OCI layout and ``image.tar``. None when the workload
+    could not be linked statically (then the container rows report it as not measurable)."""
+    from rtadvisor.workloads import ensure_built
+
+    ensure_built(assets, wasm=False)
+    exe = assets.native("measure")
+    if not (exe.is_file() and is_static_elf(exe)):
+        return None
+    base = measure_asset_dir(assets)
+    key = _file_key(exe) + MEASURE_ASSET_VERSION
+    if _stamp_ok(base, key) and (base / "image.tar").exists():
+        return base
+    base.mkdir(parents=True, exist_ok=True)
+    (base / ".stamp").unlink(missing_ok=True)
+    staged = _atomic_dir(base / "rootfs")
+    try:
+        for sub in ("proc", "dev", "sys", "tmp", "etc", MEASURE_DIR.strip("/")):
+            (staged / sub).mkdir(mode=0o755)
+        os.chmod(staged, 0o755)
+        shutil.copyfile(exe, staged / "measure")
+        os.chmod(staged / "measure", 0o755)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    _commit_dir(staged, base / "rootfs")
+    name, _, tag = MEASURE_IMAGE.rpartition(":")
+    build_oci_layout(base / "layout", base / "rootfs", STATIC_COMMANDS, image_name=name, tags={tag: ("/measure",)})
+    tar_layout(base / "layout", base / "image.tar")
+    (base / ".stamp").write_text(key + "\n")
+    return base
+
+
+def measure_spec(rootfs: Path, scratch: Path) -> dict[str, Any]:
+    """The ``config.json`` of one ``measure`` instance: ``/measure`` on the measure rootfs, the
+    instance's host scratch directory bind-mounted read-write at :data:`MEASURE_DIR` (the way a
+    Kubernetes emptyDir or hostPath volume reaches a container), everything else as
+    :func:`oci_spec`."""
+    spec = oci_spec(["/measure"], root_path=rootfs)
+    spec["mounts"].append({"destination": MEASURE_DIR, "type": "bind", "source": str(scratch),
+                           "options": ["rbind", "rw"]})
+    return spec
 
 
 # --------------------------------------------------------------------------------------------------
@@ -608,11 +672,16 @@ class OciBackend(Backend):
 
     def prepare(self, assets: Assets) -> None:
         prepare_oci_assets(assets)
+        prepare_measure_assets(assets)
         prepare_user_bundle(assets)
 
     def supports(self, workload: str, assets: Assets) -> str | None:
         if workload == "user" and user_bundle_dir(assets) is None:
             return f"{self.name} runs a user artifact given as --oci-layout DIR|TAR or --rootfs DIR"
+        if workload == "measure":
+            if not (measure_asset_dir(assets) / "rootfs" / "measure").is_file():
+                return "the measure workload is not built (run `rtadvisor prepare`; it needs a static C toolchain)"
+            return None
         if workload not in ("hello", "idle", "user"):
             return f"unknown workload {workload!r}"
         return None
@@ -648,6 +717,8 @@ class OciBackend(Backend):
                        check=False, timeout_s=30)
 
     def plan(self, workload: str, assets: Assets, workdir: Path, *, instance_id: str) -> LaunchPlan:
+        if workload == "measure":
+            return self.measure_plan(assets, workdir, instance_id=instance_id)
         bundle = self.bundle_for(workload, assets)
         artifacts = (assets.dir("oci") / "rootfs",) if workload != "user" else (bundle,)
         if workload == "idle":
@@ -675,6 +746,27 @@ class OciBackend(Backend):
             artifacts=artifacts,
             labels=self.labels(),
             method=method + self.method_suffix(),
+        )
+
+    def measure_plan(self, assets: Assets, workdir: Path, *, instance_id: str) -> LaunchPlan:
+        """``measure`` in a foreground container (stdin and stdout are the harness's pipes): a
+        per-instance bundle, written by the setup command from stdin (planning stays pure), whose
+        config bind-mounts ``<workdir>/scratch`` at :data:`MEASURE_DIR`."""
+        rootfs = (measure_asset_dir(assets) / "rootfs").resolve()
+        bundle, scratch = workdir / "bundle", workdir / "scratch"
+        write = Command(("sh", "-c", 'mkdir -p "$0/scratch" "$0/bundle" && cat > "$0/bundle/config.json"', str(workdir)),
+                        stdin=json.dumps(measure_spec(rootfs, scratch)).encode(), timeout_s=10)
+        return LaunchPlan(
+            workload="measure",
+            setup=(write,),
+            stages=(Stage("measure", Command(self.run_argv(workdir, bundle, instance_id, detach=False),
+                                             timeout_s=120)),),
+            cleanup=(self.delete_command(workdir, instance_id), cgroup_cleanup(instance_id)),
+            cmdline_markers=(instance_id, f"--root={workdir / 'state'}"),
+            artifacts=(rootfs,),
+            labels={**self.labels(), "measure_dir": MEASURE_DIR,
+                    "storage": f"host directory bind-mounted at {MEASURE_DIR}"},
+            method=f"{self.binary} run (foreground) of /measure{self.method_suffix()}",
         )
 
     def labels(self) -> dict[str, str | bool | int]:

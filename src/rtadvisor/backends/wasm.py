@@ -23,6 +23,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from rtadvisor.backends import register
@@ -183,6 +184,42 @@ class _WasmtimeRun:
             store2.set_wasi(wasmtime.WasiConfig())
             pre.instantiate(store2)
         return b"".join(chunks).decode("utf-8", "replace")
+
+
+def run_wasi_module(module: Path, *, args: tuple[str, ...] = (), stdin: Path | None = None,
+                    preopens: dict[str, Path] | None = None,
+                    on_stdout: Callable[[bytes], None] | None = None) -> int:
+    """Run a WASI command module to completion on this process's wasmtime engine; its exit code.
+
+    The engine the ``wasmtime`` backend measures, for callers that need arguments, a stdin file,
+    pre-opened directories (guest path -> host directory) and stdout as it is written (the isolation
+    probe marks its trace window from the ``on_stdout`` callback). ``module`` is a ``.wasm`` (compiled
+    here) or a ``.cwasm`` made by this engine's ``Module.serialize``.
+    """
+    eng = _Engine.get()
+    wasmtime = eng.wasmtime
+    if module.suffix == ".cwasm":
+        compiled = wasmtime.Module.deserialize_file(eng.engine, str(module))
+    else:
+        compiled = wasmtime.Module(eng.engine, module.read_bytes())
+    store = wasmtime.Store(eng.engine)
+    wasi = wasmtime.WasiConfig()
+    wasi.argv = [module.stem, *args]
+    if stdin is not None:
+        wasi.stdin_file = str(stdin)
+    for guest, host in (preopens or {}).items():
+        wasi.preopen_dir(str(host), guest)
+    if on_stdout is not None:
+        wasi.stdout_custom = lambda data: on_stdout(bytes(data))
+    else:
+        wasi.inherit_stdout()
+    store.set_wasi(wasi)
+    instance = eng.linker.instantiate(store, compiled)
+    try:
+        instance.exports(store)["_start"](store)  # type: ignore[operator]
+    except wasmtime.ExitTrap as trap:
+        return int(trap.code)
+    return 0
 
 
 class WasmtimeBackend(Backend):

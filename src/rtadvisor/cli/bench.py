@@ -236,6 +236,8 @@ def register(app: typer.Typer) -> None:
             table.add_row(row["runtime"], row["metric"], _num(row["a"]), _num(row["b"]), ratio, overlap)
         console.print(table)
 
+    from .measure import register as register_measure  # hidden `bench measure` (isolation, overhead)
+    register_measure(bench_app)
     app.add_typer(bench_app, name="bench")
 
     @app.command()

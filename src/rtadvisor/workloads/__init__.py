@@ -1,9 +1,13 @@
 """The built-in benchmark workloads, built from C source on this node.
 
 * ``hello`` prints :data:`~rtadvisor.backends.base.HELLO_OUTPUT` and exits 0 (cold start probe);
-* ``idle`` prints :data:`~rtadvisor.backends.base.IDLE_READY` then sleeps until killed (density probe).
+* ``idle`` prints :data:`~rtadvisor.backends.base.IDLE_READY` then sleeps until killed (density probe);
+* ``measure`` is the isolation probe and the steady-state micro-benchmarks (null call, file
+  write+fsync, file read, epoll ping-pong, io_uring NOP, loopback TCP, CPU loop), driven by a line
+  protocol on stdin/stdout (see ``measure.c`` and :mod:`rtadvisor.bench.measure`). Its wasm32-wasi
+  build runs the subset WASI preview1 can express and reports the rest as "not expressible".
 
-Both are compiled natively (static when the C library allows it, so the same binary runs inside a
+All are compiled natively (static when the C library allows it, so the same binary runs inside a
 busybox rootfs) and to wasm32-wasi with Debian's clang + wasi-libc, exactly as
 ``clang --target=wasm32-wasi -O2 -Wl,--strip-all`` (no ``--sysroot``: Debian's clang finds
 wasi-libc itself). Builds are idempotent: an output is rebuilt only when its source or command line
@@ -25,7 +29,7 @@ from pathlib import Path
 from rtadvisor.backends.base import Assets
 from rtadvisor.errors import BenchError
 
-BUILTIN: tuple[str, ...] = ("hello", "idle")
+BUILTIN: tuple[str, ...] = ("hello", "idle", "measure")
 
 
 @dataclass(frozen=True)
