@@ -991,7 +991,7 @@ def measure_runtimes(names: Sequence[str] | None = None, assets: Assets | None =
                      options: MeasureOptions | None = None, progress: ProgressFn | None = None) -> MeasureReport:
     """:func:`measure_runtime` for several runtimes (default: every registered one), one tracing
     instance for all of them."""
-    from .harness import host_metadata
+    from .node import node_info
 
     options = options or MeasureOptions()
     assets = assets or Assets()
@@ -1021,7 +1021,7 @@ def measure_runtimes(names: Sequence[str] | None = None, assets: Assets | None =
         if tracer is not None:
             tracer.__exit__(None, None, None)
     return MeasureReport(
-        host=host_metadata(), date=datetime.now(UTC).isoformat(timespec="seconds"),
+        host=node_info().model_dump(mode="json"), date=datetime.now(UTC).isoformat(timespec="seconds"),
         options={"isolation": options.isolation, "overhead": options.overhead, "sample_ms": options.sample_ms,
                  "rounds": options.rounds, "per_turn": options.per_turn, "suite": list(options.suite),
                  "workload": options.workload},
