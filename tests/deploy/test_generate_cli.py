@@ -128,3 +128,25 @@ def test_overhead_from_this_nodes_measurements(monkeypatch: pytest.MonkeyPatch) 
     for runtime in ("kata", "vm"):
         assert overheads[runtime].source.startswith("kata-deploy's RuntimeClass overhead for shim qemu")
         assert overheads[runtime].memory_mib == 320 and "microvm" not in overheads[runtime].source
+
+
+def test_names_from_the_users_files_never_become_paths_or_markup(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """A manifest named `../../x` writes patches/deployment-x.json inside --output; a config path with rich
+    markup and an ESC is printed as text, escaped, after everything was written."""
+    weird = tmp_path / "[bold]cfg[" / "bold]\x1b[31m"  # the path reads "[bold]cfg[/bold]<ESC>[31m"
+    weird.mkdir(parents=True)
+    config = weird / "config.toml"
+    config.write_text((FIXTURES / "containerd-v2.toml").read_text())
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: ../../escape}\nspec:\n"
+                        "  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n"
+                        "    spec: {containers: [{name: c, image: x}]}\n")
+    out = tmp_path / "out"
+    assert main(["generate", "--runtime", "gvisor", "-o", str(out), "--containerd-config", str(config),
+                 "--manifest", str(manifest)]) == 0
+    printed = capsys.readouterr().out
+    assert "[/bold]" in printed and "\x1b" not in printed and "\\x1b" in printed
+    written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert all(p.startswith(("out/", "m.yaml", "[bold]")) for p in written), written
+    assert (out / "patches" / "deployment-escape.json").is_file()

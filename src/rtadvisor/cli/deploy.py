@@ -169,7 +169,7 @@ def _plain_printer() -> Any:
     from rich.text import Text
 
     def say(text: str) -> None:
-        console.print(Text(_printable(text)), highlight=False)
+        console.print(Text(_printable(text)), highlight=False, soft_wrap=True)
 
     return say
 
@@ -340,7 +340,7 @@ def register_doctor(app: typer.Typer) -> None:
             for f in report.findings:
                 # Titles quote names and paths from the files read: plain text, never markup.
                 console.print(Text.assemble((f"{f.status:>4}", _STYLE[f.status]), "  ", _printable(f.title)),
-                              highlight=False)
+                              highlight=False, soft_wrap=True)
                 if f.detail and f.status in ("warn", "fail"):
                     say(f"        {f.detail}")
                 if f.fix and f.status in ("warn", "fail"):

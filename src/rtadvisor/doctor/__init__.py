@@ -25,6 +25,7 @@ from rtadvisor.k8s.upstream import CRUN_WASM_ENGINES, K3S_RUNTIME_CLASSES
 from .checks import (
     ConfigView,
     Finding,
+    as_list,
     check_cgroups,
     check_class_conflicts,
     check_containerd_config,
@@ -136,7 +137,7 @@ def run_doctor(
                                 "containerd config default > /etc/containerd/config.toml"))
 
     wasm_runtimes = [name for name, t in (view.runtimes.items() if view is not None else ())
-                     if any("module.wasm.image" in str(a) for a in t.get("pod_annotations", []) or [])]
+                     if any("module.wasm.image" in str(a) for a in as_list(t.get("pod_annotations")))]
     engines = tuple(sorted({n.removeprefix("crun-") for n in wasm_runtimes
                             if n.removeprefix("crun-") in CRUN_WASM_ENGINES}))
     vm_wanted = view is not None and any("kata" in str(t.get("runtime_type", "")) for t in view.runtimes.values())

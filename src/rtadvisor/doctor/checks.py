@@ -54,6 +54,13 @@ class Finding:
         return asdict(self)
 
 
+def as_list(value: Any) -> list[Any]:
+    """A config value that should be a list, read leniently (a scalar is one item; nothing is empty)."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
 def worst(findings: list[Finding]) -> Status:
     if not findings:
         return "ok"
@@ -251,7 +258,7 @@ def check_containerd_config(text: str, source: str, facts: NodeFacts) -> tuple[l
             "contents)", "no-runtime-configured",
         ))
     runtimes = by_version.get(version or 0, {})
-    disabled = [str(p) for p in doc.get("disabled_plugins", []) or []]
+    disabled = [str(p) for p in as_list(doc.get("disabled_plugins"))]
     off = [p for p in disabled if p in CRI_PLUGIN_IDS]
     if off:
         out.append(Finding("containerd-cri-disabled", "containerd", "fail",
@@ -360,6 +367,11 @@ def _check_runtime(name: str, table: dict[str, Any], source: str, facts: NodeFac
             "how-to/privileged.md; kata-deploy sets it)",
             "add privileged_without_host_devices = true to the runtime table"))
     options = table.get("options") or {}
+    if not isinstance(options, dict):
+        out.append(Finding(f"runtime-{name}-options", "containerd", "fail", f"{where}: options is not a table",
+                           "containerd refuses the config (it cannot decode options)",
+                           f"write it as a table: [{'...'}.runtimes.{name}.options]"))
+        options = {}
     binary = options.get("BinaryName")
     if binary:
         located = facts.which(str(binary))
@@ -379,7 +391,7 @@ def _check_runtime(name: str, table: dict[str, Any], source: str, facts: NodeFac
                            "installed with Kata under /opt/kata/share/defaults/kata-containers/), or remove ConfigPath"))
     is_crun = binary is not None and Path(str(binary)).name == "crun"
     if is_crun:
-        annotations = [str(a) for a in table.get("pod_annotations", [])]
+        annotations = [str(a) for a in as_list(table.get("pod_annotations"))]
         passes = any(a == WASM_VARIANT_ANNOTATION or (a.endswith("*") and WASM_VARIANT_ANNOTATION.startswith(a[:-1]))
                      for a in annotations)
         if not passes:
@@ -479,7 +491,8 @@ def check_cgroups(facts: NodeFacts, view: ConfigView | None) -> list[Finding]:
     systemd_cgroup = None
     if view is not None:
         for name, table in view.runtimes.items():
-            value = (table.get("options") or {}).get("SystemdCgroup")
+            options = table.get("options")
+            value = options.get("SystemdCgroup") if isinstance(options, dict) else None
             if value is not None:
                 systemd_cgroup = bool(value) if systemd_cgroup is None else systemd_cgroup or bool(value)
                 if value and not cg.systemd_pid1:

@@ -105,10 +105,13 @@ def provided_by_distro(handler: Handler, preset: ctd.Preset) -> Provided:
             f"RuntimeClass {handler.runtime_class}: {preset.distro} ships a class of that name with handler "
             f"{shipped!r}; ours would need {handler.name!r} and RuntimeClass.handler is immutable")
     detected = preset.detected.get(handler.name)
-    if detected is not None and detected.runtime_type != handler.runtime_type:
+    # The entry the distribution writes has runtime_type and BinaryName only.
+    needs_more = bool(handler.pod_annotations or handler.runtime_path or handler.privileged_without_host_devices
+                      or set(handler.options) - {"BinaryName"})
+    if detected is not None and (detected.runtime_type != handler.runtime_type or needs_more):
         raise ArtifactError(
-            f"runtime {handler.name}: {preset.distro} configures it itself as {detected.runtime_type}; "
-            f"a template cannot define the table again with {handler.runtime_type}")
+            f"runtime {handler.name}: {preset.distro} configures it itself ({detected.runtime_type}, BinaryName "
+            "only); a template cannot define the table again with what this handler needs")
     return Provided(runtime_class=shipped is not None, entry=detected is not None, detected=detected)
 
 

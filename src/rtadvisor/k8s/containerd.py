@@ -135,6 +135,8 @@ def configured_runtimes(doc: dict[str, Any], version: int) -> dict[str, dict[str
         if not isinstance(node, dict) or key not in node:
             return {}
         node = node[key]
+    if not isinstance(node, dict):
+        return {}
     return {str(k): dict(v) for k, v in node.items() if isinstance(v, dict)}
 
 
@@ -174,15 +176,26 @@ def _table_for(entry: dict[str, Any]) -> Table:
     return table
 
 
-def _ensure_path(doc: tomlkit.TOMLDocument, path: tuple[str, ...]) -> Any:
+def _ensure_path(doc: tomlkit.TOMLDocument, path: tuple[str, ...], where: str = "containerd config") -> Any:
     node: Any = doc
     for key in path:
         if key not in node:
             node[key] = tomlkit.table(is_super_table=True)
         node = node[key]
         if not isinstance(node, dict):
-            raise ArtifactError(f"containerd config: {'.'.join(path)}: expected a table, found {type(node).__name__}")
+            raise ArtifactError(f"{where}: {'.'.join(path)}: expected a table, found {type(node).__name__}")
     return node
+
+
+def _check_shape(table: Any, where: str) -> None:
+    """An existing runtime table we are about to update must look like one: say which field does not."""
+    if not isinstance(table, dict):
+        raise ArtifactError(f"{where}: expected a table, found {type(table).__name__}")
+    if "options" in table and not isinstance(table["options"], dict):
+        raise ArtifactError(f"{where}.options: expected a table, found {type(table['options']).__name__}")
+    if "pod_annotations" in table and not isinstance(table["pod_annotations"], list):
+        raise ArtifactError(f"{where}.pod_annotations: expected a list of strings, found "
+                            f"{type(table['pod_annotations']).__name__}")
 
 
 def _update_table(table: Any, entry: dict[str, Any], same: dict[str, str]) -> bool:
@@ -282,7 +295,7 @@ def merge_runtimes(
             f'plugins."{CRI_PLUGIN[2]}" (version 2 keys), which containerd 2 ignores; '
             f'move those tables to plugins."{CRI_PLUGIN[3]}".containerd.runtimes (same names and contents)'
         )
-    runtimes = _ensure_path(doc, runtimes_key(chosen))
+    runtimes = _ensure_path(doc, runtimes_key(chosen), where)
     added: list[str] = []
     updated: list[str] = []
     unchanged: list[str] = []
@@ -290,6 +303,7 @@ def merge_runtimes(
     for handler in _unique(list(handlers)):
         entry = runtime_entry(handler, runtime_types=runtime_types)
         if handler.name in runtimes:
+            _check_shape(runtimes[handler.name], f"{where}: {'.'.join(runtimes_key(chosen))}.{handler.name}")
             (updated if _update_table(runtimes[handler.name], entry, same) else unchanged).append(handler.name)
         else:
             runtimes[handler.name] = _table_for(entry)
