@@ -12,13 +12,16 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from rtadvisor import kb
 from rtadvisor.doctor import run_doctor
 from rtadvisor.doctor.facts import gather
+from rtadvisor.errors import RtadvisorError
 from rtadvisor.k8s import containerd as ctd
 from rtadvisor.k8s.bundle import GenerateRequest, build_bundle
-from rtadvisor.k8s.handlers import kata
+from rtadvisor.k8s.handlers import ALL_HANDLERS, kata
 from rtadvisor.k8s.overhead import pod_overheads
 
 FIXTURES = Path(__file__).parents[1] / "data" / "deploy" / "fixtures"
@@ -163,12 +166,6 @@ def test_runtime_classes_that_shadow_k3s_are_failures(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- odd shapes: one line, never a traceback
-
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from rtadvisor.errors import RtadvisorError  # noqa: E402
-from rtadvisor.k8s.handlers import ALL_HANDLERS  # noqa: E402
 
 _scalar = st.one_of(st.integers(-3, 3), st.booleans(), st.text(max_size=8), st.just("${RUNTIME_TYPE}"),
                     st.just("io.containerd.runc.v2"), st.floats(allow_nan=False, allow_infinity=False))

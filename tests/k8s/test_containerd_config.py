@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,6 @@ from hypothesis import strategies as st
 
 from rtadvisor.errors import ArtifactError
 from rtadvisor.k8s import containerd as ctd
-import dataclasses
-
 from rtadvisor.k8s.handlers import (
     ALL_HANDLERS,
     CRUN,

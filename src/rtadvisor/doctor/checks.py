@@ -83,7 +83,7 @@ def parse_version(text: str | None) -> tuple[int, ...] | None:
 
 def check_programs(facts: NodeFacts) -> list[Finding]:
     out = []
-    for name in ("runc", "crun", "runsc", "kata-runtime", "wasmedge", "wasmtime", "containerd"):
+    for name in ("runc", "crun", "runsc", "kata-runtime", "wasmedge", "wasmtime", "wasmer", "spin", "containerd"):
         path = facts.programs.get(name)
         if path:
             out.append(Finding(f"program-{name}", "runtimes", "ok", f"{name} installed: {path}",
@@ -161,6 +161,10 @@ class ConfigView:
     runtimes: dict[str, dict[str, Any]]
     default_runtime: str | None
     template: bool = False  # a K3s/RKE2 template: its base defines runc
+
+
+def _table(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _plain(obj: Any) -> Any:
@@ -268,8 +272,8 @@ def check_containerd_config(text: str, source: str, facts: NodeFacts) -> tuple[l
                            f"remove {', '.join(repr(p) for p in off)} from disabled_plugins and restart containerd",
                            "no-runtime-configured"))
     cri_key = ctd.CRI_PLUGIN.get(version or 0, "")
-    cri_plugin = plugins.get(cri_key) if isinstance(plugins.get(cri_key), dict) else {}
-    cri = cri_plugin.get("containerd") if isinstance(cri_plugin.get("containerd"), dict) else {}
+    cri_plugin = _table(plugins.get(cri_key))
+    cri = _table(cri_plugin.get("containerd"))
     default = cri.get("default_runtime_name")
     effective_default = str(default or "runc")
     extends_base = bool(hidden) or placeholders

@@ -205,6 +205,10 @@ def _check_toml(text: str, where: str) -> None:
     ctd.parse(body, where=where)
 
 
+def _table(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _safe_file_part(text: str, default: str) -> str:
     """A file-name part from user data (a manifest's kind/name): never a path, never empty."""
     cleaned = _UNSAFE.sub("-", text.lower()).strip(".-")[:100]
@@ -274,7 +278,7 @@ def build_bundle(req: GenerateRequest) -> Bundle:
         if isinstance(before, dict) and before.get("kind"):
             ops = json_patch(before, after)
             if ops:
-                meta = before.get("metadata") if isinstance(before.get("metadata"), dict) else {}
+                meta = _table(before.get("metadata"))
                 key = (f"{_safe_file_part(str(before['kind']), 'object')}-"
                        f"{_safe_file_part(str(meta.get('name', 'unnamed')), 'unnamed')}")
                 while key in json_patches:
@@ -404,7 +408,7 @@ def request_from_decision(decision: dict[str, Any], **overrides: Any) -> Generat
     """
     if not isinstance(decision, dict) or "runtime" not in decision:
         raise InputError("decision on stdin: expected the JSON of `rtadvisor recommend --json` (key 'runtime' missing)")
-    workload = decision.get("workload") if isinstance(decision.get("workload"), dict) else {}
+    workload = _table(decision.get("workload"))
     name = str(workload.get("name") or "app").lower()
     safe = "".join(c if c.isalnum() and c.isascii() else "-" for c in name).strip("-")[:63].strip("-") or "app"
     args: dict[str, Any] = {
