@@ -51,7 +51,9 @@ def _upstream(runtime: str, kata_shim: str) -> Overhead | None:
     return Overhead(
         memory_mib=shim.overhead_memory_mib, cpu_millis=shim.overhead_cpu_millis,
         source=up.KATA_OVERHEAD_SOURCE.format(shim=shim.name, memory=shim.overhead_memory_mib,
-                                              cpu=shim.overhead_cpu_millis) + "; not measured on this node",
+                                              cpu=shim.overhead_cpu_millis,
+                                              older=up.KATA_OLDER_OVERHEAD.get(shim.name, ""))
+        + "; not measured on this node",
     )
 
 

@@ -116,7 +116,9 @@ KATA_DEPLOY_SOURCE = ("kata-deploy (kata-containers/kata-containers tools/packag
                       "binary/src/runtime/containerd.rs, binary/src/utils/system.rs)")
 KATA_OVERHEAD_SOURCE = ("kata-deploy's RuntimeClass overhead for shim {shim}: {memory}Mi, {cpu}m "
                         "(kata-containers/kata-containers tools/packaging/kata-deploy/helm-chart/kata-deploy/templates/"
-                        "runtimeclasses.yaml; older releases' runtimeclasses/kata-{shim}.yaml said 160Mi for QEMU)")
+                        "runtimeclasses.yaml{older})")
+#: What older kata-deploy releases said, where it differs (runtimeclasses/kata-qemu.yaml: 160Mi).
+KATA_OLDER_OVERHEAD = {"qemu": "; older releases' runtimeclasses/kata-qemu.yaml: 160Mi"}
 
 # --------------------------------------------------------------------------- gVisor
 
