@@ -38,10 +38,12 @@ IMAGE = "localhost/rtadvisor-proof:latest"
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """``rtadvisor generate`` for runc, crun and gVisor, and a busybox image from ``rtadvisor image build``."""
+    """``rtadvisor generate`` for runc, crun, gVisor and WasmEdge through crun (R2), and a busybox image
+    from ``rtadvisor image build``."""
     root = tmp_path_factory.mktemp("proof")
     out = root / "gen"
-    assert main(["generate", "--runtime", "runc", "--runtime", "crun", "--runtime", "gvisor", "-o", str(out)]) == 0
+    assert main(["generate", "--runtime", "runc", "--runtime", "crun", "--runtime", "gvisor", "--runtime", "wasmedge",
+                 "--route", "R2", "-o", str(out)]) == 0
     busybox = shutil.which("busybox")
     assert busybox, "busybox-static is needed for the proof image"
     image = root / "image.tar"
@@ -50,7 +52,8 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> dict:
     config = out / "containerd" / "config.toml"
     doc = tomlkit.parse(config.read_text()).unwrap()
     runtimes = ctd.configured_runtimes(doc, int(doc["version"]))
-    assert set(runtimes) == {"runc", "crun", "runsc"}
+    assert set(runtimes) == {"runc", "crun", "runsc", "crun-wasmedge"}
+    assert (out / "containerd" / "runsc.toml").is_file()  # the file the runsc entry's ConfigPath names
     return {"root": root, "config": config, "runtimes": runtimes, "image": image}
 
 
@@ -120,7 +123,8 @@ def _prove(generated: dict, handler: str, tmp_path: Path) -> None:
                 assert f"{name}:{{Type:{table['runtime_type']} " in config_seen, name
                 for value in (table.get("options") or {}).values():
                     assert str(value) in config_seen
-            assert "PodAnnotations:[module.wasm.image/variant run.oci.handler]" in config_seen
+            assert ("crun-wasmedge:{Type:io.containerd.runc.v2 Path: Engine: "
+                    "PodAnnotations:[module.wasm.image/variant run.oci.handler]") in config_seen
             c.import_image(generated["image"])
             assert IMAGE in c.images()
             runtime, runc_binary, _notes = _ctr_flags(handler, entry, tmp_path)
@@ -210,7 +214,7 @@ def test_compat_wasm_image_under_this_nodes_crun(generated: dict, tmp_path: Path
     try:
         with daemon as c:
             c.ctr("images", "import", "--all-platforms", str(image), timeout=120)
-            runtime, runc_binary, _ = _ctr_flags("crun", generated["runtimes"]["crun"], tmp_path)
+            runtime, runc_binary, _ = _ctr_flags("crun-wasmedge", generated["runtimes"]["crun-wasmedge"], tmp_path)
             argv = c.ctr_argv("run", "--rm", "--platform", "wasi/wasm", "--runtime", runtime,
                               *(["--runc-binary", runc_binary] if runc_binary else []),
                               "--annotation", "module.wasm.image/variant=compat-smart",
@@ -276,3 +280,107 @@ def test_doctor_reads_a_live_daemons_config(generated: dict) -> None:
     assert all(name in listed.title for name in ("runc", "crun", "runsc"))
     assert next(f for f in report.findings if f.id == "runtime-runc-shim").status == "ok"
     assert _leftovers(str(daemon.directory)) == [] and not daemon.directory.exists()
+
+
+FIXTURES = Path(__file__).parents[1] / "data" / "deploy" / "fixtures"
+
+
+def _start_and_read_cri(config: Path) -> tuple[str, dict[str, str], str]:
+    """Start a private containerd with CRI on ``config``: (CRI plugin status, {runtime: Type}, parsed config)."""
+    from rtadvisor.backends.containerd import PrivateContainerd
+
+    daemon = PrivateContainerd(config_path=config, disable_cri=False)
+    try:
+        with daemon as c:
+            plugins = c.ctr("plugins", "ls").stdout
+            status = next(line.split()[-1] for line in plugins.splitlines() if " cri " in f" {line} ")
+            seen = _cri_runtimes(c.log_file.read_text())
+    finally:
+        daemon.stop()
+    assert _leftovers(str(daemon.directory)) == [] and not daemon.directory.exists()
+    types = dict(re.findall(r"([\w.-]+):\{Type:(\S+) ", seen))
+    return status, types, seen
+
+
+@pytest.mark.runtime("containerd")
+def test_a_version_1_config_merged_by_generate_keeps_every_runtime(tmp_path: Path) -> None:
+    """`generate --containerd-config` on a config without `version` writes version-1 keys and no version line;
+    containerd 1.6 loads all runtimes. The negative control is the advice rtadvisor never gives: adding
+    `version = 2` to that file stops containerd from starting at all."""
+    out = tmp_path / "gen"
+    assert main(["generate", "--runtime", "gvisor", "-o", str(out), "--containerd-config",
+                 str(FIXTURES / "containerd-v1-runtimes.toml")]) == 0
+    merged = (out / "containerd" / "config.toml").read_text()
+    assert "version" not in tomlkit.parse(merged).unwrap()
+    # The private daemon's config writer defaults a missing `version` to 2; for containerd a missing
+    # version *is* version 1, so say it explicitly to keep the file's meaning.
+    v1 = tmp_path / "v1.toml"
+    v1.write_text("version = 1\n" + merged)
+    status, types, _seen = _start_and_read_cri(v1)
+    assert status == "ok"
+    assert types == {"runc": "io.containerd.runc.v2", "nvidia": "io.containerd.runc.v2",
+                     "runsc": "io.containerd.runsc.v1"}
+    from rtadvisor.doctor import run_doctor
+    from rtadvisor.doctor.facts import gather
+
+    report = run_doctor(containerd_config=out / "containerd" / "config.toml", facts=gather(live=False),
+                        use_cluster=False)
+    advice = " ".join(f"{f.detail} {f.fix or ''}" for f in report.findings)
+    assert "add `version = 2`" not in advice.replace("do not just add `version = 2`", "")
+    assert {"runc", "nvidia", "runsc"} <= set(next(f for f in report.findings
+                                                  if f.id == "containerd-runtimes").title.replace(",", " ").split())
+    # negative control: `version = 2` on top of version-1 keys
+    import subprocess
+
+    from rtadvisor.backends.containerd import containerd_config
+
+    broken = tmp_path / "v2-on-v1.toml"
+    broken.write_text("version = 2\n" + merged)
+    private = tmp_path / "private"
+    private.mkdir()
+    (private / "config.toml").write_text(containerd_config(private, config_path=broken, disable_cri=False))
+    proc = subprocess.run(["containerd", "--config", str(private / "config.toml")], capture_output=True, text=True,
+                          timeout=30, check=False, stdin=subprocess.DEVNULL)
+    assert proc.returncode != 0 and 'invalid plugin key URI "cri"' in proc.stderr
+
+
+@pytest.mark.runtime("containerd")
+def test_a_microk8s_template_merged_by_generate_renders_and_loads(tmp_path: Path) -> None:
+    """The merged MicroK8s-style template keeps every placeholder; expanded as the snap does at start,
+    containerd 1.6 loads it with the new runtimes and MicroK8s's own."""
+    from string import Template
+
+    out = tmp_path / "gen"
+    assert main(["generate", "--runtime", "wasmedge", "--route", "R2", "--runtime", "crun", "--distro", "microk8s",
+                 "-o", str(out), "--containerd-config", str(FIXTURES / "microk8s-containerd-template.toml")]) == 0
+    template = (out / "containerd" / "containerd-template.toml").read_text()
+    for placeholder in ("${RUNTIME}", "${SNAPSHOTTER}", "${SNAP_DATA}"):
+        assert placeholder in template
+    assert template.count('runtime_type = "${RUNTIME_TYPE}"') == 4  # runc, nvidia, and the two added
+    # The snap's expansion of ${VAR}s; `substitute` fails on any placeholder we do not know.
+    rendered = Template(template).substitute(RUNTIME="runc", RUNTIME_TYPE="io.containerd.runc.v2",
+                                             SNAPSHOTTER="overlayfs", SNAP_DATA=str(tmp_path / "snap-data"))
+    config = tmp_path / "containerd.toml"
+    config.write_text(rendered)
+    status, types, seen = _start_and_read_cri(config)
+    assert status == "ok"
+    assert types == {name: "io.containerd.runc.v2" for name in ("runc", "nvidia-container-runtime", "crun",
+                                                                  "crun-wasmedge")}
+    assert "DefaultRuntimeName:runc" in seen
+
+
+@pytest.mark.runtime("containerd")
+def test_kata_deploy_style_entries_are_parsed_by_containerd(tmp_path: Path) -> None:
+    """No Kata here (no hardware virtualization), but containerd's CRI must accept the entry exactly as
+    kata-deploy writes it: runtime_type per shim, runtime_path, ConfigPath, privileged_without_host_devices."""
+    out = tmp_path / "gen"
+    assert main(["generate", "--runtime", "kata", "--runtime", "vm", "--kata-hypervisor", "clh", "-o", str(out)]) == 0
+    status, types, seen = _start_and_read_cri(out / "containerd" / "config.toml")
+    assert status == "ok"
+    assert types == {"runc": "io.containerd.runc.v2", "kata-clh": "io.containerd.kata-clh.v2",
+                     "kata-qemu": "io.containerd.kata-qemu.v2"}
+    for shim in ("clh", "qemu"):
+        assert (f"kata-{shim}:{{Type:io.containerd.kata-{shim}.v2 Path:/opt/kata/bin/containerd-shim-kata-v2 Engine: "
+                f"PodAnnotations:[io.katacontainers.*] ContainerAnnotations:[] Root: Options:map[ConfigPath:"
+                f"/opt/kata/share/defaults/kata-containers/configuration-{shim}.toml] "
+                "PrivilegedWithoutHostDevices:true") in seen

@@ -14,6 +14,8 @@ from rtadvisor.doctor.checks import Finding, exit_code
 from rtadvisor.doctor.facts import CgroupInfo, KvmInfo, gather
 from rtadvisor.doctor.symptoms import diagnose
 from rtadvisor.errors import InputError
+from rtadvisor.k8s import containerd as ctd
+from rtadvisor.k8s.handlers import runwasi
 
 FIXTURES = Path(__file__).parents[1] / "data" / "deploy" / "fixtures"
 EXPECTED = Path(__file__).parents[1] / "data" / "deploy" / "expected"
@@ -71,22 +73,45 @@ def test_v2_keys_on_a_v3_file_are_named(tmp_path: Path) -> None:
     assert by_id(report, "rc-crun")[0].status == "fail"
 
 
-def test_version_1_file_is_named(tmp_path: Path) -> None:
-    report = run_doctor(containerd_config=FIXTURES / "containerd-v1.toml", facts=gather("", live=False),
-                        use_cluster=False)
+def test_version_1_file_is_read_not_failed(tmp_path: Path) -> None:
+    """containerd 1.x reads a file without `version` as version 1 (plugins.cri); 2.x migrates it."""
+    facts = gather(fake_bin(tmp_path, {"containerd-shim-runc-v2": "shim",
+                                        "containerd": "containerd github.com/containerd/containerd 1.6.20~ds1 x"}),
+                   live=False)
+    rc = write(tmp_path, "rc.yaml", "apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {name: gpu}\n"
+                                    "handler: nvidia\n")
+    report = run_doctor(containerd_config=FIXTURES / "containerd-v1-runtimes.toml", facts=facts, use_cluster=False,
+                        runtimeclasses=[rc])
+    (version,) = by_id(report, "containerd-config-version")
+    assert version.status == "info" and "version 1" in version.title
+    # the advice keeps every runtime: never "add version = 2" (containerd would then ignore plugins.cri)
+    assert "do not just add `version = 2`" in version.detail and "config.toml.new" in version.fix
+    (listed,) = by_id(report, "containerd-runtimes")
+    assert "nvidia" in listed.title and "runc" in listed.title
+    assert by_id(report, "rc-gpu")[0].status == "ok"
+    assert by_id(report, "runtime-runc-shim")[0].status == "ok"
+    assert by_id(report, "containerd-config-daemon")[0].status == "ok"
+    # the one failure is real: this machine has no NVIDIA runtime binary
+    assert [f.id for f in report.findings if f.status == "fail"] == ["runtime-nvidia-binary"]
+
+
+def test_version_2_keys_without_a_version_are_named(tmp_path: Path) -> None:
+    config = write(tmp_path, "c.toml", '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]\n'
+                   'runtime_type = "io.containerd.runc.v2"\n')
+    report = run_doctor(containerd_config=config, facts=gather("", live=False), use_cluster=False)
     (finding,) = by_id(report, "containerd-config-version")
-    assert finding.status == "fail" and "version 1" in finding.title
+    assert finding.status == "fail" and "add `version = 2`" in finding.fix
 
 
 def test_missing_shim_and_binary_are_named(tmp_path: Path) -> None:
-    config = write(tmp_path, "config.toml", (EXPECTED / "wasmedge-r3-k3s" / "containerd" / "config.toml.tmpl").read_text()
+    config = write(tmp_path, "config.toml", ctd.render_template([runwasi("wasmedge")], 2)
                    + '\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.fast]\n'
                    'runtime_type = "io.containerd.runc.v2"\n'
                    '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.fast.options]\n'
                    'BinaryName = "/opt/nowhere/crun"\n')
     facts = gather(fake_bin(tmp_path, {"containerd-shim-runc-v2": "shim"}), live=False)
     report = run_doctor(containerd_config=config, facts=facts, use_cluster=False)
-    (shim,) = by_id(report, "runtime-wasmedge-rtadvisor-shim")
+    (shim,) = by_id(report, "runtime-wasmedge-shim")
     assert shim.status == "fail"
     assert "containerd-shim-wasmedge-v1 not found" in shim.title
     assert "runwasi" in shim.fix
@@ -107,7 +132,8 @@ def test_crun_without_wasm_is_named_and_fails_when_wasm_is_configured(tmp_path: 
     # a Wasm-enabled, recent crun passes both checks
     good = gather(fake_bin(tmp_path / "good", {"crun": CRUN_WASM, "containerd-shim-runc-v2": "shim"}), live=False)
     report = run_doctor(containerd_config=config, facts=good, use_cluster=False)
-    assert [f.status for f in by_id(report, "crun-wasm")] == ["ok", "ok"]  # handler + stdout
+    statuses = {f.id: f.status for f in report.findings if f.id.startswith("crun-wasm")}
+    assert statuses == {"crun-wasm": "ok", "crun-wasm-wasmedge": "ok", "crun-wasm-stdout": "ok"}
 
 
 @pytest.mark.runtime("crun")

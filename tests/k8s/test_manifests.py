@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from rtadvisor.errors import ArtifactError, ManifestError
+from rtadvisor.errors import ArtifactError, InputError, ManifestError
 from rtadvisor.k8s.handlers import ALL_HANDLERS, CRUN_WASM, RUNC, RUNSC, handlers_for, is_dns_label
 from rtadvisor.k8s.patches import WASM_RESOURCES, PodPatch, json_patch, patch_manifest
 from rtadvisor.k8s.runtimeclass import SOURCE_ANNOTATION, Overhead, render_runtime_class
@@ -59,7 +59,8 @@ def test_runtime_classes_validate(handler) -> None:
     if handler.default_runtime:
         assert "scheduling" not in rc
     else:
-        assert rc["scheduling"]["nodeSelector"] == {f"runtime.rtadvisor.io/{handler.name}": "true"}
+        label = "katacontainers.io/kata-runtime" if handler.name.startswith("kata-") else f"runtime.rtadvisor.io/{handler.name}"
+        assert rc["scheduling"]["nodeSelector"] == {label: "true"}
 
 
 def test_sandbox_without_overhead_is_refused() -> None:
@@ -84,11 +85,35 @@ def test_routes_pick_the_right_handlers() -> None:
     assert handlers_for("wasmedge", "R3")[0].runtime_type == "io.containerd.wasmedge.v1"
     assert handlers_for("wasmtime", "R3")[0].runtime_type == "io.containerd.wasmtime.v1"
     assert handlers_for("gvisor")[0].runtime_type == "io.containerd.runsc.v1"
-    assert handlers_for("kata")[0].runtime_type == "io.containerd.kata.v2"
+    assert handlers_for("kata")[0].runtime_type == "io.containerd.kata-qemu.v2"
+    assert handlers_for("spin") == handlers_for("spin", "R3")  # Spin's default route is its shim
+
+
+@pytest.mark.parametrize("engine", ["wasmedge", "wasmtime", "wasmer"])
+def test_every_route_names_the_engine_chosen(engine: str) -> None:
+    """R2: crun built with that engine; R3: that engine's runwasi shim; never another engine's name."""
+    (r2,) = handlers_for(engine, "R2")
+    assert r2.name == r2.runtime_class == f"crun-{engine}" and r2.engine == engine and r2.binary == "crun"
+    assert f"+WASM:{engine}" in r2.note and f"its {engine} handler" in r2.note
+    (r3,) = handlers_for(engine, "R3")
+    assert (r3.name, r3.runtime_type, r3.shim, r3.engine) == (
+        engine, f"io.containerd.{engine}.v1", f"containerd-shim-{engine}-v1", engine)
+    others = {"wasmedge", "wasmtime", "wasmer", "WasmEdge"} - {engine}
+    for h in (r2, r3):
+        assert not any(o in f"{h.name} {h.runtime_class} {h.note} {h.runtime_type}" for o in others), h
+
+
+def test_spin_is_spinkubes_class_on_its_shim_and_has_no_crun_route() -> None:
+    (h,) = handlers_for("spin")
+    assert (h.runtime_class, h.name, h.runtime_type, h.shim) == (
+        "wasmtime-spin-v2", "spin", "io.containerd.spin.v2", "containerd-shim-spin-v2")
+    with pytest.raises(InputError, match="spin cannot travel route R2"):
+        handlers_for("spin", "R2")
+    assert handlers_for("spin", "R1") == (RUNC,)
 
 
 WASM_PATCH = PodPatch(
-    runtime_class="crun-wasm",
+    runtime_class="crun-wasmedge",
     annotations={"module.wasm.image/variant": "compat-smart"},
     resources=WASM_RESOURCES,
     env={"WASMEDGE_WASI_SOCKET": "true"},
@@ -103,7 +128,7 @@ def test_patch_keeps_comments_and_user_limits() -> None:
         assert comment in patched.text
     docs = list(yaml.safe_load_all(patched.text))
     spec = docs[0]["spec"]["template"]["spec"]
-    assert spec["runtimeClassName"] == "crun-wasm"
+    assert spec["runtimeClassName"] == "crun-wasmedge"
     assert docs[0]["spec"]["template"]["metadata"]["annotations"] == {"module.wasm.image/variant": "compat-smart"}
     res = spec["containers"][0]["resources"]
     assert res["limits"]["memory"] == "64Mi"  # the user's own limit wins
@@ -125,7 +150,7 @@ def test_json_patch_reproduces_the_patched_manifest() -> None:
     before = patched.originals[0]
     ops = json_patch(before, patched.documents[0])
     assert all(op["op"] in ("add", "replace") for op in ops)
-    assert {"op": "add", "path": "/spec/template/spec/runtimeClassName", "value": "crun-wasm"} in ops
+    assert {"op": "add", "path": "/spec/template/spec/runtimeClassName", "value": "crun-wasmedge"} in ops
     after = apply_json_patch(before, ops)
     assert after == yaml.safe_load_all(patched.text).__next__()
 
@@ -145,7 +170,7 @@ def test_patch_reaches_pods_and_cronjobs(kind: str, path: tuple[str, ...]) -> No
     node = doc
     for p in path:
         node = node[p]
-    assert node["runtimeClassName"] == "crun-wasm"
+    assert node["runtimeClassName"] == "crun-wasmedge"
     validate_manifest(doc)
 
 

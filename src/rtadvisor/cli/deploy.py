@@ -26,8 +26,9 @@ def _read_text(path: Path, what: str) -> str:
         raise InputError(f"{what} {path}: cannot read: {exc.strerror}") from exc
 
 
-def pod_overheads(runtimes: list[str], db: str | None) -> dict[str, Overhead]:
-    """Per-pod memory overhead of sandbox/VM runtimes: this node's measurement, else the kb claim."""
+def pod_overheads(runtimes: list[str], db: str | None, kata_shim: str = "qemu") -> dict[str, Overhead]:
+    """Per-pod overhead of sandbox/VM runtimes: this node's measurement of that very runtime, else the
+    installer's default (kata-deploy), else the kb claim."""
     from rtadvisor import kb
     from rtadvisor.k8s.overhead import OVERHEAD_RUNTIMES
     from rtadvisor.k8s.overhead import pod_overheads as overheads_for
@@ -35,7 +36,7 @@ def pod_overheads(runtimes: list[str], db: str | None) -> dict[str, Overhead]:
 
     if not any(r in OVERHEAD_RUNTIMES for r in runtimes):
         return {}  # nothing to look up: do not open the store
-    return overheads_for(runtimes, try_load_evidence(db), kb.load().claims)
+    return overheads_for(runtimes, try_load_evidence(db), kb.load().claims, kata_shim=kata_shim)
 
 
 def _write_bundle(files: dict[str, str], out: Path, force: bool) -> None:
@@ -44,6 +45,9 @@ def _write_bundle(files: dict[str, str], out: Path, force: bool) -> None:
         raise InputError(f"--output {out}: exists and is not a directory")
     if out.is_dir() and any(out.iterdir()) and not force:
         raise InputError(f"--output {out}: directory is not empty (use --force to overwrite generated files)")
+    for rel in files:
+        if rel.startswith("/") or ".." in Path(rel).parts:
+            raise InputError(f"generate: refusing to write {rel!r} outside --output")
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=".rtadvisor-generate-", dir=out.parent))
     try:
@@ -70,8 +74,12 @@ def register(app: typer.Typer) -> None:
         decision: str | None = typer.Argument(
             None, help="Decision JSON from `rtadvisor recommend PROFILE --json`: a file, or '-' for stdin."),
         runtime: list[str] | None = typer.Option(
-            None, "--runtime", "-r", help="Runtime id (runc, crun, gvisor, kata, wasmedge, wasmtime, vm); repeatable."),
-        route: str | None = typer.Option(None, "--route", help="Wasm route R1, R2 or R3 (default R2)."),
+            None, "--runtime", "-r",
+            help="Runtime id (runc, crun, gvisor, kata, vm, wasmedge, wasmtime, wasmer, spin); repeatable."),
+        route: str | None = typer.Option(None, "--route", help="Wasm route R1, R2 or R3 (default R2; Spin R3)."),
+        kata_hypervisor: str = typer.Option(
+            "qemu", "--kata-hypervisor", help="Kata shim as kata-deploy names it: qemu, clh, fc, dragonball, "
+            "qemu-runtime-rs (handler kata-<shim>)."),
         distro: str | None = typer.Option(
             None, "--distro", help="containerd, k3s, rke2, microk8s or k0s (default: k3s when the decision says K3s, "
             "else containerd)."),
@@ -97,7 +105,7 @@ def register(app: typer.Typer) -> None:
             raise InputError(f"--containerd-version: expected 2 or 3, got {containerd_version}")
         overrides: dict[str, Any] = {
             "distro": distro, "name": name, "image": image, "containerd_version": containerd_version,
-            "variant": variant, "wasi_socket": wasi_socket,
+            "variant": variant, "wasi_socket": wasi_socket, "kata_hypervisor": kata_hypervisor,
         }
         if containerd_config is not None:
             overrides["existing_config"] = _read_text(containerd_config, "--containerd-config")
@@ -121,7 +129,7 @@ def register(app: typer.Typer) -> None:
                 raise InputError("generate: give a decision ('-' for stdin) or --runtime ID")
             req = GenerateRequest(runtimes=tuple(runtime), route=route,
                                   **{k: v for k, v in overrides.items() if v is not None})
-        overheads = pod_overheads(list(req.runtimes), db)
+        overheads = pod_overheads(list(req.runtimes), db, req.kata_hypervisor)
         from dataclasses import replace
 
         bundle = build_bundle(replace(req, overheads=overheads))
@@ -129,22 +137,41 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json({"output": str(output), **bundle.summary})
             return
-        console.print(f"[bold]wrote {len(bundle.files)} files to {output}[/bold]")
+        # Paths, names and sources come from the user's files: printed as plain text, never as markup.
+        say = _plain_printer()
+        say(f"wrote {len(bundle.files)} files to {output}")
         for rel in sorted(bundle.files):
-            console.print(f"  {rel}")
+            say(f"  {rel}")
         for h in bundle.summary["handlers"]:
-            console.print(f"RuntimeClass [cyan]{h['runtime_class']}[/cyan] -> handler {h['handler']} "
-                          f"({h['runtime_type']})")
+            given = " (provided by the distribution)" if h["provided_by_distro"] else ""
+            engine = f", runs {h['engine']}" if h["engine"] else ""
+            say(f"RuntimeClass {h['runtime_class']} -> handler {h['handler']} ({h['runtime_type']}{engine}){given}")
         for rc, source in bundle.summary["overhead_sources"].items():
-            console.print(f"overhead of {rc}: {source}")
+            say(f"overhead of {rc}: {source}")
         for f in bundle.summary["containerd"]["files"]:
             merged = f.get("merge")
             how = (f"merged into {merged['from']}: added {merged['added'] or 'none'}, updated {merged['updated'] or 'none'}"
                    if merged else "new")
-            console.print(f"{f['file']} -> {f['install_to']} (config version {f['version']}, {how})")
+            version = f"config version {f['version']}, " if f["version"] else ""
+            say(f"{f['file']} -> {f['action']} {f['install_to']} ({version}{how})")
 
     register_image(app)
     register_doctor(app)
+
+
+def _printable(text: str) -> str:
+    """Control characters (an ESC from a file name) shown escaped, never sent to the terminal."""
+    return "".join(c if c.isprintable() or c == "\t" else repr(c)[1:-1] for c in text)
+
+
+def _plain_printer() -> Any:
+    """``print`` for text that may hold markup or control characters from user input."""
+    from rich.text import Text
+
+    def say(text: str) -> None:
+        console.print(Text(_printable(text)), highlight=False, soft_wrap=True)
+
+    return say
 
 
 def _parse_add(spec: str) -> tuple[Path, str]:
@@ -307,17 +334,21 @@ def register_doctor(app: typer.Typer) -> None:
         if as_json:
             print_json(report.to_json())
         else:
+            from rich.text import Text
+
+            say = _plain_printer()
             for f in report.findings:
-                style = _STYLE[f.status]
-                console.print(f"[{style}]{f.status:>4}[/{style}]  {f.title}", highlight=False)
+                # Titles quote names and paths from the files read: plain text, never markup.
+                console.print(Text.assemble((f"{f.status:>4}", _STYLE[f.status]), "  ", _printable(f.title)),
+                              highlight=False, soft_wrap=True)
                 if f.detail and f.status in ("warn", "fail"):
-                    console.print(f"        {f.detail}", markup=False, highlight=False)
+                    say(f"        {f.detail}")
                 if f.fix and f.status in ("warn", "fail"):
-                    console.print(f"        fix: {f.fix}", markup=False, highlight=False)
+                    say(f"        fix: {f.fix}")
             counts = report.to_json()["counts"]
-            console.print(f"worst: {report.worst} ({counts['fail']} fail, {counts['warn']} warn, {counts['ok']} ok); "
-                          f"containerd: {report.sources.get('containerd')}; "
-                          f"RuntimeClasses: {report.sources.get('runtimeclasses')}", highlight=False)
+            say(f"worst: {report.worst} ({counts['fail']} fail, {counts['warn']} warn, {counts['ok']} ok); "
+                f"containerd: {report.sources.get('containerd')}; "
+                f"RuntimeClasses: {report.sources.get('runtimeclasses')}")
         if report.exit_code:
             # SystemExit, not typer.Exit: click returns (rather than raises) Exit codes when
             # main() runs it with standalone_mode=False, which would turn every finding into 0.

@@ -20,11 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from rtadvisor.errors import InputError
+from rtadvisor.k8s.upstream import CRUN_WASM_ENGINES, K3S_RUNTIME_CLASSES
 
 from .checks import (
     ConfigView,
     Finding,
+    as_list,
     check_cgroups,
+    check_class_conflicts,
     check_containerd_config,
     check_crun,
     check_k3s,
@@ -133,16 +136,20 @@ def run_doctor(
                                 "containerd then runs with built-in defaults: only runc",
                                 "containerd config default > /etc/containerd/config.toml"))
 
-    wasm_wanted = view is not None and any(
-        any("module.wasm.image" in str(a) for a in t.get("pod_annotations", [])) for t in view.runtimes.values())
+    wasm_runtimes = [name for name, t in (view.runtimes.items() if view is not None else ())
+                     if any("module.wasm.image" in str(a) for a in as_list(t.get("pod_annotations")))]
+    engines = tuple(sorted({n.removeprefix("crun-") for n in wasm_runtimes
+                            if n.removeprefix("crun-") in CRUN_WASM_ENGINES}))
     vm_wanted = view is not None and any("kata" in str(t.get("runtime_type", "")) for t in view.runtimes.values())
-    findings += check_crun(facts, wasm_wanted=wasm_wanted)
+    findings += check_crun(facts, wasm_wanted=bool(wasm_runtimes), engines=engines)
 
     # RuntimeClasses: the files given, else the cluster if a kubeconfig works.
     if runtimeclasses:
+        shipped = dict(K3S_RUNTIME_CLASSES) if facts.k3s_installed else {}
         for path in runtimeclasses:
             classes = runtime_classes_from_docs(_load_yaml_docs(path))
             findings += check_runtime_classes(classes, str(path), view)
+            findings += check_class_conflicts(classes, str(path), shipped, "K3s/RKE2 (manifests/runtimes.yaml)")
         sources["runtimeclasses"] = ", ".join(str(p) for p in runtimeclasses)
     else:
         cluster, why = _cluster_runtime_classes() if use_cluster else (None, "cluster lookup disabled")

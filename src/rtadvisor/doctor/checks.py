@@ -30,7 +30,12 @@ SHIM_FIXES = {
     "(containerd-shim-wasmedge-v1 into /usr/local/bin)",
     "containerd-shim-wasmtime-v1": "install runwasi's shim: https://github.com/containerd/runwasi/releases "
     "(containerd-shim-wasmtime-v1 into /usr/local/bin)",
-    "containerd-shim-kata-v2": "install Kata Containers (kata-deploy, or the kata-containers release tarball)",
+    "containerd-shim-kata-v2": "install Kata Containers (kata-deploy, or the kata-containers release tarball "
+    "into /opt/kata, which the kata-deploy-style runtime_path expects)",
+    "containerd-shim-wasmer-v1": "install runwasi's shim: https://github.com/containerd/runwasi/releases "
+    "(containerd-shim-wasmer-v1 into /usr/local/bin)",
+    "containerd-shim-spin-v2": "install SpinKube's shim (https://github.com/spinkube/containerd-shim-spin/releases, "
+    "or runtime-class-manager / the KWasm node installer)",
     "containerd-shim-runc-v2": "apt-get install containerd (the runc v2 shim ships with it)",
 }
 
@@ -47,6 +52,13 @@ class Finding:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def as_list(value: Any) -> list[Any]:
+    """A config value that should be a list, read leniently (a scalar is one item; nothing is empty)."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
 
 
 def worst(findings: list[Finding]) -> Status:
@@ -71,7 +83,7 @@ def parse_version(text: str | None) -> tuple[int, ...] | None:
 
 def check_programs(facts: NodeFacts) -> list[Finding]:
     out = []
-    for name in ("runc", "crun", "runsc", "kata-runtime", "wasmedge", "wasmtime", "containerd"):
+    for name in ("runc", "crun", "runsc", "kata-runtime", "wasmedge", "wasmtime", "wasmer", "spin", "containerd"):
         path = facts.programs.get(name)
         if path:
             out.append(Finding(f"program-{name}", "runtimes", "ok", f"{name} installed: {path}",
@@ -83,29 +95,47 @@ def check_programs(facts: NodeFacts) -> list[Finding]:
     return out
 
 
-def check_crun(facts: NodeFacts, *, wasm_wanted: bool) -> list[Finding]:
-    """crun's Wasm handler (``+WASM:<engine>`` in ``crun --version``) and >= 1.8.5 for Wasm stdout."""
+def check_crun(facts: NodeFacts, *, wasm_wanted: bool, engines: tuple[str, ...] = ()) -> list[Finding]:
+    """crun's Wasm handler (``+WASM:<engine>`` in ``crun --version``) and >= 1.8.5 for Wasm stdout.
+
+    ``engines``: the engines the configured crun runtimes are named for (``crun-wasmtime``): crun is
+    built with one Wasm engine, and a handler named for another one runs nothing.
+    """
     if "crun" not in facts.programs:
         status: Status = "fail" if wasm_wanted else "info"
         return [Finding("crun-wasm", "crun", status, "crun is not installed",
                         "route R2 needs crun with a Wasm handler" if wasm_wanted else "",
                         "apt-get install crun  # and a WasmEdge-enabled build for Wasm" if wasm_wanted else None)]
     version = facts.versions.get("crun", "?")
-    engines = [f.split(":", 1)[1] for f in facts.crun_features if f.upper().startswith("+WASM")]
+    have = [f.split(":", 1)[1] for f in facts.crun_features if f.upper().startswith("+WASM") and ":" in f]
     out = []
-    if engines:
-        out.append(Finding("crun-wasm", "crun", "ok", f"crun {version} has a Wasm handler: {', '.join(engines)}",
+    if have:
+        out.append(Finding("crun-wasm", "crun", "ok", f"crun {version} has a Wasm handler: {', '.join(have)}",
                            " ".join(facts.crun_features)))
     else:
         out.append(Finding(
             "crun-wasm", "crun", "fail" if wasm_wanted else "warn",
-            f"crun {version} has no Wasm handler (no +WASM:wasmedge in `crun --version`)",
+            f"crun {version} has no Wasm handler (no +WASM:<engine> in `crun --version`)",
             "route R2 (module.wasm.image/variant=compat-smart) would exec the .wasm as a Linux binary: "
             "`exec format error`; features: " + (" ".join(facts.crun_features) or "none reported"),
-            "install crun >= 1.8.5 built with WasmEdge (https://github.com/containers/crun/releases, "
-            "e.g. crun-<ver>-linux-amd64 with +WASM:wasmedge), or use a runwasi shim (route R3)",
+            "install crun >= 1.8.5 built with the Wasm engine you use (crun releases ship +WASM:wasmedge builds, "
+            "https://github.com/containers/crun/releases; ./configure --with-wasmtime or --with-wasmer for the "
+            "others), or use the runwasi shim of that engine (route R3)",
             "exec-format-error",
         ))
+    for engine in engines:
+        if engines_have := [e for e in have if e.lower() == engine]:
+            out.append(Finding(f"crun-wasm-{engine}", "crun", "ok",
+                               f"crun {version} runs {engine} (+WASM:{engines_have[0]}), as runtime crun-{engine} expects"))
+        elif have:
+            out.append(Finding(
+                f"crun-wasm-{engine}", "crun", "fail",
+                f"runtime crun-{engine} expects crun built with {engine}, but crun {version} has "
+                f"{', '.join('+WASM:' + e for e in have)}",
+                f"crun runs Wasm with the one engine it was built with: modules on crun-{engine} would run "
+                f"on {have[0]}, not {engine}",
+                f"install a crun built with {engine} (e.g. ./configure --with-{engine}) and point the runtime's "
+                "BinaryName at it, or use the runwasi shim of that engine (route R3)", "exec-format-error"))
     parsed = parse_version(version)
     if parsed is not None and parsed < CRUN_WASM_STDOUT:
         out.append(Finding(
@@ -133,10 +163,22 @@ class ConfigView:
     template: bool = False  # a K3s/RKE2 template: its base defines runc
 
 
+def _table(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _plain(obj: Any) -> Any:
     if hasattr(obj, "unwrap"):
         return obj.unwrap()
     return obj
+
+
+#: The CRI plugin's ids in ``disabled_plugins`` (v1 short name, v2, and v3's split plugins).
+CRI_PLUGIN_IDS = ("cri", "io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime", "io.containerd.cri.v1.images")
+#: Writing the migrated config next to the old one, then moving it, keeps every runtime: a shell
+#: redirect onto the file containerd is reading truncates it first (an empty config: only runc).
+MIGRATE_V1 = ("containerd config dump > /etc/containerd/config.toml.new  # containerd 1.x prints it as version 2; "
+              "or `containerd config migrate` on 2.x; review, then mv it over config.toml")
 
 
 def check_containerd_config(text: str, source: str, facts: NodeFacts) -> tuple[list[Finding], ConfigView]:
@@ -148,65 +190,108 @@ def check_containerd_config(text: str, source: str, facts: NodeFacts) -> tuple[l
         out.append(Finding("containerd-config-parse", "containerd", "fail", f"{source}: not valid TOML", str(exc),
                            "fix the syntax; `containerd config dump` shows where containerd stops"))
         return out, ConfigView(source, None, {}, None)
-    version = doc.get("version")
-    try:
-        version = int(version) if version is not None else None
-    except (TypeError, ValueError):
-        version = None
-    v2 = ctd.configured_runtimes(doc, 2)
-    v3 = ctd.configured_runtimes(doc, 3)
-    if version is None and hidden:
-        version = 3 if v3 and not v2 else 2
+    raw_version = doc.get("version")
+    plugins = doc.get("plugins") if isinstance(doc.get("plugins"), dict) else {}
+    by_version = {v: ctd.configured_runtimes(doc, v) for v in (1, 2, 3)}
+    # MicroK8s's containerd-template.toml (and similar) carry ${VAR}s the distribution expands.
+    placeholders = "${" in body
+    version: int | None
+    if raw_version is None and hidden:
+        version = 3 if by_version[3] and not by_version[2] else 2
         out.append(Finding("containerd-config-version", "containerd", "info",
                            f"{source}: a K3s/RKE2 template; version comes from the base template"))
-    elif version is None:
-        if doc.get("plugins"):
-            out.append(Finding("containerd-config-version", "containerd", "fail",
-                               f"{source}: no `version` key: containerd reads it as config version 1",
-                               "v1 uses short plugin names (plugins.cri); the runtime entries are ignored",
-                               "add `version = 2` (containerd 1.x) or run `containerd config migrate` (2.x)"))
-        version = 2 if v2 else 3 if v3 else None
+    elif raw_version is None:
+        version = 1
+        qualified = [k for k in (ctd.CRI_PLUGIN[2], ctd.CRI_PLUGIN[3]) if k in plugins]
+        if qualified and "cri" not in plugins:
+            wanted = 2 if qualified[0] == ctd.CRI_PLUGIN[2] else 3
+            out.append(Finding(
+                "containerd-config-version", "containerd", "fail",
+                f'{source}: no `version` key, but plugins."{qualified[0]}" is a version {wanted} name',
+                "without `version`, containerd reads the file as config version 1, where the CRI plugin is "
+                f'`plugins.cri`: everything under plugins."{qualified[0]}" is ignored, runtimes included',
+                f"add `version = {wanted}` as the first line (the keys already are version {wanted} names)",
+                "no-runtime-configured"))
+        elif plugins:
+            out.append(Finding(
+                "containerd-config-version", "containerd", "info",
+                f"{source}: config version 1 (no `version` key; CRI plugin at plugins.cri)",
+                "deprecated but read by containerd 1.x and migrated in memory by containerd 2.x; do not just add "
+                "`version = 2`: that renames nothing, and containerd then ignores plugins.cri and every runtime in it",
+                MIGRATE_V1))
+            out += _check_version_vs_daemon(1, source, facts)
+    elif isinstance(raw_version, bool) or not isinstance(raw_version, int) or raw_version not in ctd.CRI_PLUGIN:
+        out.append(Finding("containerd-config-version", "containerd", "fail",
+                           f"{source}: version = {raw_version!r} is not a containerd config version",
+                           "containerd refuses to start", "set version = 2 (containerd 1.x) or 3 (containerd 2.x)"))
+        version = None
     else:
-        out.append(Finding("containerd-config-version", "containerd", "ok", f"{source}: config version {version}"))
+        version = int(raw_version)
+        if version == 1:
+            out.append(Finding("containerd-config-version", "containerd", "info",
+                               f"{source}: config version 1 (CRI plugin at plugins.cri)",
+                               "deprecated but read by containerd 1.x and migrated in memory by containerd 2.x",
+                               MIGRATE_V1))
+        else:
+            out.append(Finding("containerd-config-version", "containerd", "ok", f"{source}: config version {version}"))
         out += _check_version_vs_daemon(version, source, facts)
-    if version == 3 and v2:
+    if version == 3 and by_version[2]:
         out.append(Finding(
             "containerd-v2-keys-in-v3", "containerd", "fail",
-            f"{source}: version 3 file configures runtimes under version 2 keys: {', '.join(sorted(v2))}",
+            f"{source}: version 3 file configures runtimes under version 2 keys: {', '.join(sorted(by_version[2]))}",
             f'plugins."{ctd.CRI_PLUGIN[2]}" is ignored by containerd 2: pods fail with '
             '`no runtime for "<handler>" is configured`',
-            f'move them to [plugins."{ctd.CRI_PLUGIN[3]}".containerd.runtimes.<name>] '
-            "(`containerd config migrate`, or `rtadvisor generate --containerd-config FILE`)",
+            f'move those tables to [plugins."{ctd.CRI_PLUGIN[3]}".containerd.runtimes.<name>] (same names and '
+            "contents); `containerd config migrate` does not: the file already says version 3",
             "no-runtime-configured",
         ))
-    if version == 2 and v3:
+    if version == 2 and by_version[3]:
         out.append(Finding(
             "containerd-v3-keys-in-v2", "containerd", "fail",
-            f"{source}: version 2 file configures runtimes under version 3 keys: {', '.join(sorted(v3))}",
+            f"{source}: version 2 file configures runtimes under version 3 keys: {', '.join(sorted(by_version[3]))}",
             f'containerd 1.x ignores plugins."{ctd.CRI_PLUGIN[3]}"',
             f'move them to [plugins."{ctd.CRI_PLUGIN[2]}".containerd.runtimes.<name>]', "no-runtime-configured",
         ))
-    runtimes = (v3 if version == 3 else v2) if version in (2, 3) else {}
-    disabled = [str(p) for p in doc.get("disabled_plugins", [])]
-    if any(p in ("cri", ctd.CRI_PLUGIN[2], ctd.CRI_PLUGIN[3], "io.containerd.grpc.v1.cri") for p in disabled):
-        out.append(Finding("containerd-cri-disabled", "containerd", "warn", f"{source}: the CRI plugin is disabled",
-                           "kubelet cannot use this containerd; the runtime entries only matter to CRI",
-                           "remove the CRI plugin from disabled_plugins"))
+    if version in (2, 3) and by_version[1]:
+        out.append(Finding(
+            "containerd-v1-keys", "containerd", "fail",
+            f"{source}: version {version} file configures runtimes under version 1 keys (plugins.cri): "
+            f"{', '.join(sorted(by_version[1]))}",
+            f"with version = {version}, `cri` is not a plugin name: those runtimes are ignored",
+            f'move them to [plugins."{ctd.CRI_PLUGIN[version]}".containerd.runtimes.<name>] (same names and '
+            "contents)", "no-runtime-configured",
+        ))
+    runtimes = by_version.get(version or 0, {})
+    disabled = [str(p) for p in as_list(doc.get("disabled_plugins"))]
+    off = [p for p in disabled if p in CRI_PLUGIN_IDS]
+    if off:
+        out.append(Finding("containerd-cri-disabled", "containerd", "fail",
+                           f"{source}: the CRI plugin is disabled ({', '.join(off)} in disabled_plugins)",
+                           "kubelet cannot talk to this containerd at all: no pod starts on the node, whatever "
+                           "runtimes are configured (package defaults such as Docker's containerd.io ship it so)",
+                           f"remove {', '.join(repr(p) for p in off)} from disabled_plugins and restart containerd",
+                           "no-runtime-configured"))
     cri_key = ctd.CRI_PLUGIN.get(version or 0, "")
-    cri = ((doc.get("plugins") or {}).get(cri_key) or {}).get("containerd") or {}
+    cri_plugin = _table(plugins.get(cri_key))
+    cri = _table(cri_plugin.get("containerd"))
     default = cri.get("default_runtime_name")
     effective_default = str(default or "runc")
+    extends_base = bool(hidden) or placeholders
     # containerd 1.x replaces its built-in runtimes map with the file's, so once a file defines any
     # runtime, the default one must be among them or the whole CRI plugin fails to load (seen on a
     # real containerd 1.6: "no corresponding runtime configured in containerd.runtimes for
-    # default_runtime_name"). Templates extend a base that defines runc, so they are exempt.
-    if runtimes and effective_default not in runtimes and not hidden:
+    # default_runtime_name"). Templates extend a base that defines runc, so they are exempt, and a
+    # default the distribution fills in (${RUNTIME}) is not known here.
+    if ctd.is_placeholder(default):
+        out.append(Finding("containerd-default-runtime", "containerd", "info",
+                           f"{source}: default_runtime_name = {default!r} is filled in by the distribution"))
+    elif runtimes and effective_default not in runtimes and not hidden:
         out.append(Finding(
             "containerd-default-runtime", "containerd", "fail",
             f"{source}: defines runtimes ({', '.join(sorted(runtimes))}) but not the default {effective_default!r}",
             "the CRI plugin does not load: `no corresponding runtime configured in containerd.runtimes for "
             f"default_runtime_name = \"{effective_default}\"`; every pod fails",
-            f'add [plugins."{cri_key}".containerd.runtimes.{effective_default}] with runtime_type = '
+            f"add {ctd.runtimes_header(version or 2, effective_default)} with runtime_type = "
             '"io.containerd.runc.v2" (rtadvisor generate adds it)',
         ))
     elif default and not runtimes and default != "runc":
@@ -217,7 +302,7 @@ def check_containerd_config(text: str, source: str, facts: NodeFacts) -> tuple[l
         out += _check_runtime(name, table, source, facts)
     out.append(Finding("containerd-runtimes", "containerd", "info",
                        f"{source}: runtimes configured: {', '.join(sorted(runtimes)) or 'none (only the built-in runc)'}"))
-    return out, ConfigView(source, version, runtimes, default, bool(hidden))
+    return out, ConfigView(source, version, runtimes, None if ctd.is_placeholder(default) else default, extends_base)
 
 
 def _check_version_vs_daemon(version: int, source: str, facts: NodeFacts) -> list[Finding]:
@@ -238,15 +323,16 @@ def _check_version_vs_daemon(version: int, source: str, facts: NodeFacts) -> lis
                         f"{source}: config version 3 but the installed containerd is {label}",
                         "containerd 1.x starts without complaint but ignores the version 3 plugin keys "
                         f'(plugins."{ctd.CRI_PLUGIN[3]}"): every runtime configured there is missing',
-
-                        "upgrade to containerd >= 2.0, or write the file as version 2 "
-                        "(rtadvisor generate --containerd-version 2)")]
-    if version == 2 and major >= 2:
+                        "upgrade to containerd >= 2.0, or write the file as version 2: `version = 2` and every "
+                        f'plugins."{ctd.CRI_PLUGIN[3]}" table moved to plugins."{ctd.CRI_PLUGIN[2]}" (same names)')]
+    if version in (1, 2) and major >= 2:
         return [Finding("containerd-config-daemon", "containerd", "info",
-                        f"{source}: config version 2 on containerd {label}: migrated to version 3 on every start",
-                        fix="containerd config migrate > config.toml  # make the migration permanent")]
+                        f"{source}: config version {version} on containerd {label}: migrated to version 3 in memory "
+                        "on every start",
+                        fix="containerd config migrate > /etc/containerd/config.toml.new  # review, then mv it over "
+                        "config.toml (never redirect onto the file containerd is reading)")]
     return [Finding("containerd-config-daemon", "containerd", "ok",
-                    f"{source}: config version {version} matches the installed containerd {label}")]
+                    f"{source}: config version {version} is read by the installed containerd {label}")]
 
 
 def _check_runtime(name: str, table: dict[str, Any], source: str, facts: NodeFacts) -> list[Finding]:
@@ -261,18 +347,35 @@ def _check_runtime(name: str, table: dict[str, Any], source: str, facts: NodeFac
         out.append(Finding(f"runtime-{name}-type", "containerd", "fail", f"{where}: no runtime_type",
                            fix='set runtime_type (e.g. "io.containerd.runc.v2")'))
         return out
-    shim = str(table.get("runtime_path") or shim_binary(runtime_type))
-    found = facts.which(shim)
-    if found:
-        out.append(Finding(f"runtime-{name}-shim", "containerd", "ok", f"{where}: shim {shim} found at {found}"))
+    if ctd.is_placeholder(runtime_type) and not table.get("runtime_path"):
+        out.append(Finding(f"runtime-{name}-shim", "containerd", "info",
+                           f"{where}: runtime_type {runtime_type} is filled in by the distribution (shim not checked)"))
     else:
+        shim = str(table.get("runtime_path") or shim_binary(runtime_type))
+        found = facts.which(shim)
+        if found:
+            out.append(Finding(f"runtime-{name}-shim", "containerd", "ok", f"{where}: shim {shim} found at {found}"))
+        else:
+            out.append(Finding(
+                f"runtime-{name}-shim", "containerd", "fail", f"{where}: shim {shim} not found"
+                + ("" if shim.startswith("/") else " on PATH"),
+                f"{'runtime_path' if table.get('runtime_path') else 'runtime_type ' + runtime_type} makes containerd "
+                f"exec {shim}; pods fail with `failed to start shim: ... {shim}: file does not exist`",
+                SHIM_FIXES.get(Path(shim).name, f"install {Path(shim).name} into /usr/local/bin"), "shim-not-found",
+            ))
+    if "kata" in runtime_type and not table.get("privileged_without_host_devices"):
         out.append(Finding(
-            f"runtime-{name}-shim", "containerd", "fail", f"{where}: shim {shim} not found on PATH",
-            f"runtime_type {runtime_type} makes containerd exec {shim}; pods fail with "
-            f"`failed to start shim: ... {shim}: file does not exist`",
-            SHIM_FIXES.get(shim, f"install {shim} into /usr/local/bin"), "shim-not-found",
-        ))
+            f"runtime-{name}-privileged", "containerd", "warn",
+            f"{where}: Kata runtime without privileged_without_host_devices = true",
+            "a privileged pod then gets every host block device inside its VM (Kata docs, "
+            "how-to/privileged.md; kata-deploy sets it)",
+            "add privileged_without_host_devices = true to the runtime table"))
     options = table.get("options") or {}
+    if not isinstance(options, dict):
+        out.append(Finding(f"runtime-{name}-options", "containerd", "fail", f"{where}: options is not a table",
+                           "containerd refuses the config (it cannot decode options)",
+                           f"write it as a table: [{'...'}.runtimes.{name}.options]"))
+        options = {}
     binary = options.get("BinaryName")
     if binary:
         located = facts.which(str(binary))
@@ -283,13 +386,16 @@ def _check_runtime(name: str, table: dict[str, Any], source: str, facts: NodeFac
                                "the runc v2 shim cannot start containers for this handler",
                                f"install {Path(str(binary)).name} or fix BinaryName"))
     config_path = options.get("ConfigPath")
-    if config_path and not Path(str(config_path)).exists():
-        out.append(Finding(f"runtime-{name}-configpath", "containerd", "warn",
+    if config_path and not ctd.is_placeholder(config_path) and not Path(str(config_path)).exists():
+        out.append(Finding(f"runtime-{name}-configpath", "containerd", "fail",
                            f"{where}: options.ConfigPath {config_path} does not exist",
-                           fix=f"create {config_path} (for runsc: `[runsc_config]` with e.g. platform = \"systrap\")"))
+                           "the shim reads this file at every container start and fails without it "
+                           "(gVisor: `decode config file`; Kata: no configuration)",
+                           f"create {config_path} (runsc: rtadvisor generate writes containerd/runsc.toml; Kata: "
+                           "installed with Kata under /opt/kata/share/defaults/kata-containers/), or remove ConfigPath"))
     is_crun = binary is not None and Path(str(binary)).name == "crun"
     if is_crun:
-        annotations = [str(a) for a in table.get("pod_annotations", [])]
+        annotations = [str(a) for a in as_list(table.get("pod_annotations"))]
         passes = any(a == WASM_VARIANT_ANNOTATION or (a.endswith("*") and WASM_VARIANT_ANNOTATION.startswith(a[:-1]))
                      for a in annotations)
         if not passes:
@@ -353,6 +459,25 @@ def check_runtime_classes(classes: list[dict[str, Any]], source: str, view: Conf
     return out
 
 
+def check_class_conflicts(classes: list[dict[str, Any]], source: str, existing: dict[str, str],
+                          owner: str) -> list[Finding]:
+    """RuntimeClasses that cannot be applied: the name exists with another handler (immutable)."""
+    out: list[Finding] = []
+    for rc in classes:
+        name = str((rc.get("metadata") or {}).get("name", "?"))
+        handler = str(rc.get("handler", ""))
+        theirs = existing.get(name)
+        if theirs is not None and theirs != handler:
+            out.append(Finding(
+                f"rc-{name}-conflict", "runtimeclass", "fail",
+                f"RuntimeClass {name} in {source}: handler {handler!r}, but {owner} already has {name} -> {theirs!r}",
+                "RuntimeClass.handler is immutable: `kubectl apply` fails (field is immutable), and pods naming "
+                f"{name} keep running on {theirs!r}",
+                f"use the existing class (runtimeClassName: {name}, handler {theirs}) or give yours another name "
+                "(rtadvisor generate --distro k3s reuses K3s's classes)"))
+    return out
+
+
 # --------------------------------------------------------------------------- cgroups, KVM, K3s
 
 
@@ -370,7 +495,8 @@ def check_cgroups(facts: NodeFacts, view: ConfigView | None) -> list[Finding]:
     systemd_cgroup = None
     if view is not None:
         for name, table in view.runtimes.items():
-            value = (table.get("options") or {}).get("SystemdCgroup")
+            options = table.get("options")
+            value = options.get("SystemdCgroup") if isinstance(options, dict) else None
             if value is not None:
                 systemd_cgroup = bool(value) if systemd_cgroup is None else systemd_cgroup or bool(value)
                 if value and not cg.systemd_pid1:
@@ -411,11 +537,13 @@ def check_k3s(facts: NodeFacts) -> list[Finding]:
     out = [Finding("k3s-detected", "k3s", "info",
                    "K3s would configure these runtimes by itself: "
                    + ", ".join(f"{k} ({v})" for k, v in sorted(facts.k3s_detected.items())),
-                   "K3s writes them into its base template and creates matching RuntimeClasses; a "
-                   "config.toml.tmpl must not define tables of the same names")]
+                   "K3s writes them into its base template and ships RuntimeClasses of the same names "
+                   "(handler = name); a config.toml.tmpl must not define tables of those names, and "
+                   "pods use the classes as they are")]
     if "crun" in facts.k3s_detected:
         out.append(Finding("k3s-crun-annotations", "k3s", "info",
                            "K3s's auto-detected `crun` runtime has no pod_annotations",
                            f"Wasm pods through it lose {WASM_VARIANT_ANNOTATION}",
-                           "rtadvisor generate --distro k3s --runtime wasmedge --route R2 (adds crun-rtadvisor)"))
+                           "rtadvisor generate --distro k3s --runtime wasmedge --route R2 (adds crun-wasmedge, "
+                           "with the annotations, next to K3s's crun)"))
     return out

@@ -14,28 +14,25 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rtadvisor.k8s.upstream import K3S_DETECTED
+
 #: Programs the doctor looks for: OCI runtimes, Wasm engines, containerd and its shims.
 PROGRAMS = (
-    "runc", "crun", "runsc", "kata-runtime", "wasmedge", "wasmtime", "containerd", "ctr", "kubectl", "k3s",
-    "containerd-shim-runc-v2", "containerd-shim-runsc-v1", "containerd-shim-kata-v2", "containerd-shim-wasmedge-v1",
-    "containerd-shim-wasmtime-v1", "containerd-shim-spin-v2",
+    "runc", "crun", "runsc", "kata-runtime", "wasmedge", "wasmtime", "wasmer", "spin", "containerd", "ctr", "kubectl",
+    "k3s", "rke2", "containerd-shim-runc-v2", "containerd-shim-runsc-v1", "containerd-shim-kata-v2",
+    "containerd-shim-wasmedge-v1", "containerd-shim-wasmtime-v1", "containerd-shim-wasmer-v1",
+    "containerd-shim-spin-v2",
 )
 VERSION_ARGS = {"containerd": ("--version",), "ctr": ("--version",), "kubectl": ("version", "--client"),
-                "runsc": ("--version",), "k3s": ("--version",)}
+                "runsc": ("--version",), "k3s": ("--version",), "rke2": ("--version",)}
 CONTAINERD_SOCKET = "/run/containerd/containerd.sock"
+#: Where a node's containerd config usually is (the rendered file, for distributions that template it).
 CONTAINERD_CONFIGS = ("/etc/containerd/config.toml", "/var/lib/rancher/k3s/agent/etc/containerd/config.toml",
-                      "/var/lib/rancher/rke2/agent/etc/containerd/config.toml")
+                      "/var/lib/rancher/rke2/agent/etc/containerd/config.toml",
+                      "/var/snap/microk8s/current/args/containerd.toml", "/etc/k0s/containerd.toml")
 #: Where K3s looks for runtimes it configures by itself (k3s pkg/agent/containerd/runtimes.go).
-K3S_SEARCH = {
-    "crun": (("usr/sbin", "usr/bin", "usr/local/bin", "usr/local/sbin"), "crun"),
-    "nvidia": (("usr/local/nvidia/toolkit", "usr/bin"), "nvidia-container-runtime"),
-    "lunatic": (("opt/kwasm/bin", "usr/bin", "usr/sbin"), "containerd-shim-lunatic-v1"),
-    "slight": (("opt/kwasm/bin", "usr/bin", "usr/sbin"), "containerd-shim-slight-v1"),
-    "spin": (("opt/kwasm/bin", "usr/bin", "usr/sbin"), "containerd-shim-spin-v1"),
-    "wws": (("opt/kwasm/bin", "usr/bin", "usr/sbin"), "containerd-shim-wws-v1"),
-    "wasmedge": (("opt/kwasm/bin", "usr/bin", "usr/sbin"), "containerd-shim-wasmedge-v1"),
-    "wasmer": (("opt/kwasm/bin", "usr/bin", "usr/sbin"), "containerd-shim-wasmer-v1"),
-    "wasmtime": (("opt/kwasm/bin", "usr/bin", "usr/sbin"), "containerd-shim-wasmtime-v1"),
+K3S_SEARCH: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    d.name: (tuple(x.lstrip("/") for x in d.dirs), d.binaries) for d in K3S_DETECTED.values()
 }
 
 
@@ -69,6 +66,11 @@ class NodeFacts:
     kubelet_cgroup_driver: str | None = None
     k3s_detected: dict[str, str] = field(default_factory=dict)  # runtime name -> binary path
     root: str = "/"
+
+    @property
+    def k3s_installed(self) -> bool:
+        """K3s or RKE2 runs here: their RuntimeClasses (manifests/runtimes.yaml) exist in the cluster."""
+        return bool({"k3s", "rke2"} & set(self.programs))
 
     def which(self, name: str) -> str | None:
         """``name`` on this node's PATH, or ``name`` itself if it is an existing absolute path."""
@@ -150,12 +152,10 @@ def kvm_info() -> KvmInfo:
 def k3s_detected(root: str = "/") -> dict[str, str]:
     """The runtimes K3s would configure on its own on this node, as K3s searches for them."""
     found: dict[str, str] = {}
-    for name, (dirs, binary) in K3S_SEARCH.items():
-        for d in dirs:
-            candidate = Path(root, d, binary)
-            if candidate.is_file():
-                found[name] = "/" + str(Path(d, binary))
-                break
+    for name, (dirs, binaries) in K3S_SEARCH.items():
+        hit = next((Path(d, b) for b in binaries for d in dirs if Path(root, d, b).is_file()), None)
+        if hit is not None:
+            found[name] = "/" + str(hit)
     return found
 
 

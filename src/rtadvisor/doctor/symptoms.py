@@ -60,8 +60,9 @@ COMMON: tuple[_Entry, ...] = (
         ("rtadvisor image inspect IMAGE.tar  # a .wasm entrypoint or wasi/wasm platform?",
          "kubectl get pod POD -o jsonpath='{.spec.runtimeClassName} {.metadata.annotations}'",
          "crun --version | grep -i wasm", "rtadvisor doctor"),
-        "run it with a Wasm handler: runtimeClassName crun-wasm + annotation module.wasm.image/variant=compat-smart "
-        "(crun >= 1.8.5 with +WASM:wasmedge, pod_annotations passed through), or a runwasi shim (route R3)",
+        "run it with a Wasm handler: runtimeClassName crun-<engine> (e.g. crun-wasmedge) + annotation "
+        "module.wasm.image/variant=compat-smart (crun >= 1.8.5 built with +WASM:<engine>, pod_annotations passed "
+        "through), or the runwasi shim of that engine (route R3, runtimeClassName <engine>)",
     ),
     _Entry(
         "runtime-handler-not-supported", r"runtimehandler\s*\"?(?P<h>[^\"\s]*)\"?\s*not supported|"
@@ -82,8 +83,9 @@ COMMON: tuple[_Entry, ...] = (
         "containerd's PATH",
         ("containerd config dump | grep runtime_type", "ls -l /usr/local/bin/containerd-shim-*",
          "rtadvisor doctor"),
-        "install the shim (runwasi releases for wasmedge/wasmtime, gVisor for runsc, Kata for kata) into "
-        "/usr/local/bin, or set runtime_path",
+        "install the shim (runwasi releases for wasmedge/wasmtime/wasmer, SpinKube's containerd-shim-spin-v2 for "
+        "spin, gVisor for runsc, Kata for kata: kata-deploy sets runtime_path) into /usr/local/bin, or set "
+        "runtime_path",
     ),
 )
 
@@ -93,8 +95,8 @@ RELATED_FINDINGS: dict[str, tuple[str, ...]] = {
     "TS-logs-empty": ("crun-wasm-stdout", "crun-wasm"),
     "TS-dns": ("program-wasmedge",),
     "exec-format-error": ("crun-wasm", "runtime-", "cgroups-hybrid-crun"),
-    "no-runtime-configured": ("rc-", "containerd-v2-keys-in-v3", "containerd-v3-keys-in-v2", "containerd-config",
-                              "containerd-default-runtime", "containerd-cri-disabled"),
+    "no-runtime-configured": ("rc-", "containerd-v2-keys-in-v3", "containerd-v3-keys-in-v2", "containerd-v1-keys",
+                              "containerd-config", "containerd-default-runtime", "containerd-cri-disabled"),
     "runtime-handler-not-supported": ("rc-", "containerd-default-runtime", "containerd-config"),
     "shim-not-found": ("runtime-",),
 }

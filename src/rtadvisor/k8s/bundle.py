@@ -2,12 +2,18 @@
 
 The CLI gathers the inputs (decision, overhead numbers, existing config and manifest texts) and
 writes the bundle; here we only render and validate, so the whole generator is unit-testable.
+
+What the distribution already provides is reused, never shadowed: K3s/RKE2 ship RuntimeClasses
+(``crun``, ``wasmedge``, ``wasmtime``, ``spin``, ...) with ``handler`` equal to the name and write the
+runtime entry themselves when they find the binary, so for those the bundle emits neither the class
+(``handler`` is immutable: applying another one fails) nor the table (defined twice, the template
+stops containerd), and says where to install the binary instead.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,9 +22,11 @@ import yaml as pyyaml
 from rtadvisor.errors import ArtifactError, InputError
 
 from . import containerd as ctd
-from .dockerfiles import route1_dockerfile, route1_entrypoint, scratch_dockerfile
+from . import upstream as up
+from .dockerfiles import route1_dockerfile, route1_entrypoint, scratch_dockerfile, spin_dockerfile
 from .handlers import (
     RUNC,
+    RUNSC,
     WASM_RESOURCES_KINDS,
     WASM_VARIANT_ANNOTATION,
     Handler,
@@ -30,12 +38,8 @@ from .patches import WASI_SOCKET_ENV, WASM_RESOURCES, PodPatch, json_patch, patc
 from .runtimeclass import Overhead, render_runtime_class
 from .validate import validate_manifest
 
-#: Runtime names K3s/RKE2 detect on their own and write into the base template; adding a table of
-#: the same name in config.toml.tmpl would duplicate it (a TOML error that stops containerd).
-K3S_DETECTED = ("crun", "nvidia", "nvidia-experimental", "lunatic", "slight", "spin", "wws",
-                "wasmedge", "wasmer", "wasmtime")
-K3S_SUFFIX = "-rtadvisor"
 VARIANTS = ("compat-smart", "compat")
+_UNSAFE = re.compile(r"[^a-z0-9.-]+")
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,7 @@ class GenerateRequest:
     wasi_socket: bool = False
     module: str = "app.wasm"
     decision: dict[str, Any] | None = None
+    kata_hypervisor: str = up.KATA_DEFAULT_SHIM
 
 
 @dataclass(frozen=True)
@@ -66,60 +71,117 @@ class Bundle:
     summary: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Provided:
+    """What the distribution supplies for one handler: its RuntimeClass, its containerd entry, or both."""
+
+    runtime_class: bool
+    entry: bool
+    detected: up.DetectedRuntime | None = None
+
+
 def _dump_yaml_docs(docs: list[dict[str, Any]]) -> str:
     return "---\n".join(pyyaml.safe_dump(d, sort_keys=False, default_flow_style=False) for d in docs)
 
 
-def _k3s_rename(handler: Handler) -> Handler:
-    if handler.default_runtime or handler.name not in K3S_DETECTED:
-        return handler
-    return dataclasses.replace(handler, name=handler.name + K3S_SUFFIX)
-
-
 def node_handlers(req: GenerateRequest) -> tuple[Handler, ...]:
-    """The handlers of all requested runtimes, renamed where the distribution needs it."""
+    """The handlers of all requested runtimes (one per RuntimeClass)."""
     out: dict[tuple[str, str], Handler] = {}
     for runtime in req.runtimes:
-        for h in handlers_for(runtime, req.route):
-            if req.distro in ("k3s", "rke2"):
-                h = _k3s_rename(h)
+        for h in handlers_for(runtime, req.route, kata_shim=req.kata_hypervisor):
             out.setdefault((h.runtime_class, h.name), h)
     return tuple(out.values())
 
 
-def _containerd_files(req: GenerateRequest, handlers: tuple[Handler, ...]) -> tuple[dict[str, str], dict[str, Any]]:
+def provided_by_distro(handler: Handler, preset: ctd.Preset) -> Provided:
+    """What of ``handler`` the distribution already ships (K3s/RKE2: classes and detected runtimes).
+
+    A class of the same name with another handler, or a detected runtime configured differently, is
+    refused: neither can coexist with the distribution's own (immutable handler; duplicate table).
+    """
+    shipped = preset.runtime_classes.get(handler.runtime_class)
+    if shipped is not None and shipped != handler.name:
+        raise ArtifactError(
+            f"RuntimeClass {handler.runtime_class}: {preset.distro} ships a class of that name with handler "
+            f"{shipped!r}; ours would need {handler.name!r} and RuntimeClass.handler is immutable")
+    detected = preset.detected.get(handler.name)
+    # The entry the distribution writes has runtime_type and BinaryName only.
+    needs_more = bool(handler.pod_annotations or handler.runtime_path or handler.privileged_without_host_devices
+                      or set(handler.options) - {"BinaryName"})
+    if detected is not None and (detected.runtime_type != handler.runtime_type or needs_more):
+        raise ArtifactError(
+            f"runtime {handler.name}: {preset.distro} configures it itself ({detected.runtime_type}, BinaryName "
+            "only); a template cannot define the table again with what this handler needs")
+    return Provided(runtime_class=shipped is not None, entry=detected is not None, detected=detected)
+
+
+def _containerd_files(req: GenerateRequest, handlers: tuple[Handler, ...],
+                      provided: dict[str, Provided]) -> tuple[dict[str, str], dict[str, Any]]:
     preset = ctd.preset(req.distro)
+    own = [h for h in handlers if not provided[h.name].entry]
+    others = [h for h in own if not h.default_runtime]
     # containerd 1.x replaces (does not merge) its built-in runtimes map with the file's: a config
     # that defines any runtime but not the default one stops the CRI plugin from loading ("no
     # corresponding runtime configured in containerd.runtimes for default_runtime_name"). Found by
-    # the real-containerd proof. So a full config always carries runc; templates and drop-ins that
-    # extend a distribution's config (which has runc already) must not define it a second time.
-    extends_base = preset.distro in ("k3s", "rke2", "k0s") or (preset.distro == "microk8s" and req.existing_config is None)
-    others = [h for h in handlers if not h.default_runtime]
-    to_configure = others if extends_base and others else ([RUNC] + others if not extends_base else list(handlers))
+    # the real-containerd proof. So a full config always carries runc; templates, snippets and
+    # drop-ins that extend a distribution's config (which has runc already) must not touch it.
+    if preset.extends_base:
+        to_configure = others
+    else:
+        to_configure = [RUNC] + others if others else list(own)
     files: dict[str, str] = {}
     info: dict[str, Any] = {"distro": preset.distro, "restart": preset.restart, "files": []}
+    if not to_configure:
+        return files, info  # the distribution configures everything this bundle needs
+    declared = _declared(req) if req.existing_config is not None else None
     for pf in preset.files:
         base = pf.node_path.rsplit("/", 1)[-1]
         out_name = f"containerd/{base}"
-        if req.existing_config is not None and (len(preset.files) == 1 or pf.version == _declared(req)):
-            result = ctd.merge_runtimes(req.existing_config, to_configure, version=_declared(req),
-                                        where=req.existing_config_name)
+        if req.existing_config is not None:
+            # One file: the version the user's file has (its keys; a version-1 file keeps its own).
+            if len(preset.files) > 1 and pf.version != (3 if declared == 3 else 2):
+                continue
+            result = ctd.merge_runtimes(req.existing_config, to_configure, version=declared,
+                                        where=req.existing_config_name, runtime_types=preset.runtime_types)
             text, version = result.text, result.version
             merged: dict[str, Any] = {"added": list(result.added), "updated": list(result.updated),
                                       "unchanged": list(result.unchanged), "from": req.existing_config_name}
+            action = "replace with this merged copy of your file"
         elif pf.style == "template":
-            if req.existing_config is not None:
-                continue  # the other template version; the user's file decided which one applies
             text, version, merged = ctd.render_template(to_configure, pf.version), pf.version, {}
+            action = "install"
+        elif pf.style == "snippet":
+            version, merged = pf.version, {}
+            out_name = f"containerd/{base.removesuffix('.toml')}.rtadvisor.toml"
+            text = ctd.render_snippet(to_configure, version, target=pf.node_path, runtime_types=preset.runtime_types)
+            action = "merge into (never replace)"
         else:
             version = req.containerd_version or pf.version
             text, merged = ctd.render_config(to_configure, version), {}
+            action = "merge into" if pf.style == "config" else "install"
         _check_toml(text, out_name)
         files[out_name] = text
         info["files"].append({"file": out_name, "install_to": pf.node_path, "version": version,
-                              "style": pf.style, **({"merge": merged} if merged else {})})
+                              "style": pf.style, "action": action, **({"merge": merged} if merged else {})})
+    if any(h.name == RUNSC.name for h in to_configure):
+        # The shim reads ConfigPath at every container start; a missing file fails every pod.
+        files["containerd/runsc.toml"] = runsc_toml()
+        info["files"].append({"file": "containerd/runsc.toml", "install_to": up.RUNSC_CONFIG_PATH, "version": None,
+                              "style": "shim-config", "action": "install"})
     return files, info
+
+
+def runsc_toml() -> str:
+    """The file the runsc entry's ``ConfigPath`` names: shim options, then runsc flags (gVisor docs)."""
+    return (
+        "# gVisor shim configuration (containerd-shim-runsc-v1), generated by rtadvisor.\n"
+        f"# The containerd runtime entry `runsc` names this file in options.ConfigPath ({up.RUNSC_CONFIG_PATH});\n"
+        "# the shim refuses to start containers if it is missing. Shim options go at the top\n"
+        "# (e.g. log_level = \"debug\"); keys under [runsc_config] become runsc flags (`runsc flags` lists them),\n"
+        "# e.g. platform = \"systrap\" or \"kvm\", or systemd-cgroup = \"true\" when runc uses SystemdCgroup.\n"
+        f"# See {up.GVISOR_SOURCE}.\n"
+        "[runsc_config]\n"
+    )
 
 
 def _declared(req: GenerateRequest) -> int:
@@ -133,12 +195,24 @@ def _declared(req: GenerateRequest) -> int:
     plugins = doc.get("plugins") or {}
     if ctd.CRI_PLUGIN[3] in plugins or "v3" in req.existing_config_name.rsplit("/", 1)[-1]:
         return 3
+    if ctd.CRI_PLUGIN[2] in plugins:
+        return 2
     return req.containerd_version or 2
 
 
 def _check_toml(text: str, where: str) -> None:
     body, _ = ctd.hide_template_actions(text)
     ctd.parse(body, where=where)
+
+
+def _table(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _safe_file_part(text: str, default: str) -> str:
+    """A file-name part from user data (a manifest's kind/name): never a path, never empty."""
+    cleaned = _UNSAFE.sub("-", text.lower()).strip(".-")[:100]
+    return cleaned or default
 
 
 def build_bundle(req: GenerateRequest) -> Bundle:
@@ -149,13 +223,17 @@ def build_bundle(req: GenerateRequest) -> Bundle:
         raise InputError(f"--variant: expected one of {', '.join(VARIANTS)}, got {req.variant!r}")
     if not is_dns_label(req.name):
         raise InputError(f"--name: {req.name!r} is not a DNS label (lowercase letters, digits, '-')")
+    preset = ctd.preset(req.distro)
     handlers = node_handlers(req)
+    provided = {h.name: provided_by_distro(h, preset) for h in handlers}
     files: dict[str, str] = {}
 
-    # RuntimeClasses
+    # RuntimeClasses (not those the distribution ships)
     runtime_classes = []
     overhead_sources: dict[str, str] = {}
     for h in handlers:
+        if provided[h.name].runtime_class:
+            continue
         overhead = req.overheads.get(h.runtime) if h.needs_overhead else None
         if h.needs_overhead and overhead is None:
             raise ArtifactError(f"no pod overhead known for runtime {h.runtime!r} (needed by RuntimeClass {h.runtime_class})")
@@ -164,26 +242,29 @@ def build_bundle(req: GenerateRequest) -> Bundle:
         runtime_classes.append(rc)
         if overhead is not None:
             overhead_sources[h.runtime_class] = overhead.source
-    files["runtimeclass.yaml"] = _dump_yaml_docs(runtime_classes)
+    if runtime_classes:
+        files["runtimeclass.yaml"] = _dump_yaml_docs(runtime_classes)
 
     # containerd
-    ctd_files, ctd_info = _containerd_files(req, handlers)
+    ctd_files, ctd_info = _containerd_files(req, handlers, provided)
     files.update(ctd_files)
 
     # Pod / Deployment patch: the first requested runtime is the one the workload runs on.
     primary = req.runtimes[0]
     route = effective_route(primary, req.route)
-    first = handlers_for(primary, req.route)[0]
+    first = handlers_for(primary, req.route, kata_shim=req.kata_hypervisor)[0]
     primary_handler = next(h for h in handlers if h.runtime_class == first.runtime_class)
+    wasm_pod = primary_handler.kind in WASM_RESOURCES_KINDS and route in ("R2", "R3")
     patch = PodPatch(
         runtime_class=None if route == "R1" else primary_handler.runtime_class,
         annotations={WASM_VARIANT_ANNOTATION: req.variant} if route == "R2" else {},
-        resources=WASM_RESOURCES if primary_handler.kind in WASM_RESOURCES_KINDS and route in ("R2", "R3") else None,
-        env={WASI_SOCKET_ENV: "true"} if req.wasi_socket and primary in ("wasmedge",) and route != "R1" else {},
+        resources=(up.SPIN_RESOURCES if primary == "spin" else WASM_RESOURCES) if wasm_pod else None,
+        env={WASI_SOCKET_ENV: "true"} if req.wasi_socket and primary == "wasmedge" and route != "R1" else {},
     )
     image = req.image or f"registry.example.com/{req.name}:{'wasm' if route in ('R2', 'R3') else 'latest'}"
     manifest_text = req.manifest if req.manifest is not None else sample_deployment(req.name, image)
-    manifest_out = f"patched/{req.manifest_name.rsplit('/', 1)[-1]}" if req.manifest is not None else "deployment.yaml"
+    manifest_base = _safe_file_part(req.manifest_name.rsplit("/", 1)[-1], "manifest.yaml")
+    manifest_out = f"patched/{manifest_base}" if req.manifest is not None else "deployment.yaml"
     patched = patch_manifest(manifest_text, patch, where=req.manifest_name if req.manifest else "sample deployment")
     for doc in patched.documents:
         if isinstance(doc, dict) and doc.get("kind"):
@@ -192,20 +273,27 @@ def build_bundle(req: GenerateRequest) -> Bundle:
             validate_manifest(json.loads(json.dumps(doc)), where=f"{manifest_out}: {kind}/{meta.get('name', '?')}",
                               strict=req.manifest is None)
     files[manifest_out] = patched.text
-    json_patches = {}
+    json_patches: dict[str, list[dict[str, Any]]] = {}
     for before, after in zip(patched.originals, patched.documents):
         if isinstance(before, dict) and before.get("kind"):
             ops = json_patch(before, after)
             if ops:
-                key = f"{before['kind'].lower()}-{(before.get('metadata') or {}).get('name', 'unnamed')}"
+                meta = _table(before.get("metadata"))
+                key = (f"{_safe_file_part(str(before['kind']), 'object')}-"
+                       f"{_safe_file_part(str(meta.get('name', 'unnamed')), 'unnamed')}")
+                while key in json_patches:
+                    key += "-1"
                 json_patches[key] = ops
     for key, ops in json_patches.items():
         files[f"patches/{key}.json"] = json.dumps(ops, indent=2) + "\n"
 
-    # Dockerfiles
+    # Dockerfiles and, for Spin on its shim, the SpinKube app object
     if route == "R1":
         files["Dockerfile"] = route1_dockerfile(primary, req.module)
         files["entrypoint.sh"] = route1_entrypoint(primary)
+    elif primary == "spin":
+        files["Dockerfile"] = spin_dockerfile(req.module)
+        files["spinapp.yaml"] = _dump_yaml_docs([spin_app(req.name, image)])
     elif route in ("R2", "R3"):
         files["Dockerfile"] = scratch_dockerfile(route, req.module)
 
@@ -215,8 +303,11 @@ def build_bundle(req: GenerateRequest) -> Bundle:
         "distro": req.distro,
         "handlers": [
             {"runtime_class": h.runtime_class, "handler": h.name, "runtime_type": h.runtime_type,
-             "binary": h.binary, "shim": h.shim, "kind": h.kind, "node_label": None if h.default_runtime else h.node_label,
-             "options": dict(h.options), "pod_annotations": list(h.pod_annotations), "note": h.note}
+             "runtime_path": h.runtime_path, "binary": h.binary, "shim": h.shim, "kind": h.kind, "engine": h.engine,
+             "node_label": None if h.default_runtime or provided[h.name].runtime_class else h.node_label,
+             "options": dict(h.options), "pod_annotations": list(h.pod_annotations), "note": h.note,
+             "follows": h.source or None,
+             "provided_by_distro": _provided_json(provided[h.name], preset)}
             for h in handlers
         ],
         "overhead_sources": overhead_sources,
@@ -227,36 +318,83 @@ def build_bundle(req: GenerateRequest) -> Bundle:
     }
     files["NOTES.md"] = _notes(summary, req)
     files["rtadvisor-generate.json"] = json.dumps(summary, indent=2) + "\n"
+    for rel in files:  # the CLI writes these under --output: never a path that leaves it
+        if rel.startswith("/") or ".." in rel.split("/"):
+            raise ArtifactError(f"internal: generated file name {rel!r} is not a relative path inside the output")
     return Bundle(files=files, handlers=handlers, summary=summary)
+
+
+def _provided_json(p: Provided, preset: ctd.Preset) -> dict[str, Any] | None:
+    if not (p.runtime_class or p.entry):
+        return None
+    out: dict[str, Any] = {"distro": preset.distro, "runtime_class": p.runtime_class, "entry": p.entry}
+    if p.detected is not None:
+        out["install_binary"] = {"names": list(p.detected.binaries), "dirs": list(p.detected.dirs)}
+    return out
+
+
+def spin_app(name: str, image: str) -> dict[str, Any]:
+    """A SpinApp for spin-operator: its ``containerd-shim-spin`` executor runs it on ``wasmtime-spin-v2``."""
+    return {"apiVersion": up.SPINAPP_API_VERSION, "kind": "SpinApp", "metadata": {"name": name},
+            "spec": {"image": image, "replicas": 1, "executor": up.SPIN_EXECUTOR}}
 
 
 def _notes(summary: dict[str, Any], req: GenerateRequest) -> str:
     lines = [f"# Deployment artifacts for {req.name}", ""]
     if req.decision:
-        lines += [f"Decision: runtime `{req.decision.get('runtime')}`, architecture "
-                  f"`{req.decision.get('architecture')}`, route `{req.decision.get('route')}`.", ""]
+        lines += [(f"Decision: runtime `{req.decision.get('runtime')}`, architecture "
+                  f"`{req.decision.get('architecture')}`, route `{req.decision.get('route')}`."), ""]
     lines += ["## Runtime handlers", ""]
     for h in summary["handlers"]:
         needs = " and ".join(f"`{b}`" for b in dict.fromkeys((h["binary"], h["shim"])))
         label = f"; label nodes `kubectl label node NODE {h['node_label']}=true`" if h["node_label"] else ""
         lines.append(f"- RuntimeClass `{h['runtime_class']}` -> handler `{h['handler']}` "
                      f"(`{h['runtime_type']}`, needs {needs} on the node){label}. {h['note']}")
+        given = h["provided_by_distro"]
+        if given:
+            why = []
+            if given["runtime_class"]:
+                why.append(f"the RuntimeClass `{h['runtime_class']}` (handler `{h['handler']}`; a second class of "
+                           "that name could not change the handler, which is immutable; it has no scheduling: "
+                           "install the shim on every node that may run the pod, or add a nodeSelector)")
+            if given["entry"]:
+                why.append(f"the containerd entry `{h['handler']}` (a second table would stop containerd)")
+            lines.append(f"  - {given['distro']} already provides {' and '.join(why)}: not generated here.")
+            if "install_binary" in given:
+                lines.append(f"  - Install `{given['install_binary']['names'][0]}` into one of "
+                             f"{', '.join('`' + d + '`' for d in given['install_binary']['dirs'])} (newer releases "
+                             f"also search $PATH) and restart {given['distro']}: it then writes handler "
+                             f"`{h['handler']}` itself ({up.K3S_DETECTED_SOURCE}).")
+        if h["follows"]:
+            lines.append(f"  - Follows {h['follows']}.")
     if summary["overhead_sources"]:
         lines += ["", "## Pod overhead (overhead.podFixed) sources", ""]
         lines += [f"- `{k}`: {v}" for k, v in summary["overhead_sources"].items()]
     ctd_info = summary["containerd"]
     lines += ["", f"## containerd ({ctd_info['distro']})", ""]
+    if not ctd_info["files"]:
+        lines.append("- nothing to add: the distribution configures every handler above itself")
     for f in ctd_info["files"]:
-        lines.append(f"- `{f['file']}` -> `{f['install_to']}` (config version {f['version']}, {f['style']})")
+        version = f" (config version {f['version']}, {f['style']})" if f["version"] else f" ({f['style']})"
+        lines.append(f"- `{f['file']}` -> {f['action']} `{f['install_to']}`{version}")
     lines += [f"- then: `{ctd_info['restart']}`"]
-    if req.distro in ("k3s", "rke2"):
-        lines += [f"- K3s/RKE2 write runtimes they detect ({', '.join(K3S_DETECTED[:3])}, ...) into the base "
-                  f"template themselves; entries added here carry the suffix `{K3S_SUFFIX}` so the template "
-                  "never defines a table twice."]
+    if req.distro == "microk8s":
+        lines += [("- MicroK8s expands `${RUNTIME_TYPE}` and its other placeholders when it renders the template; "
+                  "entries added here use them too, and the template is never replaced.")]
+    if any(h["runtime_path"] and "kata" in h["runtime_path"] for h in summary["handlers"]):
+        lines += [("- Kata: kata-deploy writes the same entries (and labels nodes "
+                  f"`{up.KATA_NODE_LABEL}=true`); on nodes installed with kata-deploy, skip the containerd part.")]
     mesh = (req.decision or {}).get("service_mesh")
     if mesh:
         lines += ["", "## Service mesh", "",
                   f"The decision adds a service mesh ({', '.join(mesh)}); its installation is not generated here."]
+    if "spinapp.yaml" in summary["files"]:
+        lines += ["", "## Spin", "",
+                  (f"- `spinapp.yaml`: a SpinApp for spin-operator (executor `{up.SPIN_EXECUTOR}`, which runs pods on "
+                  f"RuntimeClass `{up.SPIN_RUNTIME_CLASS}`); the Deployment is the same app without the operator."),
+                  ("- Build the image with `spin registry push REGISTRY/APP:TAG` (an OCI artifact), or with the "
+                  "Dockerfile (spin.toml and the module it references, FROM scratch)."),
+                  f"- Resources follow SpinKube's sample ({up.SPIN_RESOURCES_SOURCE})."]
     lines += ["", "## Workload", ""]
     lines += [f"- {c}" for c in summary["patch"]["changes"]] or ["- no change needed"]
     lines += ["", "Check the node with `rtadvisor doctor --containerd-config PATH --runtimeclasses runtimeclass.yaml`.", ""]
@@ -270,9 +408,9 @@ def request_from_decision(decision: dict[str, Any], **overrides: Any) -> Generat
     """
     if not isinstance(decision, dict) or "runtime" not in decision:
         raise InputError("decision on stdin: expected the JSON of `rtadvisor recommend --json` (key 'runtime' missing)")
-    workload = decision.get("workload") or {}
+    workload = _table(decision.get("workload"))
     name = str(workload.get("name") or "app").lower()
-    safe = "".join(c if c.isalnum() else "-" for c in name).strip("-")[:63] or "app"
+    safe = "".join(c if c.isalnum() and c.isascii() else "-" for c in name).strip("-")[:63].strip("-") or "app"
     args: dict[str, Any] = {
         "runtimes": (str(decision["runtime"]),),
         "route": decision.get("route"),

@@ -2,12 +2,19 @@
 
 containerd's CRI plugin changed its key between config versions:
 
+* version 1 (no ``version`` key; deprecated, read by containerd 1.x, migrated in memory by 2.x):
+  ``[plugins.cri.containerd.runtimes.<name>]``
 * version 2 (containerd 1.x): ``[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.<name>]``
 * version 3 (containerd 2.x): ``[plugins."io.containerd.cri.v1.runtime".containerd.runtimes.<name>]``
 
 Putting version-2 keys in a version-3 file is silently ignored by containerd 2, which is one of
-the commonest reasons for ``no runtime for "X" is configured``; so the version is always *read
-from the existing file* and the keys follow it.
+the commonest reasons for ``no runtime for "X" is configured``; and adding ``version = 2`` to a
+version-1 file renames nothing, so containerd then ignores ``plugins.cri`` and every runtime in it.
+So the version is always *read from the existing file* and the keys follow it; new files are
+written as version 2 or 3 only.
+
+Values a distribution fills in when it renders its template (MicroK8s's ``${RUNTIME_TYPE}``,
+K3s's ``{{ ... }}``) are never overwritten.
 
 The merge uses tomlkit so the user's comments, ordering and formatting survive; tables we add
 carry a trailing ``# added by rtadvisor`` comment; running the merge twice gives the same text.
@@ -16,7 +23,7 @@ carry a trailing ``# added by rtadvisor`` comment; running the merge twice gives
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import tomlkit
@@ -25,9 +32,12 @@ from tomlkit.items import Table
 
 from rtadvisor.errors import ArtifactError
 
+from . import upstream as up
 from .handlers import Handler
 
-CRI_PLUGIN = {2: "io.containerd.grpc.v1.cri", 3: "io.containerd.cri.v1.runtime"}
+CRI_PLUGIN = {1: "cri", 2: "io.containerd.grpc.v1.cri", 3: "io.containerd.cri.v1.runtime"}
+#: Versions rtadvisor writes a new file in (version 1 is only ever merged into, never created).
+NEW_FILE_VERSIONS = (2, 3)
 ADDED_MARK = "added by rtadvisor"
 K3S_BASE = '{{ template "base" . }}'
 
@@ -37,18 +47,26 @@ ConfigVersion = Literal[2, 3]
 def runtimes_key(version: int) -> tuple[str, ...]:
     """Key path of the runtimes table for a config version."""
     if version not in CRI_PLUGIN:
-        raise ArtifactError(f"containerd config version {version} is not supported (expected 2 or 3)")
+        raise ArtifactError(f"containerd config version {version} is not supported (expected 1, 2 or 3)")
     return ("plugins", CRI_PLUGIN[version], "containerd", "runtimes")
 
 
 def runtimes_header(version: int, name: str) -> str:
     """The TOML header line of a runtime table, as a human would write it."""
-    return f'[plugins."{CRI_PLUGIN[version]}".containerd.runtimes.{name}]'
+    plugin = CRI_PLUGIN[version] if version == 1 else f'"{CRI_PLUGIN[version]}"'
+    return f"[plugins.{plugin}.containerd.runtimes.{name}]"
 
 
-def runtime_entry(handler: Handler) -> dict[str, Any]:
-    """The plain-data content of one ``runtimes.<name>`` table."""
-    entry: dict[str, Any] = {"runtime_type": handler.runtime_type}
+def runtime_entry(handler: Handler, *, runtime_types: dict[str, str] | None = None) -> dict[str, Any]:
+    """The plain-data content of one ``runtimes.<name>`` table.
+
+    ``runtime_types`` rewrites ``runtime_type`` values for a distribution's template (MicroK8s:
+    ``io.containerd.runc.v2`` -> ``${RUNTIME_TYPE}``, which the snap expands to its runc shim).
+    """
+    runtime_type = (runtime_types or {}).get(handler.runtime_type, handler.runtime_type)
+    entry: dict[str, Any] = {"runtime_type": runtime_type}
+    if handler.runtime_path:
+        entry["runtime_path"] = handler.runtime_path
     if handler.pod_annotations:
         entry["pod_annotations"] = list(handler.pod_annotations)
     if handler.privileged_without_host_devices:
@@ -56,6 +74,11 @@ def runtime_entry(handler: Handler) -> dict[str, Any]:
     if handler.options:
         entry["options"] = dict(handler.options)
     return entry
+
+
+def is_placeholder(value: Any) -> bool:
+    """A value the distribution fills in when it renders its template (``${VAR}``, ``{{ .X }}``)."""
+    return isinstance(value, str) and ("${" in value or "{{" in value)
 
 
 def _unique(handlers: list[Handler] | tuple[Handler, ...]) -> list[Handler]:
@@ -77,30 +100,32 @@ def parse(text: str, *, where: str = "containerd config") -> tomlkit.TOMLDocumen
 
 
 def detect_version(doc: dict[str, Any], *, where: str = "containerd config", template: bool = False) -> int | None:
-    """The config version the file declares; ``None`` for an empty file that declares nothing.
+    """The config version the file declares; ``None`` for a file that says nothing either way.
 
-    A file without ``version`` is version 1 to containerd (short plugin names such as
-    ``plugins.cri``); we refuse to guess and ask for a migration rather than write keys that
-    containerd would ignore.
+    A file without ``version`` is version 1 to containerd (short plugin names: ``plugins.cri``);
+    such a file that uses version-2 plugin names is refused: containerd ignores those tables, and
+    the fix (``version = 2``) is the user's to make, knowingly.
     """
     version = doc.get("version")
     if version is None and template:
         return None  # a K3s/RKE2 template inherits 'version' from the base it extends
     if version is None:
         plugins = doc.get("plugins") or {}
-        if plugins:
+        if not plugins:
+            return None
+        qualified = [k for k in (CRI_PLUGIN[2], CRI_PLUGIN[3]) if k in plugins]
+        if qualified and "cri" not in plugins:
             raise ArtifactError(
-                f"{where}: has [plugins] but no 'version' key, which containerd reads as config version 1; "
-                "run `containerd config migrate` (containerd >= 2) or add `version = 2` first"
+                f'{where}: no \'version\' key, so containerd reads it as config version 1 and ignores '
+                f'plugins."{qualified[0]}" (a version {2 if qualified[0] == CRI_PLUGIN[2] else 3} name): add '
+                f"`version = {2 if qualified[0] == CRI_PLUGIN[2] else 3}` at the top"
             )
-        return None
-    try:
-        version = int(version)
-    except (TypeError, ValueError) as exc:
-        raise ArtifactError(f"{where}: version: expected 2 or 3, got {version!r}") from exc
+        return 1
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ArtifactError(f"{where}: version: expected 1, 2 or 3, got {version!r}")
     if version not in CRI_PLUGIN:
-        raise ArtifactError(f"{where}: version: expected 2 or 3, got {version}")
-    return version
+        raise ArtifactError(f"{where}: version: expected 1, 2 or 3, got {version}")
+    return int(version)
 
 
 def configured_runtimes(doc: dict[str, Any], version: int) -> dict[str, dict[str, Any]]:
@@ -110,6 +135,8 @@ def configured_runtimes(doc: dict[str, Any], version: int) -> dict[str, dict[str
         if not isinstance(node, dict) or key not in node:
             return {}
         node = node[key]
+    if not isinstance(node, dict):
+        return {}
     return {str(k): dict(v) for k, v in node.items() if isinstance(v, dict)}
 
 
@@ -149,21 +176,33 @@ def _table_for(entry: dict[str, Any]) -> Table:
     return table
 
 
-def _ensure_path(doc: tomlkit.TOMLDocument, path: tuple[str, ...]) -> Any:
+def _ensure_path(doc: tomlkit.TOMLDocument, path: tuple[str, ...], where: str = "containerd config") -> Any:
     node: Any = doc
     for key in path:
         if key not in node:
             node[key] = tomlkit.table(is_super_table=True)
         node = node[key]
         if not isinstance(node, dict):
-            raise ArtifactError(f"containerd config: {'.'.join(path)}: expected a table, found {type(node).__name__}")
+            raise ArtifactError(f"{where}: {'.'.join(path)}: expected a table, found {type(node).__name__}")
     return node
 
 
-def _update_table(table: Any, entry: dict[str, Any]) -> bool:
+def _check_shape(table: Any, where: str) -> None:
+    """An existing runtime table we are about to update must look like one: say which field does not."""
+    if not isinstance(table, dict):
+        raise ArtifactError(f"{where}: expected a table, found {type(table).__name__}")
+    if "options" in table and not isinstance(table["options"], dict):
+        raise ArtifactError(f"{where}.options: expected a table, found {type(table['options']).__name__}")
+    if "pod_annotations" in table and not isinstance(table["pod_annotations"], list):
+        raise ArtifactError(f"{where}.pod_annotations: expected a list of strings, found "
+                            f"{type(table['pod_annotations']).__name__}")
+
+
+def _update_table(table: Any, entry: dict[str, Any], same: dict[str, str]) -> bool:
     """Bring an existing runtime table to ``entry`` without touching the user's other keys.
 
-    ``runtime_type`` must match (a wrong shim is a bug); ``pod_annotations`` is unioned so
+    ``runtime_type`` must match (a wrong shim is a bug) unless the file has a placeholder the
+    distribution expands or a value ``same`` says is equivalent; ``pod_annotations`` is unioned so
     annotations the user passes through stay; options are only added, never overridden, except a
     ``BinaryName`` that names a different program.
     """
@@ -179,7 +218,8 @@ def _update_table(table: Any, entry: dict[str, Any]) -> bool:
                 # Keep the user's choices (e.g. BinaryName = "/usr/local/bin/crun" is still crun);
                 # only add what is missing or replace a binary that is a different program.
                 if current is None or (
-                    okey == "BinaryName" and str(current).rsplit("/", 1)[-1] != str(ovalue).rsplit("/", 1)[-1]
+                    okey == "BinaryName" and not is_placeholder(current)
+                    and str(current).rsplit("/", 1)[-1] != str(ovalue).rsplit("/", 1)[-1]
                 ):
                     table["options"][okey] = ovalue
                     changed = True
@@ -189,7 +229,10 @@ def _update_table(table: Any, entry: dict[str, Any]) -> bool:
             if merged != current:
                 table["pod_annotations"] = merged
                 changed = True
-        elif table.get(key) != value:
+        else:
+            current = table.get(key)
+            if is_placeholder(current) or current == value or (current is not None and same.get(str(current)) == value):
+                continue
             table[key] = value
             changed = True
     return changed
@@ -227,39 +270,41 @@ def merge_runtimes(
     *,
     version: int | None = None,
     where: str = "containerd config",
+    runtime_types: dict[str, str] | None = None,
+    declare_version: bool = True,
 ) -> MergeResult:
-    """Merge runtime entries into a containerd config (or K3s/RKE2 template) text.
+    """Merge runtime entries into a containerd config (or K3s/RKE2/MicroK8s template) text.
 
     The config version comes from the file when it declares one (``version`` is then only a
-    default for an empty file); new tables are marked ``# added by rtadvisor``; existing ones
-    are updated in place, so the merge never duplicates a section and is idempotent.
+    default for an empty file; a version-1 file keeps its short keys and gets no ``version`` line);
+    new tables are marked ``# added by rtadvisor``; existing ones are updated in place, so the merge
+    never duplicates a section and is idempotent. ``declare_version=False`` writes no ``version``
+    line into a file that has none (a snippet to append to a template that has its own).
     """
     body, hidden = hide_template_actions(existing)
     is_template = bool(hidden)
     doc = parse(body, where=where)
     declared = detect_version(doc, where=where, template=is_template)
-    if is_template:
-        # A K3s/RKE2 template inherits 'version' from the base template it extends.
-        chosen = declared or version or 2
-    else:
-        chosen = declared or version or 2
-        if declared is None:
-            doc.add("version", chosen)
+    chosen = declared or version or 2
+    if declared is None and not is_template and declare_version:
+        doc.add("version", chosen)
     if chosen == 3 and configured_runtimes(doc, 2):
         # Keeping going would add v3 entries next to v2 ones that containerd 2 ignores: say so.
         raise ArtifactError(
             f"{where}: declares version 3 but configures runtimes under "
             f'plugins."{CRI_PLUGIN[2]}" (version 2 keys), which containerd 2 ignores; '
-            "move them to plugins.\"io.containerd.cri.v1.runtime\" (`containerd config migrate`)"
+            f'move those tables to plugins."{CRI_PLUGIN[3]}".containerd.runtimes (same names and contents)'
         )
-    runtimes = _ensure_path(doc, runtimes_key(chosen))
+    runtimes = _ensure_path(doc, runtimes_key(chosen), where)
     added: list[str] = []
     updated: list[str] = []
     unchanged: list[str] = []
+    same = dict(runtime_types or {})
     for handler in _unique(list(handlers)):
-        entry = runtime_entry(handler)
+        entry = runtime_entry(handler, runtime_types=runtime_types)
         if handler.name in runtimes:
-            (updated if _update_table(runtimes[handler.name], entry) else unchanged).append(handler.name)
+            _check_shape(runtimes[handler.name], f"{where}: {'.'.join(runtimes_key(chosen))}.{handler.name}")
+            (updated if _update_table(runtimes[handler.name], entry, same) else unchanged).append(handler.name)
         else:
             runtimes[handler.name] = _table_for(entry)
             added.append(handler.name)
@@ -273,6 +318,8 @@ def merge_runtimes(
 
 def render_config(handlers: list[Handler] | tuple[Handler, ...], version: int = 2) -> str:
     """A standalone config holding only our runtime entries (to merge by hand or via imports)."""
+    if version not in NEW_FILE_VERSIONS:
+        raise ArtifactError(f"containerd config version {version}: new files are written as version 2 or 3")
     header = (
         f"# containerd runtime entries generated by rtadvisor (config version {version}).\n"
         "# Merge into your config.toml with `rtadvisor generate --containerd-config PATH`.\n"
@@ -290,16 +337,34 @@ def render_template(handlers: list[Handler] | tuple[Handler, ...], version: int)
     return merge_runtimes(header, handlers, version=version).text
 
 
+def render_snippet(handlers: list[Handler] | tuple[Handler, ...], version: int, *, target: str,
+                   runtime_types: dict[str, str] | None = None) -> str:
+    """Runtime tables only (no ``version`` line), to merge into a template that must not be replaced."""
+    header = (
+        f"# containerd runtime tables (config version {version}) generated by rtadvisor.\n"
+        f"# MERGE into {target}; do not replace that file (it carries the distribution's placeholders):\n"
+        f"#   rtadvisor generate ... --containerd-config {target}\n"
+        "# or append these tables to it if it defines none of the same names.\n"
+    )
+    return merge_runtimes(header, handlers, version=version, runtime_types=runtime_types,
+                          declare_version=False).text
+
+
 # --------------------------------------------------------------------------- presets
 
 
 @dataclass(frozen=True)
 class PresetFile:
-    """One file a preset writes: where it goes on the node, and its style."""
+    """One file a preset writes: where it goes on the node, and its style.
+
+    ``config``: a full containerd config (merged into the user's, or new); ``template``: a K3s/RKE2
+    template extending the distribution's base; ``dropin``: a file the distribution merges itself;
+    ``snippet``: tables to merge into a template that must never be replaced (MicroK8s).
+    """
 
     node_path: str
     version: int
-    style: Literal["config", "template", "dropin"]
+    style: Literal["config", "template", "dropin", "snippet"]
 
 
 @dataclass(frozen=True)
@@ -308,6 +373,14 @@ class Preset:
     files: tuple[PresetFile, ...]
     restart: str
     note: str
+    #: the distribution's own config already defines runc (and the default runtime)
+    extends_base: bool = False
+    #: runtime_type values written as the distribution's placeholders
+    runtime_types: dict[str, str] = field(default_factory=dict)
+    #: runtime names the distribution configures itself when it finds the binary at start
+    detected: dict[str, up.DetectedRuntime] = field(default_factory=dict)
+    #: RuntimeClasses the distribution ships: name -> handler
+    runtime_classes: dict[str, str] = field(default_factory=dict)
 
 
 PRESETS: dict[str, Preset] = {
@@ -316,7 +389,7 @@ PRESETS: dict[str, Preset] = {
         (PresetFile("/etc/containerd/config.toml", 2, "config"),),
         "systemctl restart containerd",
         "plain containerd: merge the entries into /etc/containerd/config.toml "
-        "(version 3 keys if the file says version = 3)",
+        "(version 3 keys if the file says version = 3; version 1 keys if it has no version)",
     ),
     "k3s": Preset(
         "k3s",
@@ -327,6 +400,7 @@ PRESETS: dict[str, Preset] = {
         "systemctl restart k3s  # or k3s-agent on agents",
         "K3s regenerates config.toml on every start: extend the base template instead of editing it; "
         "K3s >= 1.31 with containerd 2 reads config-v3.toml.tmpl",
+        extends_base=True, detected=up.K3S_DETECTED, runtime_classes=up.K3S_RUNTIME_CLASSES,
     ),
     "rke2": Preset(
         "rke2",
@@ -336,18 +410,22 @@ PRESETS: dict[str, Preset] = {
         ),
         "systemctl restart rke2-server  # or rke2-agent on agents",
         "RKE2 regenerates config.toml on every start: extend the base template",
+        extends_base=True, detected=up.K3S_DETECTED, runtime_classes=up.K3S_RUNTIME_CLASSES,
     ),
     "microk8s": Preset(
         "microk8s",
-        (PresetFile("/var/snap/microk8s/current/args/containerd-template.toml", 2, "config"),),
+        (PresetFile("/var/snap/microk8s/current/args/containerd-template.toml", 2, "snippet"),),
         "snap restart microk8s",
-        "MicroK8s renders containerd-template.toml (config version 2); merge the entries into it",
+        "MicroK8s renders containerd-template.toml (config version 2) on every start, expanding its "
+        "placeholders: merge the entries into it, never replace it",
+        extends_base=True, runtime_types={"io.containerd.runc.v2": up.MICROK8S_RUNTIME_TYPE},
     ),
     "k0s": Preset(
         "k0s",
         (PresetFile("/etc/k0s/containerd.d/rtadvisor-runtimes.toml", 2, "dropin"),),
         "systemctl restart k0sworker  # or k0scontroller on a controller+worker",
         "k0s merges CRI runtime sections from drop-ins in /etc/k0s/containerd.d/",
+        extends_base=True,
     ),
 }
 

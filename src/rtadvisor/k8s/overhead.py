@@ -1,8 +1,14 @@
 """Per-pod fixed overhead (``RuntimeClass.overhead.podFixed``) of sandbox and VM runtimes.
 
 Pure: the caller passes this node's :class:`~rtadvisor.model.Evidence` (or ``None``) and the
-knowledge base's claims; a measurement wins over a claim, and the returned :class:`Overhead` says
-which one was used.
+knowledge base's claims. Each figure says what it is:
+
+1. a measurement, only of the runtime that was measured: gVisor's ``runsc`` runs here for real;
+   nothing on this node is Kata (the micro-VM backend is plain QEMU under emulation: a stand-in,
+   never a Kata or VM figure), and emulated figures are never used;
+2. else the installer's own default with its source: kata-deploy's RuntimeClass overhead for the
+   chosen hypervisor (the handler is kata-deploy's, so is the figure);
+3. else the knowledge base's claim, upper bound (gVisor publishes no per-pod default).
 """
 
 from __future__ import annotations
@@ -11,26 +17,44 @@ from collections.abc import Iterable, Sequence
 
 from rtadvisor.model import Claim, Evidence, Measurement
 
+from . import upstream as up
+from .handlers import kata
 from .runtimeclass import Overhead
 
 #: Runtimes whose pods carry a fixed overhead (a sandbox kernel or a VM per pod).
 OVERHEAD_RUNTIMES = ("gvisor", "kata", "vm")
-#: Measurement names a runtime's per-pod memory may be stored under (bench backends' names).
-MEASURED_AS = {"gvisor": ("runsc", "gvisor", "containerd-runsc"), "kata": ("kata", "microvm"), "vm": ("microvm", "vm")}
+#: Bench runtime names that *are* the runtime: runsc is gVisor (run directly or through containerd).
+#: Kata and full VMs have no entry: no backend here runs Kata (the "microvm" one is QEMU, emulated).
+MEASURED_AS: dict[str, tuple[str, ...]] = {"gvisor": ("runsc", "gvisor", "containerd-runsc"), "kata": ("kata",),
+                                           "vm": ()}
 # PSS of one idle instance first: it is the whole sandbox/VM footprint, the conservative choice for
 # a scheduling overhead (as the claims' upper bound is); the sweep's marginal cost comes second.
 MEMORY_METRICS = ("pss_mb", "per_instance_mb")
-#: The memory claim used when nothing is measured (the sources have none for a full VM: Kata's).
+#: The memory claim used when neither a measurement nor an upstream default exists.
 MEMORY_CLAIM = {"gvisor": "gvisor-memory", "kata": "kata-memory", "vm": "kata-memory"}
 
 
 def _measured(runtime: str, evidence: Evidence) -> Measurement | None:
-    for name in MEASURED_AS.get(runtime, (runtime,)):
+    """The one place that reads the bench's results (``Evidence.get(runtime, metric)``)."""
+    for name in MEASURED_AS.get(runtime, ()):
         for metric in MEMORY_METRICS:
             found = evidence.get(name, metric)
-            if found is not None:
+            if found is not None and not found.emulated:
                 return found
     return None
+
+
+def _upstream(runtime: str, kata_shim: str) -> Overhead | None:
+    if runtime not in ("kata", "vm"):
+        return None
+    shim = up.KATA_SHIMS[kata(kata_shim).name.removeprefix("kata-") if runtime == "kata" else "qemu"]
+    return Overhead(
+        memory_mib=shim.overhead_memory_mib, cpu_millis=shim.overhead_cpu_millis,
+        source=up.KATA_OVERHEAD_SOURCE.format(shim=shim.name, memory=shim.overhead_memory_mib,
+                                              cpu=shim.overhead_cpu_millis,
+                                              older=up.KATA_OLDER_OVERHEAD.get(shim.name, ""))
+        + "; not measured on this node",
+    )
 
 
 def _from_claim(runtime: str, claims: Sequence[Claim]) -> Overhead | None:
@@ -41,16 +65,17 @@ def _from_claim(runtime: str, claims: Sequence[Claim]) -> Overhead | None:
     if high is None:
         return None
     low = claim.low if claim.low is not None else high
-    extra = " (no VM memory claim in the sources: Kata's used)" if runtime == "vm" else ""
+    why = " (gVisor publishes no per-pod overhead default)" if runtime == "gvisor" else ""
     return Overhead(
         memory_mib=high,
         source=(f"claim {claim.id} ({claim.source}): memory {low:g}-{high:g} {claim.unit}, upper bound used; "
-                f"not measured on this node{extra}"),
+                f"not measured on this node{why}"),
     )
 
 
-def pod_overheads(runtimes: Iterable[str], evidence: Evidence | None, claims: Sequence[Claim]) -> dict[str, Overhead]:
-    """Per-pod memory overhead of the sandbox/VM runtimes among ``runtimes``: measurement, else claim."""
+def pod_overheads(runtimes: Iterable[str], evidence: Evidence | None, claims: Sequence[Claim], *,
+                  kata_shim: str = up.KATA_DEFAULT_SHIM) -> dict[str, Overhead]:
+    """Per-pod overhead of the sandbox/VM runtimes among ``runtimes``: measured, else upstream, else claim."""
     out: dict[str, Overhead] = {}
     for runtime in runtimes:
         if runtime not in OVERHEAD_RUNTIMES or runtime in out:
@@ -60,11 +85,10 @@ def pod_overheads(runtimes: Iterable[str], evidence: Evidence | None, claims: Se
             out[runtime] = Overhead(
                 memory_mib=found.value,
                 source=(f"measured on {found.host or 'this node'}: {found.runtime} {found.metric} = {found.value:g} "
-                        f"{found.unit}, n={found.n}, {found.date or 'date unknown'}"
-                        + (", emulated" if found.emulated else "")),
+                        f"{found.unit}, n={found.n}, {found.date or 'date unknown'}"),
             )
             continue
-        claimed = _from_claim(runtime, claims)
-        if claimed is not None:
-            out[runtime] = claimed
+        default = _upstream(runtime, kata_shim) or _from_claim(runtime, claims)
+        if default is not None:
+            out[runtime] = default
     return out

@@ -23,8 +23,9 @@ GENERATED_BY = "rtadvisor.io/generated-by"
 class Overhead:
     """Per-pod fixed overhead of a sandbox or VM runtime, with its provenance.
 
-    ``source`` is a human sentence such as ``"measured on node1: runsc per_instance_mb, n=5,
-    2026-11-22"`` or ``"claim kb:kata-memory (S-select): 100-200 MB, upper bound used"``.
+    ``source`` is a human sentence such as ``"measured on node1: runsc pss_mb = 11.3 MiB, n=5,
+    2026-11-22"``, ``"kata-deploy's RuntimeClass overhead for shim qemu: 320Mi, 250m (...)"`` or
+    ``"claim gvisor-memory (S-select): memory 20-50 MB, upper bound used"``.
     """
 
     memory_mib: float
@@ -45,12 +46,15 @@ def render_runtime_class(
     """A RuntimeClass for ``handler``.
 
     Non-default handlers get ``scheduling.nodeSelector`` on the node label
-    ``runtime.rtadvisor.io/<handler>=true`` (and a toleration for the same key, so nodes
-    dedicated to the runtime can be tainted); pods then land only where the handler exists.
+    ``runtime.rtadvisor.io/<handler>=true`` (or the label the installer itself sets: kata-deploy's
+    ``katacontainers.io/kata-runtime``), and a toleration for the same key, so nodes dedicated to
+    the runtime can be tainted; pods then land only where the handler exists.
     """
     if not is_dns_label(handler.name):
         raise ArtifactError(f"RuntimeClass handler {handler.name!r} is not a DNS label (RFC 1123)")
     annotations = {GENERATED_BY: "rtadvisor", "rtadvisor.io/runtime": handler.runtime}
+    if handler.engine:
+        annotations["rtadvisor.io/wasm-engine"] = handler.engine
     rc: dict[str, Any] = {
         "apiVersion": "node.k8s.io/v1",
         "kind": "RuntimeClass",
