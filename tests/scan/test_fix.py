@@ -63,7 +63,7 @@ def test_fix_adds_the_wasm_annotation_route_r2_needs(tmp_path: Path, fixed_engin
     fix_files(result.findings)
     text = target.read_text()
     doc = yaml.safe_load(text)
-    assert doc["spec"]["runtimeClassName"] == "crun-wasm"
+    assert doc["spec"]["runtimeClassName"] == "crun-wasmedge"  # crun's handler for the chosen engine
     assert doc["metadata"]["annotations"]["module.wasm.image/variant"] == "compat-smart"
     assert doc["metadata"]["labels"] == {"app": "w"} and text.startswith("# a comment that stays\n")
     second = scan([str(target)], recommend=fixed_engine("wasmedge", "R2"))
