@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Body, FastAPI, Query, Request
 from fastapi import Path as PathParam
@@ -155,10 +155,12 @@ def create_app(db: str | None = None) -> FastAPI:
     def recommend(
         profile: Annotated[Workload, Body(description="The workload profile (the fields of a profile file)")],
         evidence: Annotated[bool, Query(description="Score with this node's measurements instead of claims")] = False,
+        rulebook: Annotated[Literal["practice", "sources"], Query(
+            description="practice: current upstream practice (default); sources: the source documents' rules")] = "practice",
     ) -> JSONResponse:
-        """Recommend a runtime: the same object ``rtadvisor recommend --json`` prints."""
+        """Recommend a runtime: the same object ``rtadvisor recommend --json [--rulebook R]`` prints."""
         workload = services.parse_profile(profile.model_dump(mode="json", exclude_unset=True))
-        decision = services.recommend(workload, use_evidence=evidence)
+        decision = services.recommend(workload, use_evidence=evidence, rulebook=rulebook)
         return JSONResponse(decision.model_dump(mode="json"))
 
     @app.get("/api/presets", response_model=list[Preset], tags=["decide"])

@@ -139,12 +139,12 @@ class Services:
         result: Workload = parse(mapping, source="request body")
         return result
 
-    def recommend(self, workload: Workload, use_evidence: bool = False) -> Decision:
-        """Run the decision engine; with ``use_evidence`` score with this node's measurements."""
+    def recommend(self, workload: Workload, use_evidence: bool = False, rulebook: str = "practice") -> Decision:
+        """Run the decision engine under ``rulebook``; with ``use_evidence`` score with this node's measurements."""
         decide = _import("rtadvisor.decide", "decision engine")
         recommend = _attr(decide, ("recommend",), "decision engine")
         evidence = self.evidence() if use_evidence else None
-        decision: Decision = recommend(workload, kb=self.kb(), evidence=evidence)
+        decision: Decision = recommend(workload, kb=self.kb(), evidence=evidence, rulebook=rulebook)
         return decision
 
     def presets(self) -> list[dict[str, Any]]:
