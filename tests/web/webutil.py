@@ -27,6 +27,7 @@ AXE_JS = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 # The two viewports the page is tested at: a laptop and a phone (iPhone 12-15 class, CSS pixels).
 DESKTOP = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
+VIEWPORTS = [DESKTOP, PHONE]
 CHROMIUM = os.environ.get("RTADVISOR_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -74,6 +75,7 @@ class PageRun:
 
     page: Any
     base_url: str
+    viewport: dict[str, int] | None = None
     requests: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -89,8 +91,10 @@ class PageRun:
         return self.page
 
     def screenshot(self, name: str, full_page: bool = True) -> Path:
+        """Save ``test-artifacts/NAME[-WxH].png`` (the viewport is in the name when the run has one)."""
         ARTIFACTS.mkdir(exist_ok=True)
-        path = ARTIFACTS / f"{name}.png"
+        suffix = f"-{viewport_name(self.viewport)}" if self.viewport else ""
+        path = ARTIFACTS / f"{name}{suffix}.png"
         self.page.screenshot(path=str(path), full_page=full_page)
         return path
 
@@ -102,7 +106,7 @@ def new_page_run(browser: Any, base_url: str, viewport: dict[str, int] | None = 
     origin = base_url
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=origin)
     page = context.new_page()
-    run = PageRun(page=page, base_url=base_url)
+    run = PageRun(page=page, base_url=base_url, viewport=viewport)
     page.on("request", lambda req: run.requests.append(req.url))
     page.on("console", lambda msg: run.record_console(msg.type, msg.text))
     page.on("pageerror", lambda exc: run.errors.append(str(exc)))
@@ -187,10 +191,14 @@ def choose_preset(page: Any, preset_id: str) -> None:
 OVERFLOW_JS = """() => {
   const vw = document.documentElement.clientWidth;
   const out = [];
+  const all = [...document.querySelectorAll('body *')];
+  // boxes clipped to nothing (visually hidden headers and helpers) are not seen, so cannot overflow
+  const clipped = all.filter(el => { const cs = getComputedStyle(el); return cs.clip !== 'auto' && cs.position === 'absolute'; });
   if (document.documentElement.scrollWidth > vw + 1) out.push('document scrollWidth ' + document.documentElement.scrollWidth + ' > ' + vw);
-  for (const el of document.querySelectorAll('body *')) {
+  for (const el of all) {
     const cs = getComputedStyle(el);
-    if (cs.display === 'none' || cs.visibility === 'hidden' || el.closest('.visually-hidden, svg title')) continue;
+    if (cs.display === 'none' || cs.visibility === 'hidden' || el.closest('svg title')) continue;
+    if (clipped.some(c => c.contains(el))) continue;
     const r = el.getBoundingClientRect();
     if (!r.width && !r.height) continue;
     const name = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : '');
@@ -203,3 +211,8 @@ OVERFLOW_JS = """() => {
 
 def horizontal_overflow(page: Any) -> list[str]:
     return list(page.evaluate(OVERFLOW_JS))
+
+
+def is_phone(run: PageRun) -> bool:
+    return bool(run.viewport and run.viewport["width"] < 600)
+
