@@ -372,6 +372,7 @@
     if (d.route) badges.appendChild(badge("Wasm route " + d.route, "route", "Wasm integration route (S-wasm)"));
     if (d.service_mesh && d.service_mesh.length) badges.appendChild(badge("mesh: " + d.service_mesh.join(" / "), "mesh"));
     badges.appendChild(badge("rulebook: " + d.rulebook, "rulebook"));
+    if (d.evidence_used) badges.appendChild(badge("scored with this node's measurements", "evidence"));
     showSlo(d);
     const reasons = RT.clear($("#rec-reasons"));
     for (const r of d.reasons || []) reasons.appendChild(RT.h("li", { "data-rule": r.rule }, sentence(r.text), citeLinks(r.cite)));
