@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a fresh Debian machine of this kind (run as root):
 # Debian packages, a virtualenv in .venv with rtadvisor and its dev extras, and the node assets
-# (built-in workloads, micro-VM kernel) that the benchmarks need.
+# (built-in workloads, micro-VM kernel) that the benchmarks need, and the npm test tools.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,3 +34,22 @@ fi
 
 # Node assets (built-in workloads, micro-VM kernel/initramfs) are prepared by rtadvisor itself.
 .venv/bin/rtadvisor prepare --quiet
+
+# Front-end test tools from npm (axe-core for the page's accessibility tests), pinned by
+# package-lock.json; the page itself loads nothing from node_modules. Node and npm come from
+# Debian when the machine has none.
+if ! command -v npm >/dev/null 2>&1; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: npm is missing and not root: install Debian's nodejs and npm with apt-get" >&2
+    exit 1
+  fi
+  echo "setup: installing Debian packages: nodejs npm"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+npm_stamp=node_modules/.rtadvisor-installed
+if [ ! -f "$npm_stamp" ] || [ package-lock.json -nt "$npm_stamp" ] || [ ! -f node_modules/axe-core/axe.min.js ]; then
+  echo "setup: installing front-end test tools (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+  touch "$npm_stamp"
+fi

@@ -56,10 +56,11 @@ def test_no_route_declares_any(client: TestClient) -> None:
 
 def test_presets_cover_the_sources_scenarios(client: TestClient) -> None:
     ids = {p["id"] for p in presets(client)}
-    assert ids == {"edge", "serverless", "ai-inference", "microservices", "enterprise", "dl-training", "multitenant-gpu"}
+    assert ids >= {"edge", "serverless", "ai-inference", "microservices", "enterprise", "dl-training", "multitenant-gpu"}
     for p in presets(client):
         Workload.model_validate(p["profile"])  # every preset is a valid profile
-        assert p["source"].startswith("S-")
+        # a sources' scenario names its row; a real workload names the practice it follows
+        assert p["source"].startswith(("S-", "practice: "))
 
 
 @pytest.mark.parametrize("preset_id", ["edge", "serverless", "ai-inference", "microservices", "enterprise",

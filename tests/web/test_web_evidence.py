@@ -109,7 +109,7 @@ def test_page_charts_show_measurements(browser: Any, measured_db: str, mclient: 
         page.click("#verdicts-box summary")
         assert page.locator("#verdicts tbody tr").count() == len(mclient.get("/api/verdicts").json())
         # recommend with this node's measurements
-        page.click("button[data-preset=serverless]")
+        page.select_option("#f-preset", "serverless")
         page.check("#f-evidence")
         page.click("#submit")
         page.wait_for_selector("#rec-badges .badge.evidence")

@@ -1,6 +1,7 @@
 """The page in a real headless Chromium: fill the form, submit, see the recommendation and its path.
 
-Screenshots land in ``test-artifacts/`` (repository root) for a human to look at.
+Screenshots land in ``test-artifacts/`` (repository root) for a human to look at. The verdict card,
+the form's validation, the phone layout and accessibility have their own modules (``test_page_*.py``).
 """
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from webutil import LiveServer, PageRun
+from webutil import LiveServer, PageRun, choose_preset, submit
 
 pytestmark = pytest.mark.slow
 
 
-def api_decision(client: TestClient, profile: dict[str, Any]) -> dict[str, Any]:
-    resp = client.post("/api/recommend", json=profile)
+def api_decision(client: TestClient, profile: dict[str, Any], rulebook: str = "practice") -> dict[str, Any]:
+    resp = client.post(f"/api/recommend?rulebook={rulebook}", json=profile)
     assert resp.status_code == 200, resp.text
     return resp.json()
 
@@ -60,23 +61,25 @@ def test_page_loads_nothing_from_outside(page_run: PageRun, live_server: LiveSer
 
 def test_recommend_through_the_form(page_run: PageRun, client: TestClient) -> None:
     page = page_run.open()
-    page.click("button[data-preset=edge]")
+    choose_preset(page, "edge")
     profile = preset_profile(client, "edge")
     assert page.input_value("#f-name") == profile["name"]
     assert float(page.input_value("#f-memory_mb")) == profile["memory_mb"]
-    # change a field by typing, as a user would
+    # change a field by typing, as a user would, and ask the sources' rulebook (it walks the S-select tree)
     page.fill("#f-name", "edge-sensor-hub")
-    page.click("#submit")
-    page.wait_for_selector("#result-body:not([hidden])")
-    decision = api_decision(client, {**profile, "name": "edge-sensor-hub"})
-    assert page.inner_text("#rec-runtime") == decision["runtime"]
+    page.check("input[name=rulebook][value=sources]")
+    sent = submit(page)
+    assert "rulebook=sources" in sent.url
+    decision = api_decision(client, {**profile, "name": "edge-sensor-hub"}, rulebook="sources")
+    assert sent.answer == decision
+    assert page.inner_text("#rec-runtime") == decision["runtime_name"]
     assert page.inner_text("#rec-arch") == decision["architecture"]
     if decision["route"]:
         assert f"route {decision['route']}" in page.inner_text("#rec-badges")
 
     # the decision tree: exactly the trace's path is highlighted
     nodes, edges = expected_path(client, decision)
-    assert nodes, "the edge profile goes through the S-select tree"
+    assert nodes, "the sources' edge profile goes through the S-select tree"
     taken_nodes = set(page.eval_on_selector_all("#tree .node.taken", "els => els.map(e => e.dataset.nodeId)"))
     taken_edges = set(map(tuple, page.eval_on_selector_all(
         "#tree .edge.taken", "els => els.map(e => [e.dataset.source, e.dataset.target])")))
@@ -89,9 +92,10 @@ def test_recommend_through_the_form(page_run: PageRun, client: TestClient) -> No
     plain = page.eval_on_selector("#tree .edge:not(.taken) path", "e => getComputedStyle(e).strokeWidth")
     assert float(stroke.rstrip("px")) > float(plain.rstrip("px"))
 
-    # ranked alternatives with per-criterion bars
+    # eligible alternatives as score bars, in rank order, one of them the verdict
+    eligible = [a for a in sorted(decision["alternatives"], key=lambda a: a["rank"]) if not a["excluded"]]
     alts = page.eval_on_selector_all("#alternatives .alt", "els => els.map(e => e.dataset.runtime)")
-    assert alts == [a["runtime"] for a in sorted(decision["alternatives"], key=lambda a: a["rank"])]
+    assert alts == [a["runtime"] for a in eligible]
     assert page.locator("#alternatives .alt.chosen").count() == 1
     assert page.locator("#alternatives rect.seg").count() >= len(alts)
 
@@ -104,48 +108,73 @@ def test_recommend_through_the_form(page_run: PageRun, client: TestClient) -> No
     assert page_run.errors == []
 
 
+def test_practice_verdicts_explain_that_the_tree_is_the_sources(page_run: PageRun, client: TestClient) -> None:
+    page = page_run.open()
+    choose_preset(page, "usb-gateway")
+    sent = submit(page)
+    assert "rulebook=practice" in sent.url
+    tree_steps = [s for s in sent.answer["trace"] if s["kind"] == "tree"]
+    assert tree_steps == []  # practice decides by its own rules
+    assert page.locator("#tree .node.taken").count() == 0
+    assert "practice rulebook decides by its own rules" in page.inner_text("#tree-note")
+
+
 def test_every_preset_recommends_what_the_api_does(page_run: PageRun, client: TestClient) -> None:
     page = page_run.open()
-    ids = page.eval_on_selector_all(".preset", "els => els.map(e => e.dataset.preset)")
-    assert len(ids) == 7
+    ids = page.eval_on_selector_all("#f-preset option[value]:not([value=''])", "els => els.map(e => e.value)")
+    presets = client.get("/api/presets").json()
+    assert ids == [p["id"] for p in presets if not p["source"].startswith("S-")] + \
+        [p["id"] for p in presets if p["source"].startswith("S-")]
+    assert len(ids) == len(presets) >= 15
+    runtimes: set[str] = set()
     for preset_id in ids:
-        page.click(f"button[data-preset='{preset_id}']")
-        page.click("#submit")
-        decision = api_decision(client, preset_profile(client, preset_id))
-        page.wait_for_function(
-            "([rt, name]) => document.querySelector('#rec-runtime').textContent === rt && "
-            "window.RT.page.state.decision && window.RT.page.state.decision.workload.name === name",
-            arg=[decision["runtime"], decision["workload"]["name"]])
+        choose_preset(page, preset_id)
+        profile = preset_profile(client, preset_id)
+        # the form holds the preset as given (lists in their order); unknowns (null) are left out of the body
+        assert page.evaluate("RT.page.readProfile()") == {k: v for k, v in profile.items() if v is not None}
+        sent = submit(page)
+        decision = api_decision(client, profile)
+        assert sent.answer == decision
+        runtimes.add(decision["runtime"])
+        assert page.inner_text("#rec-runtime") == decision["runtime_name"]
+        assert page.inner_text("#rec-arch") == decision["architecture"]
         # the tree path is highlighted when the decision went through the tree
         nodes, _ = expected_path(client, decision)
         assert page.locator("#tree .node.taken").count() == len(nodes)
         page.wait_for_selector("#artifacts .tab, #artifacts .unavailable")
-        if preset_id in ("enterprise", "multitenant-gpu"):
+        if preset_id in ("enterprise", "tenant-gpu", "ci-runner"):
             page_run.screenshot(f"page-{preset_id}", full_page=False)
-    print(page_run.errors)
+    # the presets cover the decision families: plain containers, sandboxes, VMs and Wasm engines
+    assert {"runc", "gvisor", "vm", "spin"} <= runtimes
+    assert runtimes & {"wasmtime", "wasmedge", "wasmer"}
     assert page_run.errors == []
 
 
-def test_bad_input_is_shown_next_to_the_field(page_run: PageRun) -> None:
+def test_bad_input_is_shown_next_to_the_field(page_run: PageRun, client: TestClient) -> None:
     page = page_run.open()
     page.fill("#f-memory_mb", "-64")
-    page.click("#submit")
-    page.wait_for_selector("#form-error:not([hidden])")
-    # the profile validator's own message, as the CLI prints it for a profile file
-    assert page.inner_text("#form-error") == "request body: field 'memory_mb': expected a number > 0 (MB), got -64"
-    assert "invalid" in (page.get_attribute("#f-memory_mb", "class") or "")
+    sent = submit(page)
+    assert sent.status == 422
+    assert sent.body["memory_mb"] == -64
+    expected = client.post("/api/recommend?rulebook=practice", json=sent.body).json()
+    assert page.inner_text("#form-error") == expected["error"]
+    assert "memory_mb" in expected["error"]
+    assert page.get_attribute("#f-memory_mb", "aria-invalid") == "true"
+    assert page.inner_text("#f-memory_mb-err") == expected["error"]
+    assert page.evaluate("document.activeElement.id") == "f-memory_mb"
     assert page.is_hidden("#result-body")
     # fixing it clears the error
     page.fill("#f-memory_mb", "64")
-    page.click("#submit")
-    page.wait_for_selector("#result-body:not([hidden])")
+    submit(page)
     assert page.is_hidden("#form-error")
+    assert page.get_attribute("#f-memory_mb", "aria-invalid") is None
+    assert page.is_visible("#result-body")
 
 
 def test_artifacts_copy_and_download(page_run: PageRun, client: TestClient) -> None:
     page = page_run.open()
-    page.click("button[data-preset=serverless]")
-    page.click("#submit")
+    choose_preset(page, "serverless")
+    submit(page)
     page.wait_for_selector("#artifacts .tab")
     decision = api_decision(client, preset_profile(client, "serverless"))
     files = client.post("/api/generate", json={"decision": decision}).json()["files"]

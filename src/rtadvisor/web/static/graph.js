@@ -4,6 +4,15 @@
 "use strict";
 
 (function (RT) {
+  /** A long label cut at a word boundary (whole words stay part of the node's accessible name). */
+  function shortLabel(label) {
+    const text = String(label);
+    if (text.length <= 40) return text;
+    const cut = text.slice(0, 40);
+    const at = cut.lastIndexOf(" ");
+    return at > 12 ? cut.slice(0, at) : cut;
+  }
+
   RT.forceGraph = function (container, data, options) {
     RT.clear(container);
     const opts = Object.assign({ width: 960, height: 560, onSelect: null }, options || {});
@@ -21,7 +30,8 @@
       degree.set(l.t.id, degree.get(l.t.id) + 1);
     }
 
-    const svg = RT.svg("svg", { viewBox: `0 0 ${W} ${H}`, width: "100%", class: "graph-svg", role: "img",
+    // a group, not an image: its nodes are buttons (focusable, Enter or Space selects)
+    const svg = RT.svg("svg", { viewBox: `0 0 ${W} ${H}`, width: "100%", class: "graph-svg", role: "group",
       "aria-label": "Relation network graph" });
     const defs = RT.svg("defs", {}, RT.svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 19, refY: 5,
       markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" }, RT.svg("path", { d: "M0,0 L10,5 L0,10 z", class: "arrow" })));
@@ -37,8 +47,9 @@
     for (const n of nodes) {
       const r = 7 + Math.min(7, degree.get(n.id));
       n.r = r;
-      n.labelEl = RT.svg("text", { x: r + 3, y: 4, class: "glabel" }, String(n.label).slice(0, 34));
-      n.el = RT.svg("g", { class: "gnode", "data-id": n.id, tabindex: 0 },
+      n.labelEl = RT.svg("text", { x: r + 3, y: 4, class: "glabel" }, shortLabel(n.label));
+      n.el = RT.svg("g", { class: "gnode", "data-id": n.id, tabindex: 0, role: "button",
+        "aria-label": `${n.label} (${n.group}): show its relations` },
         RT.svg("circle", { r, fill: RT.color("group:" + n.group) }),
         n.labelEl,
         RT.tip(Object.entries(n).filter(([k, v]) => !["x", "y", "vx", "vy", "fixed", "el", "r", "labelEl", "left"].includes(k) &&
@@ -155,7 +166,7 @@
     });
     svg.addEventListener("keydown", (evt) => {
       const g = evt.target.closest && evt.target.closest(".gnode");
-      if (g && (evt.key === "Enter" || evt.key === " ")) select(g.getAttribute("data-id"));
+      if (g && (evt.key === "Enter" || evt.key === " ")) { evt.preventDefault(); select(g.getAttribute("data-id")); }
     });
 
     function select(id) {

@@ -12,7 +12,7 @@ window.RT = window.RT || {};
     for (const [k, v] of Object.entries(attrs || {})) {
       if (v !== null && v !== undefined) el.setAttribute(k, String(v));
     }
-    for (const c of children.flat()) {
+    for (const c of children.flat(Infinity)) {
       if (c === null || c === undefined) continue;
       el.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
     }
@@ -28,7 +28,7 @@ window.RT = window.RT || {};
       else if (k === "html") el.innerHTML = v;
       else el.setAttribute(k, v === true ? "" : String(v));
     }
-    for (const c of children.flat()) {
+    for (const c of children.flat(Infinity)) {
       if (c === null || c === undefined || c === false) continue;
       el.appendChild(typeof c === "string" || typeof c === "number" ? document.createTextNode(String(c)) : c);
     }
@@ -65,6 +65,14 @@ window.RT = window.RT || {};
     const a = Math.abs(v);
     const s = a >= 100 ? v.toFixed(0) : a >= 10 ? v.toFixed(1) : a >= 1 ? v.toFixed(2) : v.toPrecision(2);
     return unit ? s + " " + unit : s;
+  };
+
+  /** A figure as a person writes it: 1200, 6, 0.57, 2.1 (at most 3 significant decimals, no exponent). */
+  RT.num = function (v) {
+    if (v === null || v === undefined || Number.isNaN(v)) return "–";
+    const a = Math.abs(v);
+    if (a >= 100 || Number.isInteger(v)) return String(Math.round(v));
+    return String(Number(v.toPrecision(3)));
   };
 
   /** A categorical colour per key, stable across the page. */
