@@ -158,6 +158,6 @@ def test_an_unavailable_area_is_said_and_the_old_verdict_cleared(vp_run: PageRun
     assert "evidence=true" in sent.url
     assert sent.status == 503
     assert page.inner_text("#form-error") == sent.answer["error"]
-    assert "not available" in sent.answer["error"]
+    assert "no stored bench results" in sent.answer["error"] and "rtadvisor bench" in sent.answer["error"]
     assert page.is_hidden("#result-body")
     assert page.locator("[aria-invalid=true]").count() == 0  # no field is to blame

@@ -197,14 +197,10 @@ def apply_filters(st: _State) -> set[str]:
                     source="practice", winner=winner.id, **_cite_detail(rule))
             continue
         removed = frozenset(cands - remaining)
-        art = f.artifact.value if f.artifact is not None else "oci-image"
         for r in sorted(removed):
             why = reason
             if rule.exclude_unusable and r in dict(f.unusable):
                 why = dict(f.unusable)[r]
-            elif rule.require_executes_artifact and art not in kb.runtime(r).executes:
-                # say it per runtime: what it runs, and what this workload is
-                why = f"{kb.runtime(r).name} runs {' and '.join(kb.runtime(r).executes)} artifacts; this workload is {art}"
             st.excluded.setdefault(r, f"{rule.id}: {why}")
         cands = remaining
         narrowing.append((rule, allowed))
