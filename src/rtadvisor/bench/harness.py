@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
-from rtadvisor.backends.base import Assets, Backend, LaunchPlan, SimpleStageTimer
+from rtadvisor.backends.base import Assets, Backend, LaunchPlan, SimpleStageTimer, mark_owned
 from rtadvisor.errors import BenchError, RtadvisorError
 from rtadvisor.model import (
     BenchDensity,
@@ -194,10 +194,12 @@ class Draft:
 class LiveInstance:
     """One launched instance (its stage processes, its workdir); ``close()`` cleans everything up."""
 
-    def __init__(self, plan: LaunchPlan, workdir: Path, guard: procs.ProcessGuard) -> None:
+    def __init__(self, plan: LaunchPlan, workdir: Path, guard: procs.ProcessGuard,
+                 instance_id: str | None = None) -> None:
         self.plan = plan
         self.workdir = workdir
         self.guard = guard
+        self.instance_id = instance_id
         self.spawned: list[procs.Spawned] = []
         self.sample: RunSample | None = None
         self.closed = False
@@ -211,12 +213,21 @@ class LiveInstance:
         return procs.process_tree(roots)
 
     def close(self, *, remove_workdir: bool = True) -> list[str]:
-        """Run the plan's cleanup, kill what is left, remove the workdir. Returns cleanup errors."""
+        """Stop the instance and remove everything of it; returns cleanup errors. SIGINT/SIGTERM wait.
+
+        Order matters when a launch was interrupted half-way (Ctrl-C while ``runsc run`` creates
+        its sandbox): launchers still running are killed first, so that nothing is created after
+        the plan's cleanup ran; then the cleanup commands; then any process still carrying the
+        instance's markers; then cgroup directories named after the instance id in every hierarchy
+        (the id is ours and host-unique; a runtime interrupted mid-create leaves them behind)."""
         if self.closed:
             return []
         self.closed = True
         problems: list[str] = []
         with interrupts.deferred():
+            for sp in self.spawned:
+                if sp.returncode is None:
+                    self.guard.kill(sp)
             for command in self.plan.cleanup:
                 try:
                     procs.run_untimed(self.guard, command)
@@ -225,15 +236,36 @@ class LiveInstance:
                         problems.append(str(exc))
             for sp in self.spawned:
                 self.guard.kill(sp)
+            strays = procs.read_pid_files(self.plan.pid_files) | procs.pids_by_markers(self.plan.cmdline_markers)
+            procs.kill_pids(strays)
             procs.reap_orphans(self.guard)
+            if self.instance_id is not None:
+                remove_cgroups_named(self.instance_id)
             if remove_workdir:
                 shutil.rmtree(self.workdir, ignore_errors=True)
         return problems
 
 
+def remove_cgroups_named(name: str, timeout_s: float = 3.0) -> list[Path]:
+    """Remove (empty) cgroup directories called ``name`` -- ``<hierarchy>/<name>`` (runc, crun, runsc)
+    and ``<hierarchy>/<namespace>/<name>`` (containerd) -- in every hierarchy; returns those left."""
+    from .cleanup import cgroup_mounts, remove_cgroup_tree
+
+    found: list[Path] = []
+    for mount in cgroup_mounts():
+        found += [p for p in (mount / name, *mount.glob(f"*/{name}")) if p.is_dir()]
+    deadline = time.monotonic() + timeout_s
+    while found:
+        found = [p for p in found if remove_cgroup_tree(p) is not None]
+        if not found or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    return found
+
+
 def launch(plan: LaunchPlan, workdir: Path, guard: procs.ProcessGuard) -> LiveInstance:
     """Run setup and the timed stages of ``plan``; the caller must ``close()`` the instance."""
-    instance = LiveInstance(plan, workdir, guard)
+    instance = LiveInstance(plan, workdir, guard, instance_id=workdir.name)  # workdirs are named by id
     try:
         for command in plan.setup:
             procs.run_untimed(guard, command)
@@ -247,7 +279,9 @@ def launch(plan: LaunchPlan, workdir: Path, guard: procs.ProcessGuard) -> LiveIn
             except BenchError:
                 raise
             except Exception as exc:  # an embedded engine's own error, e.g. a wasmtime trap
-                raise BenchError(f"in-process run failed: {type(exc).__name__}: {exc}") from exc
+                lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+                raise BenchError(f"in-process run failed: {type(exc).__name__}: "
+                                 f"{lines[-1] if lines else ''}") from exc
             # CPU of the stages that make up the cold start only (not compile, not the fast path)
             cpu_ms = sum(timer.cpu.get(s, 0.0) for s in plan.in_process.cold_start_stages)
             stages.update(timer.stages)
@@ -301,8 +335,16 @@ def _self_reported(stdout: str, prefix: str) -> dict[str, float]:
     return found
 
 
+#: Each bench's private temporary directory (instance workdirs, runsc state roots, logs) is named so.
+SESSION_DIR_PREFIX = "rtadvisor-bench-"
+
+
 class Session:
-    """A private temp dir + a process guard for one bench; leaves nothing behind on exit."""
+    """A private temp dir + a process guard for one bench; leaves nothing behind on exit.
+
+    Everything it starts or creates carries its tag (``self.tag``, see
+    :func:`rtadvisor.backends.base.owner_tag`): instance ids, the token in each process's
+    environment, the owner file of its directory."""
 
     def __init__(self, tmp_root: Path | None = None) -> None:
         self.tmp_root = tmp_root
@@ -321,7 +363,12 @@ class Session:
 
     def __enter__(self) -> Self:
         procs.become_subreaper()
-        self.dir = Path(tempfile.mkdtemp(prefix="rtadvisor-bench-", dir=self.tmp_root))
+        self.dir = Path(tempfile.mkdtemp(prefix=SESSION_DIR_PREFIX, dir=self.tmp_root))
+        try:
+            mark_owned(self.dir, self.tag)  # so a later run can remove it if we are SIGKILLed
+        except BaseException:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
