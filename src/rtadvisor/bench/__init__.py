@@ -22,7 +22,7 @@ from rtadvisor.model import BenchResult, BenchRun, primary_runtime, stand_ins
 
 from . import interrupts
 from .cleanup import Leftover, sweep_stale
-from .harness import BenchOptions, Budget, ProgressFn, Session, bench_backend
+from .harness import BenchOptions, Budget, ProgressFn, Session, bench_backend, family_weight
 from .node import node_info
 
 __all__ = ["BenchOptions", "BenchResult", "BenchRun", "Leftover", "new_run_id", "run_bench", "run_order",
@@ -38,7 +38,7 @@ def new_run_id(now: datetime | None = None) -> str:
 
 def run_order(names: Sequence[str]) -> list[str]:
     """The order backends are measured in: as requested, but VMs last (a VM boot costs seconds, so
-    they take whatever budget the quick backends left; see :class:`~rtadvisor.bench.harness.Budget`)."""
+    they also get whatever budget the quick backends left; see :class:`~rtadvisor.bench.harness.Budget`)."""
     def is_vm(name: str) -> bool:
         try:
             return backends.get(name).family == "vm"
@@ -79,9 +79,10 @@ def run_bench(names: Sequence[str] | None = None, options: BenchOptions | None =
                     runtime=name, available=False, reason=a.reason, binary=a.binary, version=a.version,
                     notes=a.notes, workload=options.workload, kb_runtime=primary_runtime(name),
                     stands_for=stand_ins(backend=name))
+        weights = [family_weight(backends.get(name).family) for name in order]
         for i, name in enumerate(order):
             results[name] = bench_backend(session, backends.get(name), assets, options, progress, budget=budget,
-                                          backends_left=len(order) - i)
+                                          weights_left=sum(weights[i:]))
     ordered = tuple(results[n] for n in wanted)
     versions = {r.runtime: r.version for r in ordered if r.version}
     node = node_info(versions)
