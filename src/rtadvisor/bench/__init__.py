@@ -82,7 +82,7 @@ def run_bench(names: Sequence[str] | None = None, options: BenchOptions | None =
         weights = [family_weight(backends.get(name).family) for name in order]
         for i, name in enumerate(order):
             results[name] = bench_backend(session, backends.get(name), assets, options, progress, budget=budget,
-                                          weights_left=sum(weights[i:]))
+                                          weights_left=sum(weights[i:]), previous=dict(results))
     ordered = tuple(results[n] for n in wanted)
     versions = {r.runtime: r.version for r in ordered if r.version}
     node = node_info(versions)

@@ -31,7 +31,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
@@ -234,6 +234,10 @@ class LiveInstance:
             return []
         self.closed = True
         problems: list[str] = []
+        # A timed run that ended normally (every stage process exited) leaves nothing its cleanup
+        # commands miss; an interrupted or held instance gets the thorough sweep below as well
+        # (a few ms: it reads every process's command line).
+        thorough = self.sample is None or any(sp.returncode is None for sp in self.spawned)
         with interrupts.deferred():
             for sp in self.spawned:
                 if sp.returncode is None:
@@ -246,10 +250,11 @@ class LiveInstance:
                         problems.append(str(exc))
             for sp in self.spawned:
                 self.guard.kill(sp)
-            strays = procs.read_pid_files(self.plan.pid_files) | procs.pids_by_markers(self.plan.cmdline_markers)
-            procs.kill_pids(strays)
+            if thorough:
+                procs.kill_pids(procs.read_pid_files(self.plan.pid_files)
+                                | procs.pids_by_markers(self.plan.cmdline_markers))
             procs.reap_orphans(self.guard)
-            if self.instance_id is not None and self.instance_id.startswith(OWNER_TAG_PREFIX):
+            if thorough and self.instance_id is not None and self.instance_id.startswith(OWNER_TAG_PREFIX):
                 remove_cgroups_named(self.instance_id)
             if remove_workdir:
                 shutil.rmtree(self.workdir, ignore_errors=True)
@@ -838,7 +843,8 @@ def _method(backend: Backend, plan: LaunchPlan, options: BenchOptions, draft: Dr
 
 def bench_backend(session: Session, backend: Backend, assets: Assets, options: BenchOptions,
                   progress: ProgressFn | None = None, *, budget: Budget | None = None,
-                  weights_left: float | None = None) -> BenchResult:
+                  weights_left: float | None = None,
+                  previous: Mapping[str, BenchResult] | None = None) -> BenchResult:
     """Probe, prepare and measure one backend. A failing runtime gives ``error``, not an exception."""
     availability = backend.probe()
     draft = Draft(
@@ -864,7 +870,7 @@ def bench_backend(session: Session, backend: Backend, assets: Assets, options: B
         if share is not None:
             window = Window(backend_deadline=time.monotonic() + share, slice_s=share)
         with backend.session(assets):
-            _measure_all(session, backend, assets, options, draft, window, progress)
+            _measure_all(session, backend, assets, options, draft, window, progress, previous)
     except RtadvisorError as exc:
         draft.error = str(exc)
     draft.elapsed_s = time.monotonic() - started
@@ -872,7 +878,8 @@ def bench_backend(session: Session, backend: Backend, assets: Assets, options: B
 
 
 def _measure_all(session: Session, backend: Backend, assets: Assets, options: BenchOptions,
-                 draft: Draft, window: Window, progress: ProgressFn | None) -> None:
+                 draft: Draft, window: Window, progress: ProgressFn | None,
+                 previous: Mapping[str, BenchResult] | None = None) -> None:
     from .phases import run_phases
 
     try:
@@ -909,7 +916,7 @@ def _measure_all(session: Session, backend: Backend, assets: Assets, options: Be
                 _progress(progress, backend.name, "whole process", i + 1, runs + 1)
             session.flush_trash()
             draft.stages["whole_process"] = summarize(whole)
-        run_phases(session, backend, assets, options, draft, window, progress)
+        run_phases(session, backend, assets, options, draft, window, progress, previous)
         sample_cold_starts(session, backend, assets, options, draft, window, progress, per_run_s)
         if "whole_process" in draft.stages:  # sampled before the cold starts; keep it last in the table
             draft.stages["whole_process"] = draft.stages.pop("whole_process")
