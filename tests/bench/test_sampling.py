@@ -84,7 +84,7 @@ def test_the_bench_budget_is_shared_and_warmups_give_way(tmp_path: Path) -> None
     r = _bench(SleepBackend(0.1), tmp_path, budget=budget, runs=1000, warmups=3, ci_target_pct=0.0001,
                time_budget_s=None, budget_s=1.0)
     assert r.sampling is not None and r.sampling.stop_reason == "bench-budget"
-    assert r.sampling.warmups < 3  # warm-ups may use a fifth of the window, not 0.3 s of 1 s
+    assert r.sampling.warmups < 3  # warm-ups may use a tenth of the window, not 0.3 s of 1 s
     assert "share of the bench's budget" in r.sampling.detail
     assert budget.remaining() == pytest.approx(0.0, abs=0.3)
 

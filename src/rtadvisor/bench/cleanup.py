@@ -352,7 +352,8 @@ def sweep_stale(dry_run: bool = False, *, extra_roots: Iterable[Path] = ()) -> l
                 in_cgroups[pid] = owner
     for pid, owner in in_cgroups.items():
         cmdline = _proc_text(pid, "cmdline").replace(b"\0", b" ").decode(errors="replace").strip()
-        found.processes[pid] = (cmdline or "?", owner + ", in its cgroup")
+        comm = _proc_text(pid, "comm").decode(errors="replace").strip()
+        found.processes[pid] = (cmdline or f"[{comm or '?'}]", owner + ", in its cgroup")
     if not dry_run and found.processes:
         deadline = time.monotonic() + 5.0
         remaining = set(found.processes)

@@ -77,7 +77,7 @@ DEFAULT_PACK_SWEEP: tuple[int, ...] = _DEFAULTS.pack_sweep
 K8S_MAX_PODS = _DEFAULTS.max_pods
 #: Warm-ups stop early once they have used this share of a backend's sampling window (a VM boot
 #: of seconds needs no three warm-ups after its first run to warm the page cache).
-WARMUP_SHARE = 0.2
+WARMUP_SHARE = 0.1
 #: Timed runs every backend gets even when its time is up: a median needs a few samples.
 FLOOR_RUNS = 3
 #: Runs of an in-process engine's whole-process plan (a reference figure beside the in-process

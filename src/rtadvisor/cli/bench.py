@@ -96,7 +96,7 @@ def register(app: typer.Typer) -> None:
         min_runs: int = typer.Option(_D.min_runs, "--min-runs", min=1,
                                      help="Timed runs before the CI target may stop a runtime."),
         warmups: int = typer.Option(_D.warmups, "--warmups", min=0,
-                                    help="Discarded runs before timing (fewer if they would take over a fifth "
+                                    help="Discarded runs before timing (fewer if they would take over a tenth "
                                          "of a runtime's time)."),
         ci_target: float = typer.Option(_D.ci_target_pct or 0.0, "--ci-target", min=0.0, max=100.0,
                                         help="Stop a runtime once the 95% CI of its median cold start is within "
