@@ -88,3 +88,112 @@ def test_wasi_cli_engines_never_invent_numbers(tmp_path: Path) -> None:
     wasmedge = backends.probe("wasmedge")
     assert wasmedge.usable or wasmedge.reason == "wasmedge not installed on this node"
     assert backends.get("wasmedge").kb_runtime == "wasmedge"
+
+
+# ---------------------------------------------------------------------- hostile modules, in process
+
+HOSTILE = {
+    # spins forever: only the epoch deadline stops it
+    "loop": '(module (memory (export "memory") 1) (func (export "_start") (loop $l (br $l))))',
+    # asks for 4 GiB and, if it got it, touches all of it
+    "grow": """(module (memory (export "memory") 1)
+      (func (export "_start")
+        (if (i32.eq (memory.grow (i32.const 65535)) (i32.const -1)) (then unreachable))
+        (memory.fill (i32.const 0) (i32.const 1) (i32.const 0xfffe0000))))""",
+    # writes "y" lines forever and ignores write errors
+    "output": """(module
+      (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 16) "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\\n")
+      (func (export "_start")
+        (i32.store (i32.const 0) (i32.const 16)) (i32.store (i32.const 4) (i32.const 64))
+        (loop $l (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))) (br $l))))""",
+}
+EXPECTED = {
+    "loop": "ran longer than 3 s and was stopped (epoch deadline",
+    "grow": "wasm module failed: ",
+    "output": "wrote more than 64 KiB to stdout and was stopped (output cap",
+}
+
+
+def _bench_wasm(tmp_path: Path, module: Path, env_extra: dict[str, str]) -> tuple[dict[str, object], float, float, int]:
+    """Run ``rtadvisor bench --runtimes wasmtime --wasm MODULE``: (result, seconds, peak RSS MB, exit)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "RTADVISOR_WASM_TIMEOUT_S": "3", "RTADVISOR_WASM_OUTPUT_KB": "64",
+           "RTADVISOR_DB": str(tmp_path / "r.db"), **env_extra}
+    argv = [str(Path(sys.executable).parent / "rtadvisor"), "bench", "--runtimes", "wasmtime", "--wasm", str(module),
+            "--runs", "3", "--warmups", "0", "--no-store", "--json"]
+    started = time.monotonic()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = proc.stdout.read() if proc.stdout else b""
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    elapsed = time.monotonic() - started
+    for stream in (proc.stdout, proc.stderr):
+        if stream:
+            stream.close()
+    doc = json.loads(out) if proc.returncode == 0 else {}
+    results = doc.get("results") or [{}]
+    return results[0], elapsed, usage.ru_maxrss / 1024, proc.returncode
+
+
+@pytest.mark.runtime("wasmtime")
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_hostile_modules_end_in_a_clear_error_in_bounded_time_and_memory(tmp_path: Path, case: str) -> None:
+    import wasmtime
+
+    module = tmp_path / f"{case}.wasm"
+    module.write_bytes(wasmtime.wat2wasm(HOSTILE[case]))
+    result, elapsed, peak_mb, code = _bench_wasm(tmp_path, module, {})
+    assert code == 0 and result["available"] is True
+    error = str(result["error"])
+    assert EXPECTED[case] in error, error
+    assert "limits: 3 s (RTADVISOR_WASM_TIMEOUT_S), memory 256 MiB" in error  # the limits are named
+    if case == "grow":
+        assert "unreachable" in error  # memory.grow got -1 under the limit, and the module gave up
+    assert elapsed < 30, elapsed  # the whole bench, interpreter start-up included
+    assert peak_mb < 300, peak_mb  # 4 GiB were asked for; endless output was not kept
+
+
+@pytest.mark.runtime("wasmtime")
+def test_ctrl_c_stops_a_guest_that_never_returns(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import wasmtime
+
+    module = tmp_path / "loop.wasm"
+    module.write_bytes(wasmtime.wat2wasm(HOSTILE["loop"]))
+    env = {**os.environ, "RTADVISOR_WASM_TIMEOUT_S": "120", "RTADVISOR_DB": str(tmp_path / "r.db")}
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "rtadvisor"), "bench", "--runtimes", "wasmtime",
+                             "--wasm", str(module), "--no-store"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # noqa: PLW1509
+    time.sleep(4)  # start-up and compile done: the guest spins in native code now
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert time.monotonic() - sent < 10  # not the 120 s deadline: the watchdog saw the signal
+
+
+def test_wasm_limits_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rtadvisor.backends.wasm import WasmLimits
+    from rtadvisor.errors import BenchError
+
+    monkeypatch.setenv("RTADVISOR_WASM_MEMORY_MB", "64")
+    monkeypatch.setenv("RTADVISOR_WASM_OUTPUT_KB", "8")
+    limits = WasmLimits.from_env()
+    assert limits.memory_bytes == 64 * 2**20 and limits.output_bytes == 8192 and limits.timeout_s == 30.0
+    for bad in ("0", "-1", "nan", "inf", "1e400", "lots"):
+        monkeypatch.setenv("RTADVISOR_WASM_TIMEOUT_S", bad)
+        with pytest.raises(BenchError, match=r"^\$RTADVISOR_WASM_TIMEOUT_S: expected a positive number"):
+            WasmLimits.from_env()

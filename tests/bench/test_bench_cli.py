@@ -131,6 +131,13 @@ def test_bad_options_are_one_line_errors(tmp_path: Path) -> None:
     empty = subprocess.run([*RTADVISOR, "bench", "history"], env=_env(tmp_path), capture_output=True, text=True,
                            check=False)
     assert empty.returncode == 1 and "no stored bench results" in empty.stderr
+    for option, value in (("--ci-target", "101"), ("--budget", "-1"), ("--time-budget", "nan"), ("--min-runs", "0")):
+        bad = _bench(tmp_path, option, value)
+        assert bad.returncode == 2 and option in bad.stderr, (option, bad.stderr)
+    listing = subprocess.run([*RTADVISOR, "bench", "cleanup", "--dry-run"], env=_env(tmp_path), capture_output=True,
+                             text=True, check=False)
+    assert listing.returncode == 0 and ("nothing left by earlier rtadvisor runs" in listing.stdout
+                                        or "(dry run)" in listing.stdout)
 
 
 def _tagged_survivors(env: dict[str, str]) -> list[int]:

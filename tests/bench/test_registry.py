@@ -49,3 +49,10 @@ def test_no_backend_module_keeps_its_own_mapping() -> None:
     for module in root.glob("*.py"):
         text = module.read_text(encoding="utf-8")
         assert not re.search(r"^\s+kb_runtime\s*=", text, re.MULTILINE), f"{module.name} declares kb_runtime"
+
+
+def test_the_documented_table_is_the_registry() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "bench.md").read_text(encoding="utf-8")
+    rows = {line for line in doc.splitlines() if line.startswith("| `")}
+    for s in STAND_INS:
+        assert f"| `{s.backend}` | `{s.runtime}` | {s.relation} | {s.sense} |" in rows, s.label

@@ -282,3 +282,55 @@ class Backend(ABC):
 
     def __repr__(self) -> str:
         return f"<backend {self.name} ({self.family})>"
+
+
+# ---------------------------------------------------------------------------------------- ownership
+#
+# What a bench creates on the host (processes, cgroups, container ids, VMs, temp dirs) carries its
+# owner's tag, so that after a SIGKILL the next run (or ``rtadvisor bench cleanup``) can remove
+# exactly what a *dead* rtadvisor left, and never what a live one still uses.
+
+#: ``rtadv-<owner pid>-<owner start ticks>-<6 hex>``; see :func:`owner_tag`.
+OWNER_TAG_PREFIX = "rtadv-"
+#: The file naming the owner of a private directory (see :func:`mark_owned`).
+OWNER_FILE = ".rtadvisor-owner"
+
+
+def process_start_ticks(pid: int) -> int | None:
+    """When ``pid`` started (clock ticks since boot, /proc/PID/stat field 22); None if it is gone.
+
+    (pid, start ticks) names a process for good: a recycled pid has another start time."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+        return int(fields[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def boot_id() -> str | None:
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as fh:
+            return fh.read().strip() or None
+    except OSError:
+        return None
+
+
+def owner_tag(pid: int | None = None) -> str:
+    """A new tag owned by this process: the prefix of instance ids and the token in the environment
+    of every process a bench starts (``rtadv-<pid>-<start ticks>-<6 hex>``, 20-30 characters)."""
+    pid = os.getpid() if pid is None else pid
+    return f"{OWNER_TAG_PREFIX}{pid}-{process_start_ticks(pid) or 0}-{os.urandom(3).hex()}"
+
+
+def mark_owned(directory: Path, tag: str | None = None) -> None:
+    """Record in ``directory`` that this process owns it, so that a later run can remove it if this
+    process dies without cleaning up (the file goes away with the directory)."""
+    import json
+
+    pid = os.getpid()
+    record = {"pid": pid, "start_ticks": process_start_ticks(pid), "boot_id": boot_id(), "tag": tag,
+              "created": time.time()}
+    staged = directory / f"{OWNER_FILE}.{pid}"
+    staged.write_text(json.dumps(record), encoding="utf-8")
+    os.replace(staged, directory / OWNER_FILE)

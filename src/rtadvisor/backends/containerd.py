@@ -55,6 +55,7 @@ from rtadvisor.backends.base import (
     Family,
     LaunchPlan,
     Stage,
+    mark_owned,
 )
 from rtadvisor.backends.oci import (
     IMAGE_NAME,
@@ -341,6 +342,7 @@ class PrivateContainerd(contextlib.AbstractContextManager["PrivateContainerd"]):
             raise BenchError(f"{self.containerd} is not installed on this node")
         if self._given_dir is None:
             self.directory = Path(tempfile.mkdtemp(prefix="rtadvisor-containerd-"))
+            mark_owned(self.directory)  # if we die without stop(), `rtadvisor bench cleanup` removes it
         self.directory.mkdir(parents=True, exist_ok=True)
         self._run_before = _snapshot(RUN_CONTAINERD)
         try:

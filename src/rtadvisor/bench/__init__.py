@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from rtadvisor import backends
@@ -21,10 +21,12 @@ from rtadvisor.backends.base import Assets
 from rtadvisor.model import BenchResult, BenchRun, primary_runtime, stand_ins
 
 from . import interrupts
-from .harness import BenchOptions, Budget, ProgressFn, Session, bench_backend
+from .cleanup import Leftover, sweep_stale
+from .harness import BenchOptions, Budget, ProgressFn, Session, bench_backend, family_weight
 from .node import node_info
 
-__all__ = ["BenchOptions", "BenchResult", "BenchRun", "new_run_id", "run_bench", "run_order"]
+__all__ = ["BenchOptions", "BenchResult", "BenchRun", "Leftover", "new_run_id", "run_bench", "run_order",
+           "sweep_stale"]
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -36,7 +38,7 @@ def new_run_id(now: datetime | None = None) -> str:
 
 def run_order(names: Sequence[str]) -> list[str]:
     """The order backends are measured in: as requested, but VMs last (a VM boot costs seconds, so
-    they take whatever budget the quick backends left; see :class:`~rtadvisor.bench.harness.Budget`)."""
+    they also get whatever budget the quick backends left; see :class:`~rtadvisor.bench.harness.Budget`)."""
     def is_vm(name: str) -> bool:
         try:
             return backends.get(name).family == "vm"
@@ -47,11 +49,18 @@ def run_order(names: Sequence[str]) -> list[str]:
 
 
 def run_bench(names: Sequence[str] | None = None, options: BenchOptions | None = None,
-              assets: Assets | None = None, progress: ProgressFn | None = None) -> BenchRun:
+              assets: Assets | None = None, progress: ProgressFn | None = None,
+              on_stale: Callable[[list[Leftover]], None] | None = None) -> BenchRun:
     """Measure each named backend (default: every registered one); unusable ones are listed with why.
 
-    Ctrl-C (KeyboardInterrupt) or SIGTERM (:class:`~rtadvisor.bench.interrupts.Terminated`) stops
-    the run in any phase after every instance is cleaned up; the exception then propagates."""
+    First, what earlier rtadvisor runs that died (SIGKILL) left on the host is removed
+    (:func:`~rtadvisor.bench.cleanup.sweep_stale`; live runs are never touched) and passed to
+    ``on_stale`` when there was any. Ctrl-C (KeyboardInterrupt) or SIGTERM
+    (:class:`~rtadvisor.bench.interrupts.Terminated`) stops the run in any phase after every
+    instance is cleaned up; the exception then propagates."""
+    stale = sweep_stale()
+    if stale and on_stale is not None:
+        on_stale(stale)
     options = options or BenchOptions()
     assets = assets or Assets()
     wanted = list(names) if names else list(backends.names())
@@ -70,9 +79,10 @@ def run_bench(names: Sequence[str] | None = None, options: BenchOptions | None =
                     runtime=name, available=False, reason=a.reason, binary=a.binary, version=a.version,
                     notes=a.notes, workload=options.workload, kb_runtime=primary_runtime(name),
                     stands_for=stand_ins(backend=name))
+        weights = [family_weight(backends.get(name).family) for name in order]
         for i, name in enumerate(order):
             results[name] = bench_backend(session, backends.get(name), assets, options, progress, budget=budget,
-                                          backends_left=len(order) - i)
+                                          weights_left=sum(weights[i:]), previous=dict(results))
     ordered = tuple(results[n] for n in wanted)
     versions = {r.runtime: r.version for r in ordered if r.version}
     node = node_info(versions)

@@ -31,12 +31,19 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
-from rtadvisor.backends.base import Assets, Backend, LaunchPlan, SimpleStageTimer
+from rtadvisor.backends.base import (
+    OWNER_TAG_PREFIX,
+    Assets,
+    Backend,
+    LaunchPlan,
+    SimpleStageTimer,
+    mark_owned,
+)
 from rtadvisor.errors import BenchError, RtadvisorError
 from rtadvisor.model import (
     BenchDensity,
@@ -70,9 +77,12 @@ DEFAULT_PACK_SWEEP: tuple[int, ...] = _DEFAULTS.pack_sweep
 K8S_MAX_PODS = _DEFAULTS.max_pods
 #: Warm-ups stop early once they have used this share of a backend's sampling window (a VM boot
 #: of seconds needs no three warm-ups after its first run to warm the page cache).
-WARMUP_SHARE = 0.2
+WARMUP_SHARE = 0.1
 #: Timed runs every backend gets even when its time is up: a median needs a few samples.
 FLOOR_RUNS = 3
+#: Runs of an in-process engine's whole-process plan (a reference figure beside the in-process
+#: cold start; 6 is the least n with a 95% CI of the median).
+WHOLE_PROCESS_RUNS = 6
 
 
 @dataclass(frozen=True)
@@ -194,10 +204,12 @@ class Draft:
 class LiveInstance:
     """One launched instance (its stage processes, its workdir); ``close()`` cleans everything up."""
 
-    def __init__(self, plan: LaunchPlan, workdir: Path, guard: procs.ProcessGuard) -> None:
+    def __init__(self, plan: LaunchPlan, workdir: Path, guard: procs.ProcessGuard,
+                 instance_id: str | None = None) -> None:
         self.plan = plan
         self.workdir = workdir
         self.guard = guard
+        self.instance_id = instance_id
         self.spawned: list[procs.Spawned] = []
         self.sample: RunSample | None = None
         self.closed = False
@@ -211,12 +223,25 @@ class LiveInstance:
         return procs.process_tree(roots)
 
     def close(self, *, remove_workdir: bool = True) -> list[str]:
-        """Run the plan's cleanup, kill what is left, remove the workdir. Returns cleanup errors."""
+        """Stop the instance and remove everything of it; returns cleanup errors. SIGINT/SIGTERM wait.
+
+        Order matters when a launch was interrupted half-way (Ctrl-C while ``runsc run`` creates
+        its sandbox): launchers still running are killed first, so that nothing is created after
+        the plan's cleanup ran; then the cleanup commands; then any process still carrying the
+        instance's markers; then cgroup directories named after the instance id in every hierarchy
+        (the id is ours and host-unique; a runtime interrupted mid-create leaves them behind)."""
         if self.closed:
             return []
         self.closed = True
         problems: list[str] = []
+        # A timed run that ended normally (every stage process exited) leaves nothing its cleanup
+        # commands miss; an interrupted or held instance gets the thorough sweep below as well
+        # (a few ms: it reads every process's command line).
+        thorough = self.sample is None or any(sp.returncode is None for sp in self.spawned)
         with interrupts.deferred():
+            for sp in self.spawned:
+                if sp.returncode is None:
+                    self.guard.kill(sp)
             for command in self.plan.cleanup:
                 try:
                     procs.run_untimed(self.guard, command)
@@ -225,15 +250,37 @@ class LiveInstance:
                         problems.append(str(exc))
             for sp in self.spawned:
                 self.guard.kill(sp)
+            if thorough:
+                procs.kill_pids(procs.read_pid_files(self.plan.pid_files)
+                                | procs.pids_by_markers(self.plan.cmdline_markers))
             procs.reap_orphans(self.guard)
+            if thorough and self.instance_id is not None and self.instance_id.startswith(OWNER_TAG_PREFIX):
+                remove_cgroups_named(self.instance_id)
             if remove_workdir:
                 shutil.rmtree(self.workdir, ignore_errors=True)
         return problems
 
 
+def remove_cgroups_named(name: str, timeout_s: float = 3.0) -> list[Path]:
+    """Remove (empty) cgroup directories called ``name`` -- ``<hierarchy>/<name>`` (runc, crun, runsc)
+    and ``<hierarchy>/<namespace>/<name>`` (containerd) -- in every hierarchy; returns those left."""
+    from .cleanup import cgroup_mounts, remove_cgroup_tree
+
+    found: list[Path] = []
+    for mount in cgroup_mounts():
+        found += [p for p in (mount / name, *mount.glob(f"*/{name}")) if p.is_dir()]
+    deadline = time.monotonic() + timeout_s
+    while found:
+        found = [p for p in found if remove_cgroup_tree(p) is not None]
+        if not found or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    return found
+
+
 def launch(plan: LaunchPlan, workdir: Path, guard: procs.ProcessGuard) -> LiveInstance:
     """Run setup and the timed stages of ``plan``; the caller must ``close()`` the instance."""
-    instance = LiveInstance(plan, workdir, guard)
+    instance = LiveInstance(plan, workdir, guard, instance_id=workdir.name)  # workdirs are named by id
     try:
         for command in plan.setup:
             procs.run_untimed(guard, command)
@@ -247,7 +294,9 @@ def launch(plan: LaunchPlan, workdir: Path, guard: procs.ProcessGuard) -> LiveIn
             except BenchError:
                 raise
             except Exception as exc:  # an embedded engine's own error, e.g. a wasmtime trap
-                raise BenchError(f"in-process run failed: {type(exc).__name__}: {exc}") from exc
+                lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+                raise BenchError(f"in-process run failed: {type(exc).__name__}: "
+                                 f"{lines[-1] if lines else ''}") from exc
             # CPU of the stages that make up the cold start only (not compile, not the fast path)
             cpu_ms = sum(timer.cpu.get(s, 0.0) for s in plan.in_process.cold_start_stages)
             stages.update(timer.stages)
@@ -301,8 +350,16 @@ def _self_reported(stdout: str, prefix: str) -> dict[str, float]:
     return found
 
 
+#: Each bench's private temporary directory (instance workdirs, runsc state roots, logs) is named so.
+SESSION_DIR_PREFIX = "rtadvisor-bench-"
+
+
 class Session:
-    """A private temp dir + a process guard for one bench; leaves nothing behind on exit."""
+    """A private temp dir + a process guard for one bench; leaves nothing behind on exit.
+
+    Everything it starts or creates carries its tag (``self.tag``, see
+    :func:`rtadvisor.backends.base.owner_tag`): instance ids, the token in each process's
+    environment, the owner file of its directory."""
 
     def __init__(self, tmp_root: Path | None = None) -> None:
         self.tmp_root = tmp_root
@@ -321,7 +378,12 @@ class Session:
 
     def __enter__(self) -> Self:
         procs.become_subreaper()
-        self.dir = Path(tempfile.mkdtemp(prefix="rtadvisor-bench-", dir=self.tmp_root))
+        self.dir = Path(tempfile.mkdtemp(prefix=SESSION_DIR_PREFIX, dir=self.tmp_root))
+        try:
+            mark_owned(self.dir, self.tag)  # so a later run can remove it if we are SIGKILLed
+        except BaseException:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -445,11 +507,21 @@ def _progress(progress: ProgressFn | None, name: str, phase: str, done: int, tot
 # ---------------------------------------------------------------------- the time budget
 
 
+#: How much of the bench's budget a backend of each family gets, relative to the others: a VM
+#: boot costs tens of container starts (seconds under TCG), a sandbox a few.
+FAMILY_WEIGHT: dict[str, float] = {"vm": 4.0, "sandbox": 1.5}
+
+
+def family_weight(family: str | None) -> float:
+    return FAMILY_WEIGHT.get(family or "", 1.0)
+
+
 class Budget:
     """The whole bench's time budget, divided among the backends as they start.
 
-    ``slice_for(left)``: an equal share of what remains among the ``left`` backends still to run
-    (this one included), so time a quick backend does not need goes to the ones after it. Time in
+    ``slice_for(weight, weights_left)``: this backend's weight's share of what remains, among the
+    backends still to run (this one included) -- so time a quick backend does not need goes to the
+    ones after it, and a VM (weight 4) gets four times a container's share. Time in
     :meth:`paused` (``prepare``: building assets, once per machine) is not counted.
     """
 
@@ -464,9 +536,9 @@ class Budget:
     def remaining(self) -> float | None:
         return None if self.total_s is None else max(0.0, self.total_s - self.spent())
 
-    def slice_for(self, left: int) -> float | None:
+    def slice_for(self, weight: float = 1.0, weights_left: float = 1.0) -> float | None:
         remaining = self.remaining()
-        return None if remaining is None else remaining / max(1, left)
+        return None if remaining is None else remaining * weight / max(weight, weights_left)
 
     def paused(self) -> _Pause:
         return _Pause(self)
@@ -507,7 +579,8 @@ def _half_width(samples: Sequence[float]) -> float | None:
 
 
 def sample_cold_starts(session: Session, backend: Backend, assets: Assets, options: BenchOptions,
-                       draft: Draft, window: Window, progress: ProgressFn | None = None) -> None:
+                       draft: Draft, window: Window, progress: ProgressFn | None = None,
+                       per_run_s: float | None = None) -> None:
     """Warm-ups, then timed runs until the stopping rule says enough; fills cold start, stages, CPU.
 
     Stopping rule (checked after every timed run; the first that applies wins):
@@ -515,8 +588,9 @@ def sample_cold_starts(session: Session, backend: Backend, assets: Assets, optio
     1. ``runs`` (the cap) reached -> ``max-runs``;
     2. with a target: at least ``min_runs`` runs and the larger half of the median's 95% CI within
        ``ci_target_pct`` % of the median -> ``ci-target``;
-    3. the backend's time is up -> ``time-budget`` (its own ``time_budget_s``) or ``bench-budget``
-       (its share of the bench's ``budget_s``); at least ``FLOOR_RUNS`` runs are always timed.
+    3. the next run would end after the backend's time is up (a run is assumed to cost what the
+       last one did) -> ``time-budget`` (its own ``time_budget_s``) or ``bench-budget`` (its share
+       of the bench's ``budget_s``); at least ``FLOOR_RUNS`` runs are always timed.
 
     Warm-ups: up to ``warmups``, but they stop once they used ``WARMUP_SHARE`` of the window.
     """
@@ -526,11 +600,16 @@ def sample_cold_starts(session: Session, backend: Backend, assets: Assets, optio
     if window.backend_deadline is not None and (deadline is None or window.backend_deadline < deadline):
         deadline, limit = window.backend_deadline, "bench-budget"
     warm_deadline = None if deadline is None else started + WARMUP_SHARE * max(0.0, deadline - started)
+    # A run is not started when it would end past the deadline (its cost: the last run's, at first
+    # the first run's): a 4-second VM boot must not overshoot the budget by a boot.
+    cost = per_run_s or 0.0
     warmups = 0
     for i in range(options.warmups):
-        if warm_deadline is not None and time.monotonic() >= warm_deadline:
+        if warm_deadline is not None and time.monotonic() + cost > warm_deadline:
             break
+        t0 = time.monotonic()
         session.run_once(backend, assets, options.workload)
+        cost = time.monotonic() - t0
         warmups += 1
         _progress(progress, backend.name, "warm-up", i + 1, options.warmups)
     target = options.ci_target_pct
@@ -538,7 +617,9 @@ def sample_cold_starts(session: Session, backend: Backend, assets: Assets, optio
     samples: list[RunSample] = []
     reason: StopReason
     while True:
+        t0 = time.monotonic()
         samples.append(session.run_once(backend, assets, options.workload))
+        cost = time.monotonic() - t0
         n = len(samples)
         _progress(progress, backend.name, "cold start", n, options.runs)
         if n >= options.runs:
@@ -549,7 +630,7 @@ def sample_cold_starts(session: Session, backend: Backend, assets: Assets, optio
             if half is not None and half <= target:
                 reason = "ci-target"
                 break
-        if deadline is not None and n >= FLOOR_RUNS and time.monotonic() >= deadline:
+        if deadline is not None and n >= FLOOR_RUNS and time.monotonic() + cost > deadline:
             reason = limit  # type: ignore[assignment]
             break
     session.flush_trash()
@@ -608,7 +689,7 @@ def _sweep(session: Session, make_plan: Callable[[int, Path, str], LaunchPlan | 
     """Memory at each N. ``incremental``: add one-instance plans until N; else one plan holding N.
 
     Returns the points and, if the sweep stopped early, why (heavy instances, or the next N would not
-    fit in the time left; N = 1 and 2 are always measured, they make the slope)."""
+    fit in the time left: then N = 1 alone, and the per-instance figure is that one instance's PSS)."""
     points: list[MemoryPoint] = []
     baseline = procs.mem_available_kib()
     held: list[LiveInstance] = []
@@ -618,7 +699,7 @@ def _sweep(session: Session, make_plan: Callable[[int, Path, str], LaunchPlan | 
             if incremental and points and n > HEAVY_SWEEP_CAP and _heavy(points[0], held):
                 capped = f"N <= {points[-1].n}: heavy instances (> 64 MB or > 1 s)"
                 break  # VMs and the like: a few are enough for the slope
-            if (incremental and len(points) >= 2 and deadline is not None and per_instance_s is not None
+            if (incremental and points and deadline is not None and per_instance_s is not None
                     and time.monotonic() + (n - len(held)) * per_instance_s > deadline):
                 capped = (f"N <= {points[-1].n}: {n - len(held)} more instances (~{per_instance_s:.2g} s each) "
                           "would not fit in this backend's share of the bench budget")
@@ -762,7 +843,8 @@ def _method(backend: Backend, plan: LaunchPlan, options: BenchOptions, draft: Dr
 
 def bench_backend(session: Session, backend: Backend, assets: Assets, options: BenchOptions,
                   progress: ProgressFn | None = None, *, budget: Budget | None = None,
-                  backends_left: int = 1) -> BenchResult:
+                  weights_left: float | None = None,
+                  previous: Mapping[str, BenchResult] | None = None) -> BenchResult:
     """Probe, prepare and measure one backend. A failing runtime gives ``error``, not an exception."""
     availability = backend.probe()
     draft = Draft(
@@ -783,11 +865,12 @@ def bench_backend(session: Session, backend: Backend, assets: Assets, options: B
         with budget.paused():
             backend.prepare(assets)
         window = Window()
-        share = budget.slice_for(backends_left)
+        weight = family_weight(backend.family)
+        share = budget.slice_for(weight, weights_left if weights_left is not None else weight)
         if share is not None:
             window = Window(backend_deadline=time.monotonic() + share, slice_s=share)
         with backend.session(assets):
-            _measure_all(session, backend, assets, options, draft, window, progress)
+            _measure_all(session, backend, assets, options, draft, window, progress, previous)
     except RtadvisorError as exc:
         draft.error = str(exc)
     draft.elapsed_s = time.monotonic() - started
@@ -795,7 +878,8 @@ def bench_backend(session: Session, backend: Backend, assets: Assets, options: B
 
 
 def _measure_all(session: Session, backend: Backend, assets: Assets, options: BenchOptions,
-                 draft: Draft, window: Window, progress: ProgressFn | None) -> None:
+                 draft: Draft, window: Window, progress: ProgressFn | None,
+                 previous: Mapping[str, BenchResult] | None = None) -> None:
     from .phases import run_phases
 
     try:
@@ -823,7 +907,7 @@ def _measure_all(session: Session, backend: Backend, assets: Assets, options: Be
                            deadline=memory_deadline)
         if plan.whole_process is not None:
             whole: list[float] = []
-            runs = max(3, min(10, options.runs // 3))
+            runs = max(3, min(WHOLE_PROCESS_RUNS, options.runs // 3))
             for i in range(runs + 1):
                 wd, _ = session.new_workdir(backend.name)
                 sample = session.run_plan(plan.whole_process, wd)
@@ -832,8 +916,8 @@ def _measure_all(session: Session, backend: Backend, assets: Assets, options: Be
                 _progress(progress, backend.name, "whole process", i + 1, runs + 1)
             session.flush_trash()
             draft.stages["whole_process"] = summarize(whole)
-        run_phases(session, backend, assets, options, draft, window, progress)
-        sample_cold_starts(session, backend, assets, options, draft, window, progress)
+        run_phases(session, backend, assets, options, draft, window, progress, previous)
+        sample_cold_starts(session, backend, assets, options, draft, window, progress, per_run_s)
         if "whole_process" in draft.stages:  # sampled before the cold starts; keep it last in the table
             draft.stages["whole_process"] = draft.stages.pop("whole_process")
         draft.method = _method(backend, plan, options, draft)

@@ -30,12 +30,13 @@ Phases run after the memory sweep and before the cold-start sampling, which then
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from rtadvisor.backends.base import Assets, Backend
 from rtadvisor.errors import BenchError
-from rtadvisor.model import IsolationResult, OverheadResult
+from rtadvisor.model import BenchResult, IsolationResult, OverheadResult
 
 if TYPE_CHECKING:
     from .harness import BenchOptions, Draft, ProgressFn, Session, Window
@@ -54,6 +55,9 @@ class PhaseContext:
     deadline: float | None  # time.monotonic() by which the phase must be done
     progress: ProgressFn | None = None
     emulated: bool = False
+    #: results of the backends measured before this one in the same run (``native`` comes first
+    #: in the default order: ratios to native are computed against it)
+    previous: Mapping[str, BenchResult] = field(default_factory=dict)
 
     def report(self, phase: str, done: int, total: int) -> None:
         if self.progress is not None:
@@ -91,13 +95,14 @@ def _section(name: PhaseName, method: str, reason: str) -> IsolationResult | Ove
 
 
 def run_phases(session: Session, backend: Backend, assets: Assets, options: BenchOptions, draft: Draft,
-               window: Window, progress: ProgressFn | None) -> None:
+               window: Window, progress: ProgressFn | None,
+               previous: Mapping[str, BenchResult] | None = None) -> None:
     """Run every registered phase for one backend and store its section in ``draft``."""
     for phase in registered():
         left = window.left()
         deadline = None if left is None else time.monotonic() + max(0.0, phase.share * left)
         ctx = PhaseContext(session=session, backend=backend, assets=assets, options=options, deadline=deadline,
-                           progress=progress, emulated=draft.emulated)
+                           progress=progress, emulated=draft.emulated, previous=dict(previous or {}))
         why_not = phase.applies(ctx)
         if why_not is not None:
             section = _section(phase.name, f"{phase.name} phase", why_not)

@@ -28,10 +28,13 @@ from pathlib import Path
 
 import psutil
 
-from rtadvisor.backends.base import Command
+from rtadvisor.backends.base import OWNER_TAG_PREFIX, Command, owner_tag, process_start_ticks  # noqa: F401
 from rtadvisor.errors import BenchError
 
 _F_SETPIPE_SZ = 1031  # Linux fcntl; bigger pipe so typical outputs never block the child
+#: stdout kept per process; the rest is read (so the process never blocks) and dropped, so that a
+#: process printing without end costs bounded memory (its stage timeout bounds the time).
+OUTPUT_KEEP = 1 << 20
 
 
 @dataclass
@@ -48,6 +51,7 @@ class Spawned:
     big_pipe: bool = False  # a 1 MiB stdout pipe: wait on the pidfd alone, drain every 50 ms
     returncode: int | None = None
     rusage: resource.struct_rusage | None = None
+    discarded: int = 0  # stdout bytes beyond OUTPUT_KEEP, read and dropped
 
     @property
     def stdout(self) -> str:
@@ -116,30 +120,6 @@ def pids_with_env(variable: str, value: str) -> set[int]:
         except OSError:  # gone, or a kernel thread
             continue
     return found
-
-
-def process_start_ticks(pid: int) -> int | None:
-    """When ``pid`` started (clock ticks since boot, /proc/PID/stat field 22); None if it is gone.
-
-    (pid, start ticks) names a process for good: a recycled pid has another start time."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            fields = fh.read().rsplit(b")", 1)[1].split()
-        return int(fields[19])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-#: ``rtadv-<owner pid>-<owner start ticks>-<6 hex>``: the prefix of everything one bench creates
-#: (instance ids -> container ids, cgroup names, VM names; the token in its processes' environment),
-#: so that what a dead bench left can be told from what a live one still uses (see ``cleanup``).
-OWNER_TAG_PREFIX = "rtadv-"
-
-
-def owner_tag() -> str:
-    """A new tag owned by this process."""
-    pid = os.getpid()
-    return f"{OWNER_TAG_PREFIX}{pid}-{process_start_ticks(pid) or 0}-{os.urandom(3).hex()}"
 
 
 class ProcessGuard:
@@ -217,11 +197,19 @@ class ProcessGuard:
             os.close(sp.stdout_fd)
             sp.stdout_fd = -1
             return False
-        sp.output.extend(chunk)
+        room = OUTPUT_KEEP - len(sp.output)
+        if room > 0:
+            sp.output.extend(chunk[:room])
+        sp.discarded += max(0, len(chunk) - max(room, 0))
         return True
 
-    def wait_exit(self, sp: Spawned, timeout_s: float) -> Exited:
-        """Wait for exit (draining stdout); on timeout kill the group and raise BenchError."""
+    def wait_exit(self, sp: Spawned, timeout_s: float, *, reap: bool = False) -> Exited:
+        """Wait for exit (draining stdout); on timeout kill the group and raise BenchError.
+
+        ``reap``: also reap orphans that exit meanwhile (untimed cleanup commands). As a child
+        subreaper we inherit e.g. a runsc sandbox when its launcher exits; ``runsc delete`` waits
+        for that sandbox to disappear, and an unreaped zombie never does: 5 s per sandbox until
+        runsc gives up, unless we reap it while ``delete`` waits."""
         deadline = time.monotonic() + timeout_s
         if sp.big_pipe and sp.stdout_fd >= 0:
             os.set_blocking(sp.stdout_fd, False)
@@ -234,7 +222,10 @@ class ProcessGuard:
             if remaining <= 0:
                 self.kill(sp)
                 raise BenchError(f"{' '.join(sp.argv[:3])} timed out after {timeout_s:g} s")
-            ready, _, _ = select.select(fds, [], [], min(remaining, 0.05) if sp.big_pipe else remaining)
+            if reap:
+                reap_orphans(self)
+            poll = 0.05 if (sp.big_pipe or reap) else remaining
+            ready, _, _ = select.select(fds, [], [], min(remaining, poll))
             if sp.stdout_fd in ready or (sp.big_pipe and sp.pidfd not in ready):
                 self._drain(sp)
             if sp.pidfd in ready:
@@ -353,7 +344,7 @@ def run_untimed(guard: ProcessGuard, command: Command) -> Exited:
     """Run a setup/cleanup command to completion; raise BenchError on failure if ``check``."""
     sp = guard.spawn(command)
     try:
-        result = guard.wait_exit(sp, command.timeout_s)
+        result = guard.wait_exit(sp, command.timeout_s, reap=True)
     finally:
         guard.kill(sp)  # nothing an untimed command started outlives it
     if command.check and result.returncode != 0:
@@ -406,6 +397,15 @@ def pids_by_markers(markers: Iterable[str]) -> set[int]:
         if any(m in cmdline for m in wanted):
             found.add(proc.pid)
     return found
+
+
+def kill_pids(pids: Iterable[int]) -> None:
+    """SIGKILL these processes (those already gone are skipped)."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            continue
 
 
 def read_pid_files(paths: Iterable[Path]) -> set[int]:
@@ -488,9 +488,34 @@ def reap_orphans(guard: ProcessGuard) -> int:
         if info is None:
             return reaped
         if info.si_pid in guard.live and guard.live[info.si_pid].returncode is None:
-            return reaped  # ours to wait for with wait4 (it carries the rusage we want)
+            # ours to wait for with wait4 (it carries the rusage we want); other zombies may be
+            # queued behind it, so look for them one by one
+            return reaped + _reap_untracked_zombies(guard)
         try:
             os.waitpid(info.si_pid, os.WNOHANG)
             reaped += 1
         except ChildProcessError:
             return reaped
+
+
+def _reap_untracked_zombies(guard: ProcessGuard) -> int:
+    me = os.getpid()
+    reaped = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        pid = int(entry)
+        if pid in guard.live and guard.live[pid].returncode is None:
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if len(fields) > 1 and fields[0] == b"Z" and int(fields[1]) == me:
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                    reaped += 1
+            except ChildProcessError:
+                continue
+    return reaped

@@ -126,11 +126,12 @@ def claims_table(checks: Sequence[ClaimCheck]) -> Table:
         m = check.measured
         measured = "-" if m is None else f"{m.value:.4g} {m.unit} ({m.runtime}, n={m.n})"
         if m is not None and check.verdict == "not measurable here":
-            measured = f"[dim]ref: {measured}[/dim]"
+            measured = f"[dim]ref: {escape(measured)}[/dim]"
         colour = colours[check.verdict]
         why = check.why + (f" [stand-in: {check.stand_in}]" if check.stand_in else "")
-        table.add_row(c.id, c.subject, c.metric, claimed, c.source, measured, f"[{colour}]{check.verdict}[/{colour}]",
-                      why)
+        table.add_row(escape(c.id), escape(c.subject), escape(c.metric), escape(claimed), c.source,
+                      measured if measured.startswith("[dim]") else escape(measured),
+                      f"[{colour}]{check.verdict}[/{colour}]", escape(why))
     return table
 
 

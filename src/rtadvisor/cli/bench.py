@@ -96,7 +96,7 @@ def register(app: typer.Typer) -> None:
         min_runs: int = typer.Option(_D.min_runs, "--min-runs", min=1,
                                      help="Timed runs before the CI target may stop a runtime."),
         warmups: int = typer.Option(_D.warmups, "--warmups", min=0,
-                                    help="Discarded runs before timing (fewer if they would take over a fifth "
+                                    help="Discarded runs before timing (fewer if they would take over a tenth "
                                          "of a runtime's time)."),
         ci_target: float = typer.Option(_D.ci_target_pct or 0.0, "--ci-target", min=0.0, max=100.0,
                                         help="Stop a runtime once the 95% CI of its median cold start is within "
@@ -151,7 +151,7 @@ def register(app: typer.Typer) -> None:
 
             store = ResultStore.open(db)  # fail early, before minutes of measuring
         try:
-            run = _run_with_progress(run_bench, names, options, assets)
+            run = _run_with_progress(run_bench, names, options, assets, _report_stale)
         except KeyboardInterrupt as exc:
             # Everything is cleaned up by now (the harness's finally blocks ran). Exit here: typer
             # turns KeyboardInterrupt into a return value that the entry point would drop.
@@ -167,6 +167,34 @@ def register(app: typer.Typer) -> None:
         console.print(results_table(run))
         if store is not None:
             console.print(f"stored as run {run.run_id} in {escape(store.location)}")
+
+    @bench_app.command("cleanup")
+    def cleanup(
+        dry_run: bool = typer.Option(False, "--dry-run", help="Only list what would be removed."),
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout."),
+    ) -> None:
+        """Remove what earlier rtadvisor runs that died (SIGKILL) left: processes, mounts, cgroups in every
+        hierarchy, containerd state, temp dirs. Only items carrying rtadvisor's markers whose owner is dead."""
+        from rich.table import Table
+
+        from rtadvisor.bench.cleanup import summary, sweep_stale
+
+        items = sweep_stale(dry_run=dry_run)
+        if as_json:
+            print_json({"dry_run": dry_run, "summary": summary(items), "items": [i.as_dict() for i in items]})
+            return
+        if items:
+            table = Table(title="left by dead rtadvisor runs" + (" (dry run: nothing removed)" if dry_run else ""),
+                          title_justify="left")
+            for col in ("kind", "what", "owner", "removed"):
+                table.add_column(col)
+            for i in items:
+                table.add_row(i.kind, escape(i.what), escape(i.owner),
+                              "yes" if i.removed else escape(f"no: {i.error}" if i.error else "no"))
+            console.print(table)
+        console.print(escape(summary(items)) + (" (dry run)" if dry_run and items else ""))
+        if any(not i.removed and i.error for i in items):
+            raise typer.Exit(1)
 
     @bench_app.command("history")
     def history(
@@ -333,12 +361,20 @@ def _claim_checks(store: Any) -> list[Any]:
     return check_claims_here(kb.load().claims, store.latest_results())
 
 
-def _run_with_progress(run_bench: Any, names: list[str] | None, options: Any, assets: Any) -> Any:
+def _report_stale(items: list[Any]) -> None:
+    """What an earlier, dead rtadvisor left and this run removed: one line on stderr."""
+    from rtadvisor.bench.cleanup import summary
+
+    print(f"rtadvisor: {summary(items)} before measuring", file=sys.stderr, flush=True)
+
+
+def _run_with_progress(run_bench: Any, names: list[str] | None, options: Any, assets: Any,
+                       on_stale: Any = None) -> Any:
     """Run the bench with a rich progress bar on stderr (stdout stays clean for --json)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     if not err_console.is_terminal:
-        return run_bench(names, options, assets, None)
+        return run_bench(names, options, assets, None, on_stale)
     with Progress(TextColumn("{task.description:<32}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err_console, transient=True) as progress:
         tasks: dict[tuple[str, str], Any] = {}
@@ -349,7 +385,7 @@ def _run_with_progress(run_bench: Any, names: list[str] | None, options: Any, as
                 tasks[key] = progress.add_task(f"{backend}: {phase}", total=total)
             progress.update(tasks[key], completed=done, total=total)
 
-        return run_bench(names, options, assets, update)
+        return run_bench(names, options, assets, update, on_stale)
 
 
 if __name__ == "__main__":  # pragma: no cover
