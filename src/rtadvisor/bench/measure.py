@@ -689,11 +689,11 @@ def _wasm_assets(backend: Backend, assets: Assets) -> Path:
     base = assets.dir("measure-wasm")
     base.mkdir(parents=True, exist_ok=True)
     if backend.name == "wasmtime":
-        from rtadvisor.backends.wasm import _Engine, _wasmtime_version
+        from rtadvisor.backends.wasm import CWASM_SUFFIX, _Engine, _wasmtime_version
 
         wasm = assets.wasm("measure")
-        out = base / "measure.cwasm"
-        stamp = base / "measure.cwasm.stamp"
+        out = base / f"measure.{CWASM_SUFFIX}"  # the engine with epoch interruption compiles it
+        stamp = base / f"measure.{CWASM_SUFFIX}.stamp"
         key = f"{wasm.stat().st_size}:{wasm.stat().st_mtime_ns}:{_wasmtime_version()}"
         if not (out.exists() and stamp.exists() and stamp.read_text().strip() == key):
             eng = _Engine.get()
@@ -958,7 +958,9 @@ def measure_runtime(name: str, assets: Assets | None = None, options: MeasureOpt
                 companion = _Companion(assets, options, companion_dir)
                 native_storage = str(companion.plan.labels.get("storage"))
             if in_process:
-                module = assets.user_wasm if user else assets.dir("measure-wasm") / "measure.cwasm"
+                from rtadvisor.backends.wasm import CWASM_SUFFIX
+
+                module = assets.user_wasm if user else assets.dir("measure-wasm") / f"measure.{CWASM_SUFFIX}"
                 assert module is not None
                 scratch = workdir / "scratch"
                 scratch.mkdir()
