@@ -90,6 +90,7 @@ __all__ = [
     "open_beneath",
     "read_beneath",
     "read_bytes",
+    "read_bytes_stat",
     "read_stdin",
     "read_text",
     "replace_file",
@@ -116,7 +117,7 @@ class Limits:
     #: binary inputs: Wasm modules, ``image build --add`` / ``--busybox`` files
     max_binary_bytes: int = 64 * MIB
     #: YAML nodes (scalars, sequences, mappings) per file, aliases counted as the nodes they stand for
-    max_yaml_nodes: int = 500_000
+    max_yaml_nodes: int = 400_000
     #: YAML nodes of a file edited in place with ruamel.yaml's round-trip loader (pure Python, ~0.1 ms a node)
     max_edit_nodes: int = 20_000
     #: nesting depth of YAML, JSON and TOML documents
@@ -218,6 +219,7 @@ def read_bytes(
     follow_symlinks: bool = True,
     dir_fd: int | None = None,
     limit_name: str = "max_bytes",
+    purpose: str = "",
 ) -> bytes:
     """The bytes of a regular file, at most ``limit`` of them (default: :attr:`Limits.max_bytes`).
 
@@ -225,7 +227,24 @@ def read_bytes(
     file, a directory, FIFO, device or socket (refused before reading, and without blocking on a
     FIFO), a symlink when ``follow_symlinks`` is false, a file larger than the limit.
     """
+    return read_bytes_stat(path, what=what, limit=limit, error=error, follow_symlinks=follow_symlinks,
+                           dir_fd=dir_fd, limit_name=limit_name, purpose=purpose)[0]
+
+
+def read_bytes_stat(
+    path: str | os.PathLike[str],
+    *,
+    what: str = "",
+    limit: int | None = None,
+    error: type[Exception] = InputError,
+    follow_symlinks: bool = True,
+    dir_fd: int | None = None,
+    limit_name: str = "max_bytes",
+    purpose: str = "",
+) -> tuple[bytes, os.stat_result]:
+    """:func:`read_bytes` and the ``fstat`` of the file read (its identity, for :func:`replace_file`)."""
     label = _label(path, what)
+    cannot = f"cannot read {purpose}".rstrip()
     if limit is None:
         limit = getattr(limits(), limit_name)
     flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | (0 if follow_symlinks else os.O_NOFOLLOW)
@@ -234,7 +253,7 @@ def read_bytes(
     except OSError as exc:
         if exc.errno == errno.ELOOP and not follow_symlinks:
             raise error(f"{label}: is a symbolic link; not followed") from exc
-        raise error(f"{label}: cannot read: {_reason(exc)}") from exc
+        raise error(f"{label}: {cannot}: {_reason(exc)}") from exc
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -242,9 +261,9 @@ def read_bytes(
         if st.st_size > limit:
             raise error(f"{label}: {st.st_size} bytes is more than the {size_text(limit)} input limit "
                         f"({_raise_hint(limit_name)})")
-        return _read_fd(fd, limit, label, error, limit_name)
+        return _read_fd(fd, limit, label, error, limit_name), st
     except OSError as exc:
-        raise error(f"{label}: cannot read: {_reason(exc)}") from exc
+        raise error(f"{label}: {cannot}: {_reason(exc)}") from exc
     finally:
         os.close(fd)
 
@@ -276,9 +295,10 @@ def read_text(
     limit: int | None = None,
     error: type[Exception] = InputError,
     follow_symlinks: bool = True,
+    purpose: str = "",
 ) -> str:
     """:func:`read_bytes` decoded as UTF-8 (a BOM is dropped); binary data is refused in one line."""
-    data = read_bytes(path, what=what, limit=limit, error=error, follow_symlinks=follow_symlinks)
+    data = read_bytes(path, what=what, limit=limit, error=error, follow_symlinks=follow_symlinks, purpose=purpose)
     return _decode(data, _label(path, what), error)
 
 
@@ -501,13 +521,20 @@ class _LimitedResolver(yaml.resolver.Resolver):
         self._depth -= 1
 
 
+#: Where an alias token can start: after a line start, blank, ``[``, ``{``, ``,`` or ``:``, a ``*``
+#: followed by an anchor character (libyaml's scanner takes ``[0-9A-Za-z_-]`` only). A superset of
+#: real aliases (``ls *.txt`` matches too), so texts without a match (quoted cron schedules
+#: ``"*/5 * * * *"``, RBAC ``verbs: ["*"]``) skip the walk.
+_ALIAS = re.compile(r"(?:^|[\s\[{,:])\*[0-9A-Za-z_-]", re.MULTILINE)
+
+
 class LimitedYamlLoader(_CParser, yaml.constructor.SafeConstructor, _LimitedResolver):  # type: ignore[misc,valid-type]
     """libyaml's parser + PyYAML's SafeConstructor, with the limits of :class:`Limits`.
 
     * nodes per loader (a loader reads one file) and nesting depth: while composing;
     * aliases: :meth:`get_checked_node` walks a composed document once (memoised per node, so the
       walk is linear in the *text*) and refuses it when its aliases expand beyond the node limit or
-      the depth limit, or refer to themselves; only run when the text holds a ``*`` at all;
+      the depth limit, or refer to themselves; only run when the text may hold an alias at all;
     * construction: a value PyYAML cannot build (an integer of 5000 digits, the date 2001-02-30)
       becomes a :class:`YamlLimitError` with its line instead of a ``ValueError``.
 
@@ -525,7 +552,7 @@ class LimitedYamlLoader(_CParser, yaml.constructor.SafeConstructor, _LimitedReso
         self._max_nodes = max_nodes if max_nodes is not None else lim.max_yaml_nodes
         self._max_depth = lim.max_depth
         self._expanded = 0
-        self._may_alias = "*" in stream if isinstance(stream, str) else True
+        self._may_alias = _ALIAS.search(stream) is not None if isinstance(stream, str) else True
 
     # -- composing with limits
 
@@ -605,11 +632,11 @@ LimitedYamlLoader.add_constructor("tag:yaml.org,2002:int", LimitedYamlLoader.con
 
 def _yaml_message(exc: yaml.YAMLError, where: str) -> str:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    line = f":{mark.line + 1}" if mark is not None else ""
+    line = f" line {mark.line + 1}" if mark is not None else ""
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     context = getattr(exc, "context", None)
     text = f"{context}: {problem}" if context and isinstance(exc, yaml.constructor.ConstructorError) else problem
-    return f"{where}{line}: not valid YAML: {show(text)}"
+    return f"{where}:{line} invalid YAML: {show(text)}"
 
 
 def _yaml_docs(text: str, where: str, error: type[Exception], lim: Limits, max_nodes: int | None,
@@ -629,7 +656,7 @@ def _yaml_docs(text: str, where: str, error: type[Exception], lim: Limits, max_n
     except yaml.YAMLError as exc:
         raise error(_yaml_message(exc, where)) from exc
     except RecursionError as exc:  # belt and braces: the depth limit keeps us far from it
-        raise error(f"{where}: not valid YAML: nested too deep ({_raise_hint('max_depth')})") from exc
+        raise error(f"{where}: invalid YAML: nested too deep ({_raise_hint('max_depth')})") from exc
     finally:
         loader.dispose()
 
@@ -638,7 +665,7 @@ def load_yaml_all(text: str, *, where: str, error: type[Exception] = InputError,
                   limits_: Limits | None = None) -> list[Any]:
     """Every document of a YAML text (empty documents dropped), built by PyYAML's SafeConstructor
     within the limits; with ``finite`` a ``.inf``/``.nan`` anywhere is refused. Errors are one line
-    ``<where>:<line>: not valid YAML: <problem>``."""
+    ``<where>: line <n> invalid YAML: <problem>``."""
     lim = limits_ or limits()
     docs = list(_yaml_docs(text, where, error, lim, None, True))
     for doc in docs:
@@ -730,11 +757,11 @@ def load_json(data: str | bytes, *, where: str, error: type[Exception] = InputEr
     try:
         value = json.loads(data, parse_constant=_json_constant, parse_float=_json_float, parse_int=_json_int)
     except json.JSONDecodeError as exc:
-        raise error(f"{where}:{exc.lineno}: not valid JSON: {show(exc.msg)} (column {exc.colno})") from exc
+        raise error(f"{where}: line {exc.lineno} invalid JSON: {show(exc.msg)} (column {exc.colno})") from exc
     except _BadNumber as exc:
-        raise error(f"{where}: not valid JSON: {exc}") from exc
+        raise error(f"{where}: invalid JSON: {exc}") from exc
     except RecursionError as exc:
-        raise error(f"{where}: not valid JSON: nested too deep ({_raise_hint('max_depth')})") from exc
+        raise error(f"{where}: invalid JSON: nested too deep ({_raise_hint('max_depth')})") from exc
     check_tree(value, where=where, error=error, max_depth=max_depth)
     return value
 
@@ -746,11 +773,11 @@ def load_toml(text: str, *, where: str, error: type[Exception] = InputError, fin
     try:
         value = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise error(f"{where}: not valid TOML: {show(exc)}") from exc
+        raise error(f"{where}: invalid TOML: {show(exc)}") from exc
     except ValueError as exc:  # int() of a too-long literal
-        raise error(f"{where}: not valid TOML: {show(str(exc).split(';')[0])}") from exc
+        raise error(f"{where}: invalid TOML: {show(str(exc).split(';')[0])}") from exc
     except RecursionError as exc:
-        raise error(f"{where}: not valid TOML: nested too deep ({_raise_hint('max_depth')})") from exc
+        raise error(f"{where}: invalid TOML: nested too deep ({_raise_hint('max_depth')})") from exc
     check_tree(value, where=where, error=error, finite=finite, max_depth=max_depth)
     return value
 

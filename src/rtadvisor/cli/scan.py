@@ -62,7 +62,7 @@ def register(app: typer.Typer) -> None:
         if fix:
             from rtadvisor.scan.fix import fix_files
 
-            for outcome in fix_files(result.findings, dry_run=dry_run):
+            for outcome in fix_files(result.findings, dry_run=dry_run, roots=paths):
                 for err in outcome.errors:
                     err_console.print(f"rtadvisor: fix: {err}", markup=False, highlight=False)
                     fix_failed = True

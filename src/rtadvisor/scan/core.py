@@ -23,7 +23,7 @@ from .advise import (
     runtime_of_class,
 )
 from .infer import WASM_VARIANT, Inference, InferenceError, Inferred, infer
-from .reader import Input, KubeObject, Problem, classify, expand_paths, iter_objects, read_text
+from .reader import Input, KubeObject, Problem, Unreadable, classify, expand_paths, iter_objects, read_text
 
 Status = Literal["ok", "mismatch"]
 
@@ -154,9 +154,8 @@ def scan(paths: Sequence[str], recommend: Recommend | None = None) -> ScanResult
 def _scan_input(src: Input, cache: DecisionCache, result: ScanResult) -> None:
     try:
         text = read_text(src)
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else (exc.strerror or str(exc))
-        result.problems.append(Problem(src.display, None, "unreadable", f"cannot read: {reason}"))
+    except Unreadable as exc:
+        result.problems.append(Problem(src.display, None, "unreadable", f"cannot read: {exc}"))
         return
     result.files += 1
     for item in iter_objects(src, text):
