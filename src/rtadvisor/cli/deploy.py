@@ -147,13 +147,6 @@ def register(app: typer.Typer) -> None:
     register_doctor(app)
 
 
-def _parse_add(spec: str) -> tuple[Path, str]:
-    src, sep, dest = spec.partition(":")
-    if not sep or not dest.startswith("/"):
-        raise InputError(f"--add {spec!r}: expected SRC:/absolute/dest")
-    return Path(src), dest
-
-
 def register_image(app: typer.Typer) -> None:
     """The ``image`` group: ``build`` and ``inspect``."""
     image_app = typer.Typer(help="Build and inspect Wasm OCI images without Docker.", no_args_is_help=True)
@@ -176,36 +169,24 @@ def register_image(app: typer.Typer) -> None:
 
         if kind not in ("compat", "artifact", "both", "linux"):
             raise InputError(f"--kind: expected compat, artifact, both or linux, got {kind!r}")
-        ref = f"{name}:{tag}"
+        ref = b.check_ref(name, tag)
         if kind == "linux":
             files: list[b.LayerFile] = []
             if busybox is not None:
                 files += b.busybox_files(busybox)
-            for spec in add or []:
-                src, dest = _parse_add(spec)
-                try:
-                    files.append(b.LayerFile(dest, src.read_bytes(), src.stat().st_mode & 0o777))
-                except OSError as exc:
-                    raise InputError(f"--add {spec}: cannot read {src}: {exc.strerror}") from exc
+            files += b.added_files(list(add or []))
             if not files:
                 raise InputError("--kind linux: give --busybox PATH and/or --add SRC:/dest")
-            try:
-                argv = json.loads(entrypoint) if entrypoint else None
-            except json.JSONDecodeError as exc:
-                raise InputError("--entrypoint: expected a JSON list such as '[\"/bin/sh\",\"-c\",\"echo hi\"]'") from exc
-            if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
-                raise InputError("--entrypoint: expected a JSON list of strings")
+            if not entrypoint:
+                raise InputError("--entrypoint: a linux image needs an entrypoint (a JSON list of strings)")
+            argv = b.parse_entrypoint(entrypoint)
 
             def build(w: b.LayoutWriter) -> list[b.BuiltImage]:
                 return [b.add_linux(w, files, argv, ref)]
         else:
             if module is None:
                 raise InputError("image build: give the Wasm module (MODULE argument)")
-            try:
-                data = module.read_bytes()
-            except OSError as exc:
-                raise InputError(f"{module}: cannot read: {exc.strerror}") from exc
-            b.check_module(data, str(module))
+            data = b.read_module(module)
 
             def build(w: b.LayoutWriter) -> list[b.BuiltImage]:
                 out = []
