@@ -120,6 +120,8 @@ class Limits:
     max_yaml_nodes: int = 400_000
     #: YAML nodes of a file edited in place with ruamel.yaml's round-trip loader (pure Python, ~0.1 ms a node)
     max_edit_nodes: int = 20_000
+    #: containerd configs (parsed with tomlkit to keep their style: pure Python, ~20 us a byte here)
+    max_config_bytes: int = 128 * 1024
     #: nesting depth of YAML, JSON and TOML documents
     max_depth: int = 100
     #: an OCI layer blob, compressed and uncompressed, when a layout is verified
@@ -132,6 +134,7 @@ ENV: dict[str, str] = {
     "max_binary_bytes": "RTADVISOR_MAX_BINARY_BYTES",
     "max_yaml_nodes": "RTADVISOR_MAX_YAML_NODES",
     "max_edit_nodes": "RTADVISOR_MAX_EDIT_NODES",
+    "max_config_bytes": "RTADVISOR_MAX_CONFIG_BYTES",
     "max_depth": "RTADVISOR_MAX_DEPTH",
     "max_layer_bytes": "RTADVISOR_MAX_LAYER_BYTES",
 }
@@ -296,9 +299,11 @@ def read_text(
     error: type[Exception] = InputError,
     follow_symlinks: bool = True,
     purpose: str = "",
+    limit_name: str = "max_bytes",
 ) -> str:
     """:func:`read_bytes` decoded as UTF-8 (a BOM is dropped); binary data is refused in one line."""
-    data = read_bytes(path, what=what, limit=limit, error=error, follow_symlinks=follow_symlinks, purpose=purpose)
+    data = read_bytes(path, what=what, limit=limit, error=error, follow_symlinks=follow_symlinks, purpose=purpose,
+                      limit_name=limit_name)
     return _decode(data, _label(path, what), error)
 
 
@@ -307,7 +312,12 @@ def read_stdin(*, what: str = "stdin", limit: int | None = None, error: type[Exc
     """Standard input as UTF-8 text, at most ``limit`` bytes (:attr:`Limits.max_bytes`)."""
     if limit is None:
         limit = limits().max_bytes
-    src = stream if stream is not None else sys.stdin.buffer
+    src = stream if stream is not None else getattr(sys.stdin, "buffer", None)
+    if src is None:  # a text stream without a byte buffer (a test's StringIO, an embedding app)
+        text = sys.stdin.read(limit + 1)
+        if len(text) > limit:
+            raise error(f"{what}: more than the {size_text(limit)} input limit ({_raise_hint('max_bytes')})")
+        return text
     chunks: list[bytes] = []
     total = 0
     while True:
@@ -505,6 +515,7 @@ class _LimitedResolver(yaml.resolver.Resolver):
     _depth: int
     _max_nodes: int
     _max_depth: int
+    _nodes_limit: str
 
     def descend_resolver(self, current_node: Any, current_index: Any) -> None:
         self._nodes += 1
@@ -514,7 +525,7 @@ class _LimitedResolver(yaml.resolver.Resolver):
             if self._depth > self._max_depth:
                 problem = f"nested more than {self._max_depth} levels deep ({_raise_hint('max_depth')})"
             else:
-                problem = f"more than {self._max_nodes} YAML nodes in one file ({_raise_hint('max_yaml_nodes')})"
+                problem = f"more than {self._max_nodes} YAML nodes in one file ({_raise_hint(self._nodes_limit)})"
             raise YamlLimitError(None, None, problem, mark)
 
     def ascend_resolver(self) -> None:
@@ -542,14 +553,16 @@ class LimitedYamlLoader(_CParser, yaml.constructor.SafeConstructor, _LimitedReso
     calls :func:`load_yaml` / :func:`load_yaml_all`.
     """
 
-    def __init__(self, stream: str, lim: Limits | None = None, *, max_nodes: int | None = None) -> None:
+    def __init__(self, stream: str, lim: Limits | None = None, *, max_nodes: int | None = None,
+                 nodes_limit: str = "max_yaml_nodes") -> None:
         lim = lim or limits()
         _CParser.__init__(self, stream)
         yaml.constructor.SafeConstructor.__init__(self)
         _LimitedResolver.__init__(self)
         self._nodes = 0
         self._depth = 0
-        self._max_nodes = max_nodes if max_nodes is not None else lim.max_yaml_nodes
+        self._max_nodes = max_nodes if max_nodes is not None else getattr(lim, nodes_limit)
+        self._nodes_limit = nodes_limit
         self._max_depth = lim.max_depth
         self._expanded = 0
         self._may_alias = _ALIAS.search(stream) is not None if isinstance(stream, str) else True
@@ -592,7 +605,7 @@ class LimitedYamlLoader(_CParser, yaml.constructor.SafeConstructor, _LimitedReso
                 height[key] = 1 + max((height[id(c)] for c in children), default=0)
                 if size[key] > budget:
                     raise YamlLimitError(None, None, f"aliases expand to more than {self._max_nodes} YAML nodes "
-                                         f"({_raise_hint('max_yaml_nodes')})", node.start_mark)
+                                         f"({_raise_hint(self._nodes_limit)})", node.start_mark)
                 if height[key] > self._max_depth:
                     raise YamlLimitError(None, None, f"aliases nest more than {self._max_depth} levels deep "
                                          f"({_raise_hint('max_depth')})", node.start_mark)
@@ -639,9 +652,9 @@ def _yaml_message(exc: yaml.YAMLError, where: str) -> str:
     return f"{where}:{line} invalid YAML: {show(text)}"
 
 
-def _yaml_docs(text: str, where: str, error: type[Exception], lim: Limits, max_nodes: int | None,
+def _yaml_docs(text: str, where: str, error: type[Exception], lim: Limits, nodes_limit: str,
                construct: bool) -> Iterator[Any]:
-    loader = LimitedYamlLoader(text, lim, max_nodes=max_nodes)
+    loader = LimitedYamlLoader(text, lim, nodes_limit=nodes_limit)
     try:
         while loader.check_node():
             node = loader.get_checked_node()
@@ -667,7 +680,7 @@ def load_yaml_all(text: str, *, where: str, error: type[Exception] = InputError,
     within the limits; with ``finite`` a ``.inf``/``.nan`` anywhere is refused. Errors are one line
     ``<where>: line <n> invalid YAML: <problem>``."""
     lim = limits_ or limits()
-    docs = list(_yaml_docs(text, where, error, lim, None, True))
+    docs = list(_yaml_docs(text, where, error, lim, "max_yaml_nodes", True))
     for doc in docs:
         check_tree(doc, where=where, error=error, finite=finite, max_depth=lim.max_depth)
     return docs
@@ -682,11 +695,12 @@ def load_yaml(text: str, *, where: str, error: type[Exception] = InputError, fin
     return docs[0] if docs else None
 
 
-def check_yaml(text: str, *, where: str, error: type[Exception] = InputError, max_nodes: int | None = None) -> None:
+def check_yaml(text: str, *, where: str, error: type[Exception] = InputError, for_edit: bool = False) -> None:
     """Compose (not construct) every document within the limits: the guard to run before handing a
     text to a loader without limits (ruamel.yaml's round-trip loader, used to edit files in place,
-    expands aliases and recurses without bounds). ``max_nodes`` defaults to :attr:`Limits.max_yaml_nodes`."""
-    for _ in _yaml_docs(text, where, error, limits(), max_nodes, False):
+    expands aliases and recurses without bounds). With ``for_edit`` the node limit is
+    :attr:`Limits.max_edit_nodes` (ruamel.yaml is pure Python), else :attr:`Limits.max_yaml_nodes`."""
+    for _ in _yaml_docs(text, where, error, limits(), "max_edit_nodes" if for_edit else "max_yaml_nodes", False):
         pass
 
 

@@ -20,13 +20,22 @@ console = _console if _console.is_terminal else type(_console)(width=max(_consol
 DB_HELP = "Result store: a SQLite file or a SQLAlchemy URL (default $RTADVISOR_DB or ~/.local/share/rtadvisor/results.db)."
 
 
-def _csv_ints(text: str, option: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise InputError(f"{option}: expected comma-separated positive integers, got {text!r}") from None
-    if not values or any(v < 1 for v in values):
-        raise InputError(f"{option}: expected comma-separated positive integers, got {text!r}")
+#: Upper bounds of the numeric options: far above any useful run on one node, low enough that a typo
+#: (an extra zero, a pasted number) cannot start a million sandboxes.
+MAX_RUNS, MAX_WARMUPS, MAX_SWEEP, MAX_PACK, MAX_PODS = 10_000, 1_000, 1_000, 10_000, 10_000
+
+
+def _csv_ints(text: str, option: str, maximum: int) -> tuple[int, ...]:
+    from rtadvisor.safeio import show
+
+    expected = f"{option}: expected up to 32 comma-separated integers from 1 to {maximum}"
+    shown = show(repr(text if len(text) <= 60 else text[:57] + "..."))
+    parts = [x.strip() for x in text.split(",") if x.strip()]
+    if not parts or len(parts) > 32 or not all(x.isascii() and x.isdigit() and len(x) <= 9 for x in parts):
+        raise InputError(f"{expected}, got {shown}")
+    values = tuple(int(x) for x in parts)
+    if any(v < 1 or v > maximum for v in values):
+        raise InputError(f"{expected}, got {shown}")
     return values
 
 
@@ -96,13 +105,13 @@ def register(app: typer.Typer) -> None:
     def bench(
         ctx: typer.Context,
         runtimes: str | None = typer.Option(None, "--runtimes", "-r", help="Comma-separated backends (default: all)."),
-        runs: int = typer.Option(30, "--runs", "-n", min=1, help="Timed cold starts per runtime."),
-        warmups: int = typer.Option(3, "--warmups", min=0, help="Discarded runs before timing."),
+        runs: int = typer.Option(30, "--runs", "-n", min=1, max=MAX_RUNS, help="Timed cold starts per runtime."),
+        warmups: int = typer.Option(3, "--warmups", min=0, max=MAX_WARMUPS, help="Discarded runs before timing."),
         sweep: str = typer.Option("1,2,4,8", "--sweep", help="N concurrent idle instances for the memory sweep."),
         pack_sweep: str = typer.Option("1,50,100,200", "--pack-sweep",
                                        help="N idle instances in one engine process (Wasm engines)."),
         no_memory: bool = typer.Option(False, "--no-memory", help="Skip the memory sweep (and density)."),
-        max_pods: int = typer.Option(110, "--max-pods", min=1, help="Kubernetes maxPods used for density."),
+        max_pods: int = typer.Option(110, "--max-pods", min=1, max=MAX_PODS, help="Kubernetes maxPods used for density."),
         wasm: Path | None = typer.Option(None, "--wasm", help="Time your own WASI module (.wasm) instead of hello."),
         oci_layout: Path | None = typer.Option(None, "--oci-layout", help="Your OCI image layout (dir or tar)."),
         rootfs: Path | None = typer.Option(None, "--rootfs", help="Your root filesystem directory."),
@@ -113,23 +122,26 @@ def register(app: typer.Typer) -> None:
         """Measure cold start, CPU, memory, artifact size and density of each runtime; store the results."""
         if ctx.invoked_subcommand is not None:
             return
+        from rtadvisor import safeio
         from rtadvisor.backends.base import Assets
         from rtadvisor.bench import BenchOptions, run_bench
         from rtadvisor.bench.report import results_table
 
         for option, path in (("--wasm", wasm), ("--oci-layout", oci_layout), ("--rootfs", rootfs)):
             if path is not None and not path.exists():
-                raise InputError(f"{option}: {path} does not exist")
-        if wasm is not None and (not wasm.is_file() or wasm.read_bytes()[:4] != b"\0asm"):
-            raise InputError(f"--wasm: {wasm} is not a WebAssembly module (no \\0asm header)")
+                raise InputError(f"{option}: {safeio.show(str(path))} does not exist")
+        if wasm is not None and safeio.read_bytes(wasm, what="--wasm", limit_name="max_binary_bytes")[:4] != b"\0asm":
+            raise InputError(f"--wasm: {safeio.show(str(wasm))} is not a WebAssembly module (no \\0asm header)")
+        if oci_layout is not None and not (oci_layout.is_dir() or oci_layout.is_file()):
+            raise InputError(f"--oci-layout: {safeio.show(str(oci_layout))} is neither a layout directory nor a tar file")
         if rootfs is not None and not rootfs.is_dir():
-            raise InputError(f"--rootfs: {rootfs} is not a directory")
+            raise InputError(f"--rootfs: {safeio.show(str(rootfs))} is not a directory")
         user = wasm is not None or oci_layout is not None or rootfs is not None
         assets = Assets(user_wasm=wasm.resolve() if wasm else None,
                         user_oci_layout=oci_layout.resolve() if oci_layout else None,
                         user_rootfs=rootfs.resolve() if rootfs else None)
-        options = BenchOptions(runs=runs, warmups=warmups, sweep=_csv_ints(sweep, "--sweep"),
-                               pack_sweep=_csv_ints(pack_sweep, "--pack-sweep"), max_pods=max_pods,
+        options = BenchOptions(runs=runs, warmups=warmups, sweep=_csv_ints(sweep, "--sweep", MAX_SWEEP),
+                               pack_sweep=_csv_ints(pack_sweep, "--pack-sweep", MAX_PACK), max_pods=max_pods,
                                memory=not no_memory, workload="user" if user else "hello")
         names = _runtimes(runtimes)
         store = None

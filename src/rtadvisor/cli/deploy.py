@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,11 +17,11 @@ from .common import console, print_json
 if TYPE_CHECKING:
     from rtadvisor.k8s.runtimeclass import Overhead
 
-def _read_text(path: Path, what: str) -> str:
-    try:
-        return path.read_text()
-    except OSError as exc:
-        raise InputError(f"{what} {path}: cannot read: {exc.strerror}") from exc
+def _read_text(path: Path, what: str, limit_name: str = "max_bytes") -> str:
+    """A user's file, bounded (rtadvisor.safeio: regular files only, size limit, UTF-8)."""
+    from rtadvisor import safeio
+
+    return safeio.read_text(path, what=what, limit_name=limit_name)
 
 
 def pod_overheads(runtimes: list[str], db: str | None) -> dict[str, Overhead]:
@@ -99,18 +97,20 @@ def register(app: typer.Typer) -> None:
             "distro": distro, "name": name, "image": image, "containerd_version": containerd_version,
             "variant": variant, "wasi_socket": wasi_socket,
         }
+        from rtadvisor import safeio
+
         if containerd_config is not None:
-            overrides["existing_config"] = _read_text(containerd_config, "--containerd-config")
+            overrides["existing_config"] = _read_text(containerd_config, "--containerd-config", "max_config_bytes")
             overrides["existing_config_name"] = str(containerd_config)
         if manifest is not None:
             overrides["manifest"] = _read_text(manifest, "--manifest")
+            # ruamel.yaml (round trip, pure Python) edits it: bounded nodes, depth and aliases first
+            safeio.check_yaml(overrides["manifest"], where=f"--manifest {safeio.show(str(manifest))}", for_edit=True)
             overrides["manifest_name"] = str(manifest)
         if decision is not None:
-            raw = sys.stdin.read() if decision == "-" else _read_text(Path(decision), "decision")
-            try:
-                data = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"decision {'on stdin' if decision == '-' else decision}: not JSON: {exc}") from exc
+            where = "decision on stdin" if decision == "-" else f"decision {safeio.show(decision)}"
+            raw = safeio.read_stdin(what=where) if decision == "-" else _read_text(Path(decision), "decision")
+            data = safeio.load_json(raw, where=where)
             if runtime:
                 overrides["runtimes"] = tuple(runtime)
             if route:
