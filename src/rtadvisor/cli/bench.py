@@ -20,9 +20,10 @@ console = _console if _console.is_terminal else type(_console)(width=max(_consol
 DB_HELP = "Result store: a SQLite file or a SQLAlchemy URL (default $RTADVISOR_DB or ~/.local/share/rtadvisor/results.db)."
 
 
-#: Upper bounds of the numeric options: far above any useful run on one node, low enough that a typo
-#: (an extra zero, a pasted number) cannot start a million sandboxes.
-MAX_RUNS, MAX_WARMUPS, MAX_SWEEP, MAX_PACK, MAX_PODS = 10_000, 1_000, 1_000, 10_000, 10_000
+#: Upper bounds of the numeric options. Runs and warmups are sequential (a big number only makes the run
+#: longer, and Ctrl-C ends it); the sweeps start that many instances *at once*, so a typo (an extra
+#: zero, a pasted number) must not start a million sandboxes.
+MAX_RUNS, MAX_WARMUPS, MAX_SWEEP, MAX_PACK, MAX_PODS = 1_000_000, 100_000, 1_000, 10_000, 10_000
 
 
 def _csv_ints(text: str, option: str, maximum: int) -> tuple[int, ...]:
