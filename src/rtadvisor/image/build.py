@@ -270,10 +270,10 @@ def check_ref(name: str, tag: str) -> str:
     first, _, rest = name.partition("/")
     has_domain = bool(rest) and ("." in first or ":" in first or first == "localhost")
     repo = rest if has_domain else name
-    if (not name or len(name) > 255 or not _NAME.match(repo)) or (has_domain and not _DOMAIN.match(first)):
+    if (not name or len(name) > 255 or not _NAME.fullmatch(repo)) or (has_domain and not _DOMAIN.fullmatch(first)):
         raise InputError(f"--name: expected an image name such as app or registry.example.com/team/app "
                          f"(lowercase letters, digits, . _ - separators, / between parts), got {_short(name)}")
-    if not _TAG.match(tag):
+    if not _TAG.fullmatch(tag):
         raise InputError(f"--tag: expected a tag of letters, digits, _ . - (at most 128, not starting with . or -), "
                          f"got {_short(tag)}")
     return f"{name}:{tag}"

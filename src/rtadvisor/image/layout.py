@@ -152,7 +152,7 @@ def parse_digest(digest: object, where: str) -> tuple[str, str]:
     """``sha256:<64 hex>`` (or ``sha512:<128 hex>``) split in two; anything else raises InputError."""
     if isinstance(digest, str):
         algo, sep, hexpart = digest.partition(":")
-        if sep and algo in DIGEST_HEX and len(hexpart) == DIGEST_HEX[algo] and _HEX.match(hexpart):
+        if sep and algo in DIGEST_HEX and len(hexpart) == DIGEST_HEX[algo] and _HEX.fullmatch(hexpart):
             return algo, hexpart
     shown = show(repr(digest))
     shown = shown if len(shown) <= 90 else shown[:87] + "..."

@@ -207,26 +207,27 @@ def _compose(text: str, where: str) -> tuple[list[yaml.Node | None], list[Any]]:
 def fix_file(path: Path, findings: Sequence[Finding], dry_run: bool = False,
              roots: Sequence[str] | None = None) -> FileFix:
     """Fix one file; returns the unified diff and what changed (or why it could not)."""
-    display = findings[0].file if findings else show(str(path))
+    display = show(findings[0].file if findings else str(path))  # for messages; FileFix.file stays raw
+    raw_name = findings[0].file if findings else str(path)
     if roots is not None and not _inside(path, roots):
         outside = f"{display}: not fixed: it resolves to {show(os.path.realpath(path))}, outside the paths given to the scan"
-        return FileFix(display, False, errors=(outside,))
+        return FileFix(raw_name, False, errors=(outside,))
     if path.is_symlink():
-        return FileFix(display, False, errors=(
+        return FileFix(raw_name, False, errors=(
             (f"{display}: not fixed: a symbolic link (to {show(os.path.realpath(path))}); --fix writes only regular "
             "files, never through a link: scan the target under its own name"),))
     try:
         raw, st = safeio.read_bytes_stat(path, error=_FixInputError, follow_symlinks=False)
         text = raw.decode("utf-8-sig")
     except _FixInputError as exc:
-        return FileFix(display, False, errors=(f"not fixed: {exc}",))
+        return FileFix(raw_name, False, errors=(f"not fixed: {exc}",))
     except UnicodeDecodeError:
-        return FileFix(display, False, errors=(f"{display}: not fixed: not UTF-8 text",))
+        return FileFix(raw_name, False, errors=(f"{display}: not fixed: not UTF-8 text",))
     bom = raw.startswith(b"\xef\xbb\xbf")
     try:
         docs, expected = _compose(text, display)
     except FixError as exc:
-        return FileFix(display, False, errors=(str(exc),))
+        return FileFix(raw_name, False, errors=(str(exc),))
     newline = "\r\n" if "\r\n" in text else "\n"
     edits = _Edits(text.splitlines(keepends=True), newline)
     changes: list[str] = []
@@ -239,24 +240,24 @@ def fix_file(path: Path, findings: Sequence[Finding], dry_run: bool = False,
             applied.append((f.doc_index, f.item_index))
         except FixError as exc:
             del edits.ops[snapshot:]
-            errors.append(f"{f.file}:{f.line}: {f.workload}: {exc}")
+            errors.append(f"{show(f.file)}:{f.line}: {show(f.workload)}: {exc}")
     if not edits.ops:
-        return FileFix(display, False, changes=(), errors=tuple(errors))
+        return FileFix(raw_name, False, changes=(), errors=tuple(errors))
     new_text = edits.apply()
     try:
         _, reparsed = _compose(new_text, display)
     except FixError as exc:
         reparsed = [f"unparsable: {exc}"]
     if reparsed != expected:
-        return FileFix(display, False, errors=(*errors, f"{display}: --fix produced a result that does not check out; file left unchanged"))
+        return FileFix(raw_name, False, errors=(*errors, f"{display}: --fix produced a result that does not check out; file left unchanged"))
     diff = _unified_diff(edits, f"a/{display.lstrip('/')}", f"b/{display.lstrip('/')}")
     if not dry_run:
         try:
             safeio.replace_file(path, (b"\xef\xbb\xbf" if bom else b"") + new_text.encode("utf-8"),
                                 expect=(st.st_dev, st.st_ino), within=roots, error=_FixInputError)
         except _FixInputError as exc:
-            return FileFix(display, False, errors=(*errors, f"not fixed: {exc}"))
-    return FileFix(display, True, diff, tuple(changes), tuple(errors), tuple(applied))
+            return FileFix(raw_name, False, errors=(*errors, f"not fixed: {exc}"))
+    return FileFix(raw_name, True, diff, tuple(changes), tuple(errors), tuple(applied))
 
 
 # ---------------------------------------------------------------------------- the node tree
@@ -373,13 +374,15 @@ def _plan(f: Finding, docs: list[Any], expected: list[Any], edits: _Edits) -> li
         _runtime_class(spec, f, edits)
         _set_plain(plain, f.pod_spec_path, "runtimeClassName", f.recommended_runtime_class)
         if f.recommended_runtime_class is None:
-            changes.append(f"{f.workload}: removed runtimeClassName {f.current_runtime_class} (default runtime runc)")
+            changes.append(f"{show(f.workload)}: removed runtimeClassName {show(f.current_runtime_class)} "
+                           "(default runtime runc)")
         else:
-            changes.append(f"{f.workload}: runtimeClassName {f.current_runtime_class or '(none)'} -> {f.recommended_runtime_class}")
+            changes.append(f"{show(f.workload)}: runtimeClassName {show(f.current_runtime_class or '(none)')} -> "
+                           f"{f.recommended_runtime_class}")
     if f.needs_wasm_annotation:
         _wasm_annotation(obj, f, edits)
         _set_plain(plain, (*f.template_meta_path, "annotations"), WASM_VARIANT, "compat-smart")
-        changes.append(f"{f.workload}: annotation {WASM_VARIANT}: compat-smart")
+        changes.append(f"{show(f.workload)}: annotation {WASM_VARIANT}: compat-smart")
     return changes
 
 

@@ -152,6 +152,9 @@ def _reason(exc: OSError) -> str:
 def expand_paths(paths: Sequence[str]) -> tuple[list[Input], list[Problem]]:
     """Turn command-line paths into files: directories are searched recursively for *.yaml/*.yml.
 
+    ``Input.display`` and ``Problem.file`` keep the path as it is (reports carry the real name; whoever
+    prints them escapes it); messages show paths with control characters escaped.
+
     A path named on the command line is read even when it is a symbolic link (the user chose it).
     Inside a directory, a symbolic link is followed only when its target lies inside that directory
     too (a link to ``/etc/shadow`` in a scanned repository is reported, not read), and a file reached
@@ -166,11 +169,10 @@ def expand_paths(paths: Sequence[str]) -> tuple[list[Input], list[Problem]]:
             inputs.append(Input("<stdin>", None))
             continue
         p = Path(raw)
-        shown = show(raw)
         try:
             st = p.stat()
         except OSError as exc:
-            problems.append(Problem(shown, None, "unreadable", f"{shown}: {_reason(exc)}"))
+            problems.append(Problem(raw, None, "unreadable", f"{show(raw)}: {_reason(exc)}"))
             continue
         if stat.S_ISDIR(st.st_mode):
             found, skipped = _walk(p)
@@ -178,11 +180,11 @@ def expand_paths(paths: Sequence[str]) -> tuple[list[Input], list[Problem]]:
             for f in found:
                 if _key(f) not in seen:
                     seen.add(_key(f))
-                    inputs.append(Input(show(str(f)), f))
+                    inputs.append(Input(str(f), f))
         elif _key(p) not in seen:
             # regular files, and FIFOs/devices too: reading refuses those with a clear reason
             seen.add(_key(p))
-            inputs.append(Input(shown, p))
+            inputs.append(Input(raw, p))
     return inputs, problems
 
 
@@ -194,8 +196,8 @@ def _walk(top: Path) -> tuple[list[Path], list[Problem]]:
     links: list[Path] = []
 
     def on_error(exc: OSError) -> None:
-        where = show(exc.filename or str(top))
-        problems.append(Problem(where, None, "unreadable", f"{where}: cannot read directory: {_reason(exc)}"))
+        where = exc.filename or str(top)
+        problems.append(Problem(where, None, "unreadable", f"{show(where)}: cannot read directory: {_reason(exc)}"))
 
     for root, dirs, files in os.walk(top, onerror=on_error):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
@@ -209,8 +211,7 @@ def _walk(top: Path) -> tuple[list[Path], list[Problem]]:
     for link in sorted(links):
         target = os.path.realpath(link)
         if target != real_top and not target.startswith(real_top.rstrip("/") + "/"):
-            where = show(str(link))
-            problems.append(Problem(where, None, "unreadable",
+            problems.append(Problem(str(link), None, "unreadable",
                                     f"not followed: a symbolic link to {show(target)}, outside {show(str(top))}"))
         elif _key(link) not in known:
             known.add(_key(link))
