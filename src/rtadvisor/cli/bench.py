@@ -133,8 +133,12 @@ def register(app: typer.Typer) -> None:
                 raise InputError(f"{option}: {safeio.show(str(path))} does not exist")
         if wasm is not None and safeio.read_bytes(wasm, what="--wasm", limit_name="max_binary_bytes")[:4] != b"\0asm":
             raise InputError(f"--wasm: {safeio.show(str(wasm))} is not a WebAssembly module (no \\0asm header)")
-        if oci_layout is not None and not (oci_layout.is_dir() or oci_layout.is_file()):
-            raise InputError(f"--oci-layout: {safeio.show(str(oci_layout))} is neither a layout directory nor a tar file")
+        if oci_layout is not None:
+            # a crafted layout (digests like sha256:../../x, symlinks, lists for objects) is refused here,
+            # in one line, before the bench reads it (rtadvisor.image.inspect validates before use)
+            from rtadvisor.image.inspect import inspect_layout
+
+            inspect_layout(oci_layout, validate=False)
         if rootfs is not None and not rootfs.is_dir():
             raise InputError(f"--rootfs: {safeio.show(str(rootfs))} is not a directory")
         user = wasm is not None or oci_layout is not None or rootfs is not None
