@@ -362,7 +362,10 @@ def _plan(f: Finding, docs: list[Any], expected: list[Any], edits: _Edits) -> li
     if not isinstance(obj, yaml.MappingNode) or _scalar(_child(obj, "kind")) != f.kind or name not in (None, f.name):
         raise FixError("object not found at its place (file changed since the scan?)")
     shared = _shared(root)
-    for path in (f.pod_spec_path, f.template_meta_path):
+    edited = [f.pod_spec_path] if f.status == "mismatch" else []
+    if f.needs_wasm_annotation:
+        edited.append(f.template_meta_path)
+    for path in edited:
         for depth in range(len(prefix) + len(path) + 1):
             node = _walk_node(root, (*prefix, *path)[:depth])
             if node is not None and id(node) in shared:
