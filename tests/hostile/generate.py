@@ -66,6 +66,9 @@ def _files(g: Path) -> None:
     _write(g / "tagged-nodes.yaml", "---\n".join("[" + ",".join(["!!str a"] * 150_000) + "]\n" for _ in range(6)))
     _write(g / "blockseq.yaml", "-\n" * 3_000_000)
     _write(g / "deep-block.yaml", "".join(" " * i + "a:\n" for i in range(2000)) + " " * 2000 + "x\n")
+    deep = "[" * 990 + "]" * 990  # within libyaml's own 1000 levels, beyond Python's stack when built
+    _write(g / "manifest-deep-990.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: " + deep + "\n")
+    _write(g / "profile-deep-990.yaml", "name: x\ndevices: " + deep + "\n")
     _write(g / "huge-key.yaml", "name: x\n" + "k" * 1_000_000 + ": 1\n")
     _write(g / "containerd-200k.toml", "version = 2\n" + "".join(f"[t{i}]\nk = {i}\n" for i in range(12_000)))
     # many small fixable Pods: over the edit limit of `generate --manifest` (ruamel.yaml is pure Python)

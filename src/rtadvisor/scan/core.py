@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from rtadvisor import safeio
 from rtadvisor.errors import RtadvisorError
 from rtadvisor.model import Decision
 
@@ -145,20 +146,21 @@ def scan(paths: Sequence[str], recommend: Recommend | None = None) -> ScanResult
     cache = DecisionCache(recommend)
     inputs, problems = expand_paths(paths)
     result = ScanResult(problems=list(problems))
+    lim = safeio.limits()  # once per scan, not per file
     for src in inputs:
-        _scan_input(src, cache, result)
+        _scan_input(src, cache, result, lim)
     result.cache_hits, result.cache_misses = cache.hits, cache.misses
     return result
 
 
-def _scan_input(src: Input, cache: DecisionCache, result: ScanResult) -> None:
+def _scan_input(src: Input, cache: DecisionCache, result: ScanResult, lim: safeio.Limits) -> None:
     try:
-        text = read_text(src)
+        text = read_text(src, lim)
     except Unreadable as exc:
         result.problems.append(Problem(src.display, None, "unreadable", f"cannot read: {exc}"))
         return
     result.files += 1
-    for item in iter_objects(src, text):
+    for item in iter_objects(src, text, lim=lim):
         if isinstance(item, Problem):
             result.problems.append(item)
             continue
