@@ -8,6 +8,7 @@ A case that fails because another area has not caught up stays here, failing, wi
 from __future__ import annotations
 
 import os
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -25,8 +26,11 @@ def hostile_outcomes(request: pytest.FixtureRequest, tmp_path_factory: pytest.Te
     base = tmp_path_factory.mktemp("hostile")
     gen = prepare_generated(base)
     todo = [c for c in CASES if c.id in selected]
-    with ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1))) as pool:
-        return {o.case.id: o for o in pool.map(lambda c: run_case(c, gen, base), todo)}
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1))) as pool:
+            return {o.case.id: o for o in pool.map(lambda c: run_case(c, gen, base), todo)}
+    finally:
+        shutil.rmtree(base, ignore_errors=True)  # ~280 MB of generated input; pytest would keep it
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
