@@ -181,3 +181,141 @@ def test_inspect_refuses_a_tar_that_is_not_a_layout(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not an OCI image layout"):
         inspect_layout(bogus)
     assert main(["image", "inspect", str(bogus)]) == 2
+
+
+# --------------------------------------------------------------------------- untrusted layouts and inputs
+# (tests/hostile runs crafted layouts through the real CLI)
+
+
+@pytest.mark.parametrize("digest", ["sha256:../../etc/passwd", "sha256:" + "A" * 64, "sha256:abc", "sha1:" + "a" * 40,
+                                    "sha256:" + "a" * 63 + "/", ["sha256:" + "a" * 64], None, "sha256" + "a" * 64])
+def test_digest_must_be_registered_hex_before_it_becomes_a_path(digest: object) -> None:
+    from rtadvisor.image.layout import parse_digest
+
+    with pytest.raises(InputError, match="is not sha256:<64 lowercase hex>"):
+        parse_digest(digest, "here")
+
+
+def test_parse_digest_accepts_sha256_and_sha512() -> None:
+    from rtadvisor.image.layout import parse_digest
+
+    assert parse_digest("sha256:" + "0" * 64, "x") == ("sha256", "0" * 64)
+    assert parse_digest("sha512:" + "f" * 128, "x") == ("sha512", "f" * 128)
+
+
+def _rewrite_index(out: Path, mutate) -> None:
+    index = json.loads((out / "index.json").read_text())
+    mutate(index)
+    (out / "index.json").write_text(json.dumps(index))
+
+
+def test_inspect_validates_before_use(tmp_path: Path, module: Path) -> None:
+    out = tmp_path / "lay"
+    assert main(["image", "build", str(module), "-o", str(out), "--kind", "compat"]) == 0
+    _rewrite_index(out, lambda i: i["manifests"][0].__setitem__("digest", "sha256:../../../../etc/passwd"))
+    with pytest.raises(InputError, match=r"index.json: manifests/0/digest: .* does not match the pattern"):
+        inspect_layout(out)
+    _rewrite_index(out, lambda i: i.__setitem__("manifests", {"a": 1}))
+    with pytest.raises(InputError, match="manifests: expected array, got an object"):
+        inspect_layout(out)
+    (out / "index.json").write_text('{"schemaVersion": NaN, "manifests": []}')
+    with pytest.raises(InputError, match="NaN is not a JSON number"):
+        inspect_layout(out)
+
+
+def test_layout_symlinks_are_not_followed(tmp_path: Path, module: Path) -> None:
+    out = tmp_path / "lay"
+    assert main(["image", "build", str(module), "-o", str(out), "--kind", "artifact"]) == 0
+    index = json.loads((out / "index.json").read_text())
+    blob = out / "blobs" / "sha256" / index["manifests"][0]["digest"][7:]
+    blob.unlink()
+    blob.symlink_to("/etc/passwd")
+    with pytest.raises(InputError, match="is a symbolic link; not followed"):
+        inspect_layout(out)
+    assert any("symbolic link" in e for e in validate_layout(out).errors)
+
+
+def test_gzip_bomb_layer_is_stopped_at_the_limit(tmp_path: Path, module: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gzip
+    import hashlib
+
+    out = tmp_path / "lay"
+    assert main(["image", "build", str(module), "-o", str(out), "--kind", "compat"]) == 0
+    index = json.loads((out / "index.json").read_text())
+    mpath = out / "blobs/sha256" / index["manifests"][0]["digest"][7:]
+    manifest = json.loads(mpath.read_text())
+    bomb = gzip.compress(b"\0" * (8 << 20), compresslevel=9)
+    digest = hashlib.sha256(bomb).hexdigest()
+    (out / "blobs/sha256" / digest).write_bytes(bomb)
+    manifest["layers"][0].update(digest=f"sha256:{digest}", size=len(bomb))
+    data = json.dumps(manifest).encode()
+    mdigest = hashlib.sha256(data).hexdigest()
+    (out / "blobs/sha256" / mdigest).write_bytes(data)
+    _rewrite_index(out, lambda i: i["manifests"][0].update(digest=f"sha256:{mdigest}", size=len(data)))
+    monkeypatch.setenv("RTADVISOR_MAX_LAYER_BYTES", "1MiB")
+    check = validate_layout(out)
+    assert any("decompresses to more than 1 MiB" in e for e in check.errors), check.errors
+
+
+def test_tar_members_are_normalised_and_dotdot_ignored(tmp_path: Path, module: Path) -> None:
+    import io
+
+    from rtadvisor.image.layout import LayoutSource
+
+    lay = tmp_path / "lay"
+    assert main(["image", "build", str(module), "-o", str(lay), "--kind", "compat"]) == 0
+    tar_path = tmp_path / "x.tar"
+    with tarfile.open(tar_path, "w") as tar:
+        for path in sorted(lay.rglob("*")):
+            if path.is_file():
+                tar.add(path, arcname="./" + path.relative_to(lay).as_posix())
+        info = tarfile.TarInfo("../../escape")
+        info.size = 1
+        tar.addfile(info, io.BytesIO(b"x"))
+    with LayoutSource(tar_path) as src:
+        assert src.exists("index.json") and not src.exists("../../escape") and not src.exists("escape")
+    assert inspect_layout(tar_path)["valid"]
+
+
+@pytest.mark.parametrize("spec, fragment", [
+    ("f:/../../etc/x", "without . or .."), ("f:/a/./b", "without . or .."), ("f:rel", "absolute path"),
+    ("f:/", "absolute path"), ("f:/a\x1bb", "absolute path"), ("nocolon", "expected SRC:/absolute/dest"),
+    ("/dev/zero:/x", "a character device"),
+])
+def test_add_targets_and_sources(tmp_path: Path, spec: str, fragment: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "f").write_text("hi\n")
+    with pytest.raises(InputError, match=fragment.replace(".", r"\.")):
+        b.added_files([spec])
+
+
+def test_add_refuses_duplicates_and_file_directory_clash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "f").write_text("hi\n")
+    with pytest.raises(InputError, match="given twice"):
+        b.added_files(["f:/x", "f://x"])
+    with pytest.raises(InputError, match="is a file and also the directory"):
+        b.added_files(["f:/x", "f:/x/y"])
+    assert [f.path for f in b.added_files(["f:/app//run.sh"])] == ["/app/run.sh"]
+
+
+@pytest.mark.parametrize("name, tag, ok", [
+    ("app", "latest", True), ("registry.example.com:5000/team/app", "v1.2", True), ("localhost/x", "t", True),
+    ("../x", "t", False), ("App", "t", False), ("[/bold]", "t", False), ("a\x1b", "t", False),
+    ("app", "-x", False), ("app", "a" * 129, False), ("app", "v1\n", False),
+])
+def test_image_reference_grammar(name: str, tag: str, ok: bool) -> None:
+    if ok:
+        assert b.check_ref(name, tag) == f"{name}:{tag}"
+    else:
+        with pytest.raises(InputError, match="--name|--tag"):
+            b.check_ref(name, tag)
+
+
+def test_append_refuses_a_layout_with_a_symlink(tmp_path: Path, module: Path) -> None:
+    out = tmp_path / "lay"
+    assert main(["image", "build", str(module), "-o", str(out), "--kind", "compat"]) == 0
+    (out / "blobs" / "sha256" / ("0" * 64)).symlink_to("/etc/passwd")
+    before = sorted(p.name for p in (out / "blobs" / "sha256").iterdir())
+    assert main(["image", "build", str(module), "-o", str(out), "--kind", "artifact"]) == 2
+    assert sorted(p.name for p in (out / "blobs" / "sha256").iterdir()) == before

@@ -25,12 +25,13 @@ def scan(paths: Sequence[str], rulebook: str = "practice") -> ScanResult:
     return run(paths, recommend=engine(rulebook))
 
 
-def fix(findings: Sequence[Finding], *, dry_run: bool = False) -> list[FileFix]:
+def fix(findings: Sequence[Finding], *, dry_run: bool = False, roots: Sequence[str] = ()) -> list[FileFix]:
     """Write ``runtimeClassName`` (and the R2 Wasm annotation) into the scanned files, or with
-    ``dry_run`` only compute the unified diffs."""
+    ``dry_run`` only compute the unified diffs; nothing outside ``roots`` (the paths given to the
+    scan) is ever written."""
     from rtadvisor.scan.fix import fix_files
 
-    return fix_files(findings, dry_run=dry_run)
+    return fix_files(findings, dry_run=dry_run, roots=roots)
 
 
 def report_json(result: ScanResult) -> dict[str, Any]:

@@ -24,13 +24,23 @@ _D = BenchSettings()  # the bench's defaults (one place: the model)
 DB_HELP = "Result store: a SQLite file or a SQLAlchemy URL (default $RTADVISOR_DB or ~/.local/share/rtadvisor/results.db)."
 
 
-def _csv_ints(text: str, option: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise InputError(f"{option}: expected comma-separated positive integers, got {text!r}") from None
-    if not values or any(v < 1 for v in values):
-        raise InputError(f"{option}: expected comma-separated positive integers, got {text!r}")
+#: Upper bounds of the numeric options. Runs and warmups are sequential (a big number only makes the run
+#: longer, and Ctrl-C ends it); the sweeps start that many instances *at once*, so a typo (an extra
+#: zero, a pasted number) must not start a million sandboxes.
+MAX_RUNS, MAX_WARMUPS, MAX_SWEEP, MAX_PACK, MAX_PODS = 1_000_000, 100_000, 1_000, 10_000, 10_000
+
+
+def _csv_ints(text: str, option: str, maximum: int) -> tuple[int, ...]:
+    from rtadvisor.safeio import show
+
+    expected = f"{option}: expected up to 32 comma-separated integers from 1 to {maximum}"
+    shown = show(repr(text if len(text) <= 60 else text[:57] + "..."))
+    parts = [x.strip() for x in text.split(",") if x.strip()]
+    if not parts or len(parts) > 32 or not all(x.isascii() and x.isdigit() and len(x) <= 9 for x in parts):
+        raise InputError(f"{expected}, got {shown}")
+    values = tuple(int(x) for x in parts)
+    if any(v < 1 or v > maximum for v in values):
+        raise InputError(f"{expected}, got {shown}")
     return values
 
 
@@ -91,11 +101,11 @@ def register(app: typer.Typer) -> None:
     def bench(
         ctx: typer.Context,
         runtimes: str | None = typer.Option(None, "--runtimes", "-r", help="Comma-separated backends (default: all)."),
-        runs: int = typer.Option(_D.max_runs, "--runs", "-n", min=1,
+        runs: int = typer.Option(_D.max_runs, "--runs", "-n", min=1, max=MAX_RUNS,
                                  help="The cap of timed cold starts per runtime (with --ci-target 0: exactly this many)."),
-        min_runs: int = typer.Option(_D.min_runs, "--min-runs", min=1,
+        min_runs: int = typer.Option(_D.min_runs, "--min-runs", min=1, max=MAX_RUNS,
                                      help="Timed runs before the CI target may stop a runtime."),
-        warmups: int = typer.Option(_D.warmups, "--warmups", min=0,
+        warmups: int = typer.Option(_D.warmups, "--warmups", min=0, max=MAX_WARMUPS,
                                     help="Discarded runs before timing (fewer if they would take over a tenth "
                                          "of a runtime's time)."),
         ci_target: float = typer.Option(_D.ci_target_pct or 0.0, "--ci-target", min=0.0, max=100.0,
@@ -110,7 +120,7 @@ def register(app: typer.Typer) -> None:
         pack_sweep: str = typer.Option(",".join(map(str, _D.pack_sweep)), "--pack-sweep",
                                        help="N idle instances in one engine process (Wasm engines)."),
         no_memory: bool = typer.Option(False, "--no-memory", help="Skip the memory sweep (and density)."),
-        max_pods: int = typer.Option(_D.max_pods, "--max-pods", min=1, help="Kubernetes maxPods used for density."),
+        max_pods: int = typer.Option(_D.max_pods, "--max-pods", min=1, max=MAX_PODS, help="Kubernetes maxPods used for density."),
         wasm: Path | None = typer.Option(None, "--wasm", help="Time your own WASI module (.wasm) instead of hello."),
         oci_layout: Path | None = typer.Option(None, "--oci-layout", help="Your OCI image layout (dir or tar)."),
         rootfs: Path | None = typer.Option(None, "--rootfs", help="Your root filesystem directory."),
@@ -121,6 +131,7 @@ def register(app: typer.Typer) -> None:
         """Measure cold start, CPU, memory, artifact size and density of each runtime; store the results."""
         if ctx.invoked_subcommand is not None:
             return
+        from rtadvisor import safeio
         from rtadvisor.backends.base import Assets
         from rtadvisor.bench import BenchOptions, run_bench
         from rtadvisor.bench.interrupts import Terminated
@@ -131,18 +142,25 @@ def register(app: typer.Typer) -> None:
                 raise InputError(f"{option}: expected a finite number, got {number}")
         for option, path in (("--wasm", wasm), ("--oci-layout", oci_layout), ("--rootfs", rootfs)):
             if path is not None and not path.exists():
-                raise InputError(f"{option}: {path} does not exist")
-        if wasm is not None and (not wasm.is_file() or wasm.read_bytes()[:4] != b"\0asm"):
-            raise InputError(f"--wasm: {wasm} is not a WebAssembly module (no \\0asm header)")
+                raise InputError(f"{option}: {safeio.show(str(path))} does not exist")
+        if wasm is not None and safeio.read_bytes(wasm, what="--wasm", limit_name="max_binary_bytes")[:4] != b"\0asm":
+            raise InputError(f"--wasm: {safeio.show(str(wasm))} is not a WebAssembly module (no \\0asm header)")
+        if oci_layout is not None:
+            # a crafted layout (digests like sha256:../../x, symlinks, lists for objects) is refused here,
+            # in one line, before the bench reads it (rtadvisor.image.inspect validates before use)
+            from rtadvisor.image.inspect import inspect_layout
+
+            inspect_layout(oci_layout, validate=False)
         if rootfs is not None and not rootfs.is_dir():
-            raise InputError(f"--rootfs: {rootfs} is not a directory")
+            raise InputError(f"--rootfs: {safeio.show(str(rootfs))} is not a directory")
         user = wasm is not None or oci_layout is not None or rootfs is not None
         assets = Assets(user_wasm=wasm.resolve() if wasm else None,
                         user_oci_layout=oci_layout.resolve() if oci_layout else None,
                         user_rootfs=rootfs.resolve() if rootfs else None)
         options = BenchOptions(runs=runs, min_runs=min_runs, warmups=warmups, ci_target_pct=ci_target or None,
                                time_budget_s=time_budget or None, budget_s=budget or None,
-                               sweep=_csv_ints(sweep, "--sweep"), pack_sweep=_csv_ints(pack_sweep, "--pack-sweep"),
+                               sweep=_csv_ints(sweep, "--sweep", MAX_SWEEP),
+                               pack_sweep=_csv_ints(pack_sweep, "--pack-sweep", MAX_PACK),
                                max_pods=max_pods, memory=not no_memory, workload="user" if user else "hello")
         names = _runtimes(runtimes)
         store = None

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,11 +17,11 @@ from .common import console, print_json
 if TYPE_CHECKING:
     from rtadvisor.k8s.runtimeclass import Overhead
 
-def _read_text(path: Path, what: str) -> str:
-    try:
-        return path.read_text()
-    except OSError as exc:
-        raise InputError(f"{what} {path}: cannot read: {exc.strerror}") from exc
+def _read_text(path: Path, what: str, limit_name: str = "max_bytes") -> str:
+    """A user's file, bounded (rtadvisor.safeio: regular files only, size limit, UTF-8)."""
+    from rtadvisor import safeio
+
+    return safeio.read_text(path, what=what, limit_name=limit_name)
 
 
 def pod_overheads(runtimes: list[str], db: str | None, kata_shim: str = "qemu") -> dict[str, Overhead]:
@@ -107,18 +105,20 @@ def register(app: typer.Typer) -> None:
             "distro": distro, "name": name, "image": image, "containerd_version": containerd_version,
             "variant": variant, "wasi_socket": wasi_socket, "kata_hypervisor": kata_hypervisor,
         }
+        from rtadvisor import safeio
+
         if containerd_config is not None:
-            overrides["existing_config"] = _read_text(containerd_config, "--containerd-config")
+            overrides["existing_config"] = _read_text(containerd_config, "--containerd-config", "max_config_bytes")
             overrides["existing_config_name"] = str(containerd_config)
         if manifest is not None:
             overrides["manifest"] = _read_text(manifest, "--manifest")
+            # ruamel.yaml (round trip, pure Python) edits it: bounded nodes, depth and aliases first
+            safeio.check_yaml(overrides["manifest"], where=f"--manifest {safeio.show(str(manifest))}", for_edit=True)
             overrides["manifest_name"] = str(manifest)
         if decision is not None:
-            raw = sys.stdin.read() if decision == "-" else _read_text(Path(decision), "decision")
-            try:
-                data = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"decision {'on stdin' if decision == '-' else decision}: not JSON: {exc}") from exc
+            where = "decision on stdin" if decision == "-" else f"decision {safeio.show(decision)}"
+            raw = safeio.read_stdin(what=where) if decision == "-" else _read_text(Path(decision), "decision")
+            data = safeio.load_json(raw, where=where)
             if runtime:
                 overrides["runtimes"] = tuple(runtime)
             if route:
@@ -174,13 +174,6 @@ def _plain_printer() -> Any:
     return say
 
 
-def _parse_add(spec: str) -> tuple[Path, str]:
-    src, sep, dest = spec.partition(":")
-    if not sep or not dest.startswith("/"):
-        raise InputError(f"--add {spec!r}: expected SRC:/absolute/dest")
-    return Path(src), dest
-
-
 def register_image(app: typer.Typer) -> None:
     """The ``image`` group: ``build`` and ``inspect``."""
     image_app = typer.Typer(help="Build and inspect Wasm OCI images without Docker.", no_args_is_help=True)
@@ -203,36 +196,24 @@ def register_image(app: typer.Typer) -> None:
 
         if kind not in ("compat", "artifact", "both", "linux"):
             raise InputError(f"--kind: expected compat, artifact, both or linux, got {kind!r}")
-        ref = f"{name}:{tag}"
+        ref = b.check_ref(name, tag)
         if kind == "linux":
             files: list[b.LayerFile] = []
             if busybox is not None:
                 files += b.busybox_files(busybox)
-            for spec in add or []:
-                src, dest = _parse_add(spec)
-                try:
-                    files.append(b.LayerFile(dest, src.read_bytes(), src.stat().st_mode & 0o777))
-                except OSError as exc:
-                    raise InputError(f"--add {spec}: cannot read {src}: {exc.strerror}") from exc
+            files += b.added_files(list(add or []))
             if not files:
                 raise InputError("--kind linux: give --busybox PATH and/or --add SRC:/dest")
-            try:
-                argv = json.loads(entrypoint) if entrypoint else None
-            except json.JSONDecodeError as exc:
-                raise InputError("--entrypoint: expected a JSON list such as '[\"/bin/sh\",\"-c\",\"echo hi\"]'") from exc
-            if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
-                raise InputError("--entrypoint: expected a JSON list of strings")
+            if not entrypoint:
+                raise InputError("--entrypoint: a linux image needs an entrypoint (a JSON list of strings)")
+            argv = b.parse_entrypoint(entrypoint)
 
             def build(w: b.LayoutWriter) -> list[b.BuiltImage]:
                 return [b.add_linux(w, files, argv, ref)]
         else:
             if module is None:
                 raise InputError("image build: give the Wasm module (MODULE argument)")
-            try:
-                data = module.read_bytes()
-            except OSError as exc:
-                raise InputError(f"{module}: cannot read: {exc.strerror}") from exc
-            b.check_module(data, str(module))
+            data = b.read_module(module)
 
             def build(w: b.LayoutWriter) -> list[b.BuiltImage]:
                 out = []

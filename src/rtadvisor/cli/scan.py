@@ -60,7 +60,7 @@ def register(app: typer.Typer) -> None:
         fix_failed = False
         diffs: list[str] = []
         if fix:
-            for outcome in scanning.fix(result.findings, dry_run=dry_run):
+            for outcome in scanning.fix(result.findings, dry_run=dry_run, roots=paths):
                 for err in outcome.errors:
                     err_console.print(f"rtadvisor: fix: {err}", markup=False, highlight=False)
                     fix_failed = True

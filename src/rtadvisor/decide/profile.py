@@ -7,7 +7,7 @@ sriov, got 'nvidia'``. Reading the file is the only I/O here (the caller hands u
 
 from __future__ import annotations
 
-import tomllib
+import math
 import types
 import typing
 from collections.abc import Mapping
@@ -15,11 +15,12 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
+from rtadvisor import safeio
 from rtadvisor.errors import ProfileError
 from rtadvisor.model import Workload
+from rtadvisor.safeio import show
 
 _NUMBER_RULES = {
     "memory_mb": "a number > 0 (MB)",
@@ -69,41 +70,72 @@ def allowed(field: str) -> str:
     return str(info.annotation)
 
 
+#: Longest name accepted: a DNS subdomain's length, what Kubernetes allows for object names.
+MAX_NAME = 253
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, dict):
+        return "mapping"
+    return "list" if isinstance(value, list | tuple) else type(value).__name__
+
+
 def _show(value: Any) -> str:
-    return repr(value) if isinstance(value, str) else str(value)
+    """A value as the error message shows it: one line, control characters escaped, at most ~60 chars."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**60:
+        return f"an integer of {len(str(abs(value)))} digits"
+    text = repr(value) if isinstance(value, str) else str(value)
+    text = show(text)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _bad(source: str, key: str, value: Any) -> ProfileError:
+    return ProfileError(f"{source}: field '{key}': expected {allowed(key)}, got {_show(value)}", field=key)
+
+
+def _finite(value: Any) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an int beyond the double range
+        return False
 
 
 def _precheck(source: str, data: Mapping[str, Any]) -> dict[str, Any]:
-    """Type checks pydantic's lax mode would let through ("yes" for a bool, "64" for a number)."""
+    """Type checks pydantic's lax mode would let through ("yes" for a bool, "64" for a number, inf,
+    a list inside a list), so every wrong value gets the same one-line message naming the field."""
     fields = Workload.model_fields
     out: dict[str, Any] = {}
-    for key, value in data.items():
-        key = str(key)
+    for raw_key, value in data.items():
+        key = raw_key if isinstance(raw_key, str) else str(raw_key)
         if key not in fields:
-            raise ProfileError(f"{source}: unknown field '{key}'; allowed fields: {', '.join(fields)}", field=key)
+            raise ProfileError(f"{source}: unknown field {_show(key)}; allowed fields: {', '.join(fields)}", field=key)
         info = fields[key]
         if value is None and key != "name":
-            continue  # an explicit null means "not given"
+            continue  # an explicit null means "unknown", like leaving the field out
         if _is_bool(info.annotation) and not isinstance(value, bool):
-            raise ProfileError(f"{source}: field '{key}': expected {allowed(key)}, got {_show(value)}", field=key)
-        if key in _NUMBER_RULES and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise ProfileError(f"{source}: field '{key}': expected {allowed(key)}, got {_show(value)}", field=key)
+            raise _bad(source, key, value)
+        if key in _NUMBER_RULES and (isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value)):
+            raise _bad(source, key, value)
         if key == "services" and isinstance(value, float) and not value.is_integer():
-            raise ProfileError(f"{source}: field '{key}': expected {allowed(key)}, got {_show(value)}", field=key)
+            raise _bad(source, key, value)
         if _is_sequence(info.annotation):
             if not isinstance(value, (list, tuple)):
-                raise ProfileError(f"{source}: field '{key}': expected {allowed(key)}, got {_show(value)}", field=key)
+                raise _bad(source, key, value)
             enum = _enum_of(info.annotation)
             if enum is not None:
                 ok = {m.value for m in enum}
                 for item in value:
-                    if not isinstance(item, str) or item not in ok:
-                        raise ProfileError(f"{source}: field '{key}': expected {allowed(key)}, got {_show(item)}", field=key)
+                    # a list or mapping item ([[usb]]) is unhashable: check the type first
+                    if not isinstance(item, (str, Enum)) or (item.value if isinstance(item, Enum) else item) not in ok:
+                        raise _bad(source, key, item)
             value = tuple(dict.fromkeys(value))  # a device listed twice is still one need
         elif _enum_of(info.annotation) is not None and not isinstance(value, (str, Enum)):
-            raise ProfileError(f"{source}: field '{key}': expected {allowed(key)}, got {_show(value)}", field=key)
-        if key == "name" and not isinstance(value, str):
-            raise ProfileError(f"{source}: field 'name': expected {allowed('name')}, got {_show(value)}", field="name")
+            raise _bad(source, key, value)
+        if key == "name" and (not isinstance(value, str) or not value):
+            raise _bad(source, key, value)
+        if key == "name" and (len(value) > MAX_NAME or show(value) != value):
+            raise ProfileError(f"{source}: field 'name': expected a non-empty string of at most {MAX_NAME} characters "
+                               f"without control characters, got {_show(value)}", field="name")
         out[key] = value
     return out
 
@@ -111,7 +143,7 @@ def _precheck(source: str, data: Mapping[str, Any]) -> dict[str, Any]:
 def parse_profile(data: Mapping[str, Any], source: str = "<profile>") -> Workload:
     """Validate a mapping as a workload profile; ``source`` prefixes error messages."""
     if not isinstance(data, Mapping):
-        raise ProfileError(f"{source}: expected a mapping of profile fields, got {type(data).__name__}")
+        raise ProfileError(f"{source}: expected a mapping of profile fields, got {_type_name(data)}")
     clean = _precheck(source, data)
     if "name" not in clean:
         raise ProfileError(f"{source}: field 'name': required ({allowed('name')})", field="name")
@@ -127,30 +159,23 @@ def parse_profile(data: Mapping[str, Any], source: str = "<profile>") -> Workloa
 
 
 def read_profile_mapping(path: str | Path) -> dict[str, Any]:
-    """Read a YAML (``.yaml``/``.yml``) or TOML (``.toml``) profile file into a mapping."""
+    """Read a YAML (``.yaml``/``.yml``) or TOML (``.toml``) profile file into a mapping.
+
+    Reading is bounded (:mod:`rtadvisor.safeio`: a regular file within the input size limit; YAML
+    within the node, depth and alias limits), so a hostile file ends in one :class:`ProfileError`.
+    """
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ProfileError(f"{p}: cannot read profile: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise ProfileError(f"{p}: cannot read profile: not UTF-8 text") from exc
+    where = show(str(p))
+    text = safeio.read_text(p, error=ProfileError, purpose="profile")
     if p.suffix.lower() == ".toml":
-        try:
-            data: Any = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ProfileError(f"{p}: invalid TOML: {exc}") from exc
+        # inf/nan are checked per field below, with the profile's own wording
+        data: Any = safeio.load_toml(text, where=where, error=ProfileError, finite=False)
     else:
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" line {mark.line + 1}" if mark is not None else ""
-            raise ProfileError(f"{p}:{where} invalid YAML: {getattr(exc, 'problem', None) or exc}") from exc
+        data = safeio.load_yaml(text, where=where, error=ProfileError, finite=False)
     if data is None:
-        raise ProfileError(f"{p}: empty profile (field 'name' is required)")
+        raise ProfileError(f"{where}: empty profile (field 'name' is required)")
     if not isinstance(data, dict):
-        raise ProfileError(f"{p}: expected a mapping of profile fields, got {type(data).__name__}")
+        raise ProfileError(f"{where}: expected a mapping of profile fields, got {_type_name(data)}")
     return data
 
 
@@ -159,4 +184,4 @@ def load_profile(path: str | Path, overrides: Mapping[str, Any] | None = None) -
     data = read_profile_mapping(path)
     if overrides:
         data = {**data, **{k: v for k, v in overrides.items() if v is not None}}
-    return parse_profile(data, source=str(path))
+    return parse_profile(data, source=show(str(path)))

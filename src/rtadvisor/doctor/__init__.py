@@ -63,16 +63,11 @@ class DoctorReport:
 
 
 def _load_yaml_docs(path: Path) -> list[Any]:
-    import yaml
+    from rtadvisor import safeio
 
-    try:
-        return [d for d in yaml.safe_load_all(path.read_text()) if d is not None]
-    except OSError as exc:
-        raise InputError(f"--runtimeclasses {path}: cannot read: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        raise InputError(f"--runtimeclasses {path}{line}: not valid YAML") from exc
+    # bounded (rtadvisor.safeio): regular file, size, node/depth/alias limits
+    text = safeio.read_text(path, what="--runtimeclasses")
+    return safeio.load_yaml_all(text, where=f"--runtimeclasses {safeio.show(str(path))}")
 
 
 def _cluster_runtime_classes() -> tuple[list[dict[str, Any]] | None, str]:
@@ -112,18 +107,18 @@ def run_doctor(
     # containerd: the given file, else the live daemon's effective config, else the on-disk one.
     view: ConfigView | None = None
     text, source = None, None
+    from rtadvisor import safeio
+
     if containerd_config is not None:
-        try:
-            text = containerd_config.read_text()
-        except OSError as exc:
-            raise InputError(f"--containerd-config {containerd_config}: cannot read: {exc.strerror}") from exc
+        text = safeio.read_text(containerd_config, what="--containerd-config", limit_name="max_config_bytes")
         source = str(containerd_config)
     elif facts.containerd_live and facts.containerd_dump:
         text, source = facts.containerd_dump, "containerd config dump (live daemon)"
     else:
         for candidate in CONTAINERD_CONFIGS:
             if Path(candidate).is_file():
-                text, source = Path(candidate).read_text(), candidate
+                text = safeio.read_text(candidate, limit_name="max_config_bytes")
+                source = candidate
                 break
     if text is not None and source is not None:
         sources["containerd"] = source

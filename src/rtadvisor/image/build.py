@@ -27,14 +27,18 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
+import stat
 import tarfile
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from rtadvisor import safeio
 from rtadvisor.errors import ArtifactError, InputError
+from rtadvisor.safeio import show
 
 MT_INDEX = "application/vnd.oci.image.index.v1+json"
 MT_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -234,11 +238,97 @@ def add_linux(writer: LayoutWriter, files: list[LayerFile], entrypoint: list[str
 
 def busybox_files(busybox: Path, applets: tuple[str, ...] = ("sh", "echo", "cat", "ls", "uname")) -> list[LayerFile]:
     """``/bin/busybox`` plus applet symlinks: a ~2 MB static userland for the plain Linux image."""
-    try:
-        data = busybox.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{busybox}: cannot read: {exc.strerror}") from exc
+    data = read_input_file(busybox, "--busybox")
     return [LayerFile("/bin/busybox", data, 0o755)] + [LayerFile(f"/bin/{a}", link="busybox") for a in applets]
+
+
+# --------------------------------------------------------------------------- reading what the user gives
+
+
+def read_input_file(path: Path, option: str) -> bytes:
+    """A module or file to put in an image: a regular file within :attr:`Limits.max_binary_bytes`."""
+    return safeio.read_bytes(path, what=option, limit_name="max_binary_bytes")
+
+
+def read_module(path: Path) -> bytes:
+    """The Wasm module argument, bounded and checked for the ``\\0asm`` magic."""
+    data = read_input_file(path, "module")
+    check_module(data, show(str(path)))
+    return data
+
+
+#: OCI distribution spec: a repository name component and a tag.
+_NAME = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_DOMAIN = re.compile(r"^(?:localhost|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)"
+                     r"(?::[0-9]{1,5})?$")
+
+
+def check_ref(name: str, tag: str) -> str:
+    """``name:tag`` if both follow the OCI distribution grammar (what skopeo and ctr accept); the
+    first component is a registry when it has a dot or a port, or is ``localhost``."""
+    first, _, rest = name.partition("/")
+    has_domain = bool(rest) and ("." in first or ":" in first or first == "localhost")
+    repo = rest if has_domain else name
+    if (not name or len(name) > 255 or not _NAME.fullmatch(repo)) or (has_domain and not _DOMAIN.fullmatch(first)):
+        raise InputError(f"--name: expected an image name such as app or registry.example.com/team/app "
+                         f"(lowercase letters, digits, . _ - separators, / between parts), got {_short(name)}")
+    if not _TAG.fullmatch(tag):
+        raise InputError(f"--tag: expected a tag of letters, digits, _ . - (at most 128, not starting with . or -), "
+                         f"got {_short(tag)}")
+    return f"{name}:{tag}"
+
+
+def _short(text: str) -> str:
+    shown = show(repr(text))
+    return shown if len(shown) <= 80 else shown[:77] + "..."
+
+
+def layer_path(dest: str, option: str = "--add") -> str:
+    """An absolute path inside the image, normalised: no ``..``/``.``/empty components, no control
+    characters, not ``/`` itself (a tar member ``../../etc/x`` escapes the rootfs of whoever unpacks it)."""
+    parts = dest.split("/")
+    if (not dest.startswith("/") or any(p in (".", "..") for p in parts) or dest.strip("/") == ""
+            or show(dest) != dest or "\\" in dest):
+        raise InputError(f"{option}: expected an absolute path inside the image without . or .. components "
+                         f"(e.g. /app/run.sh), got {_short(dest)}")
+    return "/" + "/".join(p for p in parts if p)
+
+
+def added_files(specs: list[str]) -> list[LayerFile]:
+    """``--add SRC:/dest`` options as layer files: sources bounded regular files, destinations safe and
+    distinct (a file may not also be the parent directory of another one)."""
+    files: list[LayerFile] = []
+    dests: set[str] = set()
+    for spec in specs:
+        src, sep, dest = spec.partition(":")
+        if not sep or not src:
+            raise InputError(f"--add {_short(spec)}: expected SRC:/absolute/dest")
+        target = layer_path(dest, f"--add {_short(spec)}")
+        if target in dests:
+            raise InputError(f"--add: {_short(target)} given twice")
+        dests.add(target)
+        path = Path(src)
+        data, st = safeio.read_bytes_stat(path, what=f"--add {_short(spec)}:", limit_name="max_binary_bytes")
+        files.append(LayerFile(target, data, stat.S_IMODE(st.st_mode) & 0o777))
+    for d in dests:
+        parent = d.rsplit("/", 1)[0]
+        while parent:
+            if parent in dests:
+                raise InputError(f"--add: {_short(parent)} is a file and also the directory of {_short(d)}")
+            parent = parent.rsplit("/", 1)[0]
+    return files
+
+
+def parse_entrypoint(text: str) -> list[str]:
+    """``--entrypoint`` as a JSON list of strings (strict JSON, bounded)."""
+    try:
+        argv = safeio.load_json(text, where="--entrypoint")
+    except InputError as exc:
+        raise InputError(f"--entrypoint: expected a JSON list such as '[\"/bin/sh\",\"-c\",\"echo hi\"]' ({exc})") from exc
+    if not isinstance(argv, list) or not argv or not all(isinstance(a, str) and "\0" not in a for a in argv):
+        raise InputError("--entrypoint: expected a non-empty JSON list of strings")
+    return argv
 
 
 def tar_layout(layout: Path, dest: Path) -> None:
@@ -255,6 +345,25 @@ def tar_layout(layout: Path, dest: Path) -> None:
                 tar.addfile(info)
 
 
+def _existing_manifests(dest: Path) -> list[dict[str, Any]]:
+    """The index entries of a layout we are about to add to, after checking it is one we may copy:
+    only directories and regular files (a symlink would be copied as a link to who knows what), a
+    valid ``index.json``."""
+    from .layout import LayoutSource, require
+
+    where = f"--output {show(str(dest))}"
+    for root, dirs, files in os.walk(dest):
+        for name in dirs + files:
+            st = os.lstat(os.path.join(root, name))
+            if not (stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode)):
+                rel = os.path.relpath(os.path.join(root, name), dest)
+                raise InputError(f"{where}: {show(rel)} is not a regular file or directory; not adding to this layout")
+    with LayoutSource(dest) as src:
+        index = src.json("index.json")
+        require(index, MT_INDEX, f"{where}: index.json")
+    return list(index["manifests"])
+
+
 def write_output(dest: Path, build: Any) -> list[BuiltImage]:
     """Run ``build(writer)`` and write the layout to ``dest`` (a directory, or ``*.tar``), atomically.
 
@@ -267,14 +376,17 @@ def write_output(dest: Path, build: Any) -> list[BuiltImage]:
         raise InputError(f"--output {dest}: directory {parent} does not exist")
     if not as_tar and dest.exists() and not (dest / "oci-layout").exists() and any(dest.iterdir()):
         raise InputError(f"--output {dest}: exists, is not empty and is not an OCI layout")
+    existing: list[dict[str, Any]] | None = None
+    if not as_tar and (dest / "oci-layout").exists():
+        existing = _existing_manifests(dest)
     stage = Path(tempfile.mkdtemp(prefix=".rtadvisor-image-", dir=parent))
     try:
         layout = stage / "layout"
-        if not as_tar and (dest / "oci-layout").exists():
-            shutil.copytree(dest, layout)
+        if existing is not None:
+            shutil.copytree(dest, layout, symlinks=True)
         writer = LayoutWriter(layout)
-        if (layout / "index.json").exists():
-            writer.manifests = json.loads((layout / "index.json").read_text()).get("manifests", [])
+        if existing is not None:
+            writer.manifests = existing
         images = list(build(writer))
         writer.finish()
         if as_tar:

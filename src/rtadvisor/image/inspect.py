@@ -15,15 +15,23 @@ The signals, strongest first:
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rtadvisor.errors import ArtifactError, InputError
+from rtadvisor.errors import InputError
+from rtadvisor.safeio import show
 
-from .build import CONTAINERD_NAME, MT_WASM_CONFIG, MT_WASM_LAYER, REF_NAME, VARIANT_ANNOTATION
-from .layout import LayoutSource, validate_layout
+from .build import (
+    CONTAINERD_NAME,
+    MT_INDEX,
+    MT_MANIFEST,
+    MT_WASM_CONFIG,
+    MT_WASM_LAYER,
+    REF_NAME,
+    VARIANT_ANNOTATION,
+)
+from .layout import LayoutSource, require, schema_message, validate_layout
 
 WASM_ENGINES = ("wasmedge", "wasmtime", "wasmer", "iwasm", "wasm3")
 
@@ -54,7 +62,7 @@ def classify(manifest: dict[str, Any], config: dict[str, Any], config_media_type
     layers = manifest.get("layers") or []
     size = sum(int(d.get("size", 0)) for d in layers) + int((manifest.get("config") or {}).get("size", 0))
     arch, os_ = str(config.get("architecture", "?")), str(config.get("os", "?"))
-    cfg = config.get("config") or {}
+    cfg = config.get("config") or {}  # validated by inspect_layout (CLASSIFY_CONFIG)
     entry = tuple(str(x) for x in (cfg.get("Entrypoint") or []) + (cfg.get("Cmd") or []))
     evidence: list[str] = []
     warnings: list[str] = []
@@ -109,24 +117,62 @@ def classify(manifest: dict[str, Any], config: dict[str, Any], config_media_type
                        warnings=("not a Linux or Wasm image rtadvisor knows how to run",), **common)
 
 
+#: The parts of an image config :func:`classify` reads, with the types it needs (any config media type:
+#: OCI, Docker, Wasm); validated before use so a crafted config is one error line, not a TypeError.
+CLASSIFY_CONFIG: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "architecture": {"type": "string"},
+        "os": {"type": "string"},
+        "config": {
+            "type": ["object", "null"],
+            "properties": {
+                "Entrypoint": {"type": ["array", "null"], "items": {"type": "string"}},
+                "Cmd": {"type": ["array", "null"], "items": {"type": "string"}},
+            },
+        },
+    },
+}
+
+
+def _config_errors(config: Any, where: str) -> list[str]:
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(CLASSIFY_CONFIG)
+    return [f"{where}: {'/'.join(show(str(p)) for p in e.absolute_path) or '(top)'}: {schema_message(e)}"
+            for e in validator.iter_errors(config)]
+
+
 def inspect_layout(path: Path, *, validate: bool = True) -> dict[str, Any]:
-    """Classify every image of an OCI layout (directory or tar); optionally validate it too."""
+    """Classify every image of an OCI layout (directory or tar); optionally validate it too.
+
+    Each document is checked against its schema before it is looked into; a layout whose index,
+    manifests or configs cannot be used raises one :class:`InputError` line naming the document and
+    field. Digest and size mismatches do not stop the inspection: they are listed under ``errors``.
+    """
     reports: list[ImageReport] = []
     with LayoutSource(path) as src:
-        try:
-            index = src.json("index.json")
-        except ArtifactError as exc:
-            raise InputError(f"{path}: not an OCI image layout (no index.json); "
-                             "`skopeo copy docker-archive:X oci:DIR` converts a docker save archive") from exc
-        for desc in index.get("manifests", []):
-            manifest = json.loads(src.blob(desc["digest"]))
-            if manifest.get("mediaType") == "application/vnd.oci.image.index.v1+json" or "manifests" in manifest:
+        if not src.exists("index.json"):
+            raise InputError(f"{src.where}: not an OCI image layout (no index.json); "
+                             "`skopeo copy docker-archive:X oci:DIR` converts a docker save archive")
+        index = src.json("index.json")
+        require(index, MT_INDEX, f"{src.where}: index.json")
+        for i, desc in enumerate(index["manifests"]):
+            where = f"{src.where}: index.json manifests[{i}]"
+            manifest = src.blob_json(desc["digest"], where)
+            if not isinstance(manifest, dict):
+                raise InputError(f"{where}: the manifest is a JSON {type(manifest).__name__}, expected an object")
+            if manifest.get("mediaType") == MT_INDEX or "manifests" in manifest:
                 continue  # nested index: the images it lists are inspected via the top index only
-            cdesc = manifest.get("config") or {}
+            require(manifest, MT_MANIFEST, f"{where} (manifest {desc['digest'][:19]})")
+            cdesc = manifest["config"]
             try:
-                config = json.loads(src.blob(cdesc["digest"]))
-            except (json.JSONDecodeError, KeyError):
-                config = {}
+                config = src.blob_json(cdesc["digest"], f"{where} config")
+            except InputError:
+                config = {}  # missing or unreadable: classified as unknown; validation says why
+            errors = _config_errors(config, f"{where} config {cdesc['digest'][:19]}")
+            if errors:
+                raise InputError(errors[0])
             annotations = desc.get("annotations") or {}
             ref = annotations.get(CONTAINERD_NAME) or annotations.get(REF_NAME)
             reports.append(classify(manifest, config, str(cdesc.get("mediaType", "")), ref, desc["digest"]))

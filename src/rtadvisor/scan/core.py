@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from rtadvisor import safeio
 from rtadvisor.errors import RtadvisorError
 from rtadvisor.model import Decision
 
@@ -27,7 +28,7 @@ from .advise import (
     runtime_of_class,
 )
 from .infer import WASM_VARIANT, Inference, InferenceError, Inferred, infer
-from .reader import Input, KubeObject, Problem, classify, expand_paths, iter_objects, read_text
+from .reader import Input, KubeObject, Problem, Unreadable, classify, expand_paths, iter_objects, read_text
 
 # ok: the current class selects the recommended runtime; mismatch: it does not; choice: it selects
 # another runtime the team chose on purpose and that isolates at least as well (gVisor or Kata
@@ -153,21 +154,21 @@ def scan(paths: Sequence[str], recommend: Recommend | None = None) -> ScanResult
     cache = DecisionCache(recommend)
     inputs, problems = expand_paths(paths)
     result = ScanResult(problems=list(problems))
+    lim = safeio.limits()  # once per scan, not per file
     for src in inputs:
-        _scan_input(src, cache, result)
+        _scan_input(src, cache, result, lim)
     result.cache_hits, result.cache_misses = cache.hits, cache.misses
     return result
 
 
-def _scan_input(src: Input, cache: DecisionCache, result: ScanResult) -> None:
+def _scan_input(src: Input, cache: DecisionCache, result: ScanResult, lim: safeio.Limits) -> None:
     try:
-        text = read_text(src)
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else (exc.strerror or str(exc))
-        result.problems.append(Problem(src.display, None, "unreadable", f"cannot read: {reason}"))
+        text = read_text(src, lim)
+    except Unreadable as exc:
+        result.problems.append(Problem(src.display, None, "unreadable", f"cannot read: {exc}"))
         return
     result.files += 1
-    for item in iter_objects(src, text):
+    for item in iter_objects(src, text, lim=lim):
         if isinstance(item, Problem):
             result.problems.append(item)
             continue

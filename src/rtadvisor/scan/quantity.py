@@ -25,6 +25,8 @@ import math
 import re
 from decimal import Decimal, InvalidOperation
 
+from rtadvisor.safeio import show
+
 BINARY_SI: dict[str, int] = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 DECIMAL_SI: dict[str, Decimal] = {
     "n": Decimal("1e-9"),
@@ -40,9 +42,12 @@ DECIMAL_SI: dict[str, Decimal] = {
 }
 
 # number: "1", "1.5", "1.", ".5"; exponent suffix binds before the exa suffix "E" (as in apimachinery).
+# ASCII digits only (\d would take any Unicode digit, which apimachinery does not); an exponent of at
+# most 9 digits (anything longer is out of range anyway, and int() of 5000 digits is an error).
 _QUANTITY = re.compile(
-    r"^(?P<num>[+-]?(?:\d+(?:\.\d*)?|\.\d+))"
-    r"(?:(?P<exp>[eE][+-]?\d+)|(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?)$"
+    r"(?P<num>[+-]?(?:\d+(?:\.\d*)?|\.\d+))"
+    r"(?:(?P<exp>[eE][+-]?\d{1,9})|(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?)",
+    re.ASCII,
 )
 
 MIB = Decimal(2**20)
@@ -52,22 +57,28 @@ class QuantityError(ValueError):
     """A value is not a Kubernetes quantity; ``str()`` says what was given and what is expected."""
 
 
+def _shown(value: object) -> str:
+    """The value for a one-line message: control characters escaped, at most ~60 characters."""
+    text = show(repr(value))
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def parse_quantity(value: object) -> Decimal:
     """Parse a Kubernetes quantity into its exact numeric value (bytes for memory, cores for CPU)."""
     if isinstance(value, bool):  # YAML "yes"/"true" become bools; never a quantity
-        raise QuantityError(f"{value!r} is not a quantity (expected e.g. 128Mi, 500m, 1e3, 0.5)")
+        raise QuantityError(f"{_shown(value)} is not a quantity (expected e.g. 128Mi, 500m, 1e3, 0.5)")
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise QuantityError(f"{value!r} is not a finite quantity")
+            raise QuantityError(f"{_shown(value)} is not a finite quantity")
         return Decimal(repr(value))
     if not isinstance(value, str):
-        raise QuantityError(f"{value!r} is not a quantity (expected e.g. 128Mi, 500m, 1e3, 0.5)")
+        raise QuantityError(f"{_shown(value)} is not a quantity (expected e.g. 128Mi, 500m, 1e3, 0.5)")
     text = value.strip()
-    match = _QUANTITY.match(text)
+    match = _QUANTITY.fullmatch(text)
     if match is None:
-        raise QuantityError(f"{value!r} is not a quantity (expected e.g. 128Mi, 500m, 1e3, 0.5)")
+        raise QuantityError(f"{_shown(value)} is not a quantity (expected e.g. 128Mi, 500m, 1e3, 0.5)")
     try:
         number = Decimal(match["num"])
         if match["exp"] is not None:
@@ -77,7 +88,7 @@ def parse_quantity(value: object) -> Decimal:
             return number * BINARY_SI[suffix]
         return number * DECIMAL_SI[suffix]
     except (InvalidOperation, OverflowError) as exc:  # absurd exponents
-        raise QuantityError(f"{value!r} is out of range for a quantity") from exc
+        raise QuantityError(f"{_shown(value)} is out of range for a quantity") from exc
 
 
 def format_quantity(number: Decimal | int | str, suffix: str) -> str:
@@ -89,13 +100,13 @@ def memory_mib(value: object) -> float:
     """Memory quantity in MiB (the unit of ``Workload.memory_mb``); must not be negative."""
     q = parse_quantity(value)
     if q < 0:
-        raise QuantityError(f"{value!r} is negative; a memory quantity must be >= 0")
+        raise QuantityError(f"{_shown(value)} is negative; a memory quantity must be >= 0")
     return _finite(value, float(q / MIB))
 
 
 def _finite(value: object, number: float) -> float:
     if not math.isfinite(number):
-        raise QuantityError(f"{value!r} is out of range for a quantity")
+        raise QuantityError(f"{_shown(value)} is out of range for a quantity")
     return number
 
 
@@ -103,5 +114,5 @@ def cpu_cores(value: object) -> float:
     """CPU quantity in cores (``500m`` -> 0.5); must not be negative."""
     q = parse_quantity(value)
     if q < 0:
-        raise QuantityError(f"{value!r} is negative; a CPU quantity must be >= 0")
+        raise QuantityError(f"{_shown(value)} is negative; a CPU quantity must be >= 0")
     return _finite(value, float(q))

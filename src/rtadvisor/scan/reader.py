@@ -1,15 +1,21 @@
 """Read Kubernetes manifests: files, directories, stdin, multi-document files and ``kind: List``.
 
-Parsing uses PyYAML's libyaml ``CSafeLoader`` one node at a time (``get_node`` then
-``construct_document``, exactly what ``load_all`` does internally) so we get the same speed as a
-plain ``load_all`` *and* the composed node tree, whose marks give line numbers. The node tree is
-only walked again when a line inside a document is needed (an error, a field location).
+Parsing uses PyYAML's libyaml ``CParser`` one node at a time (``get_node`` then construction, what
+``load_all`` does internally) so we get the same speed as a plain ``load_all`` *and* the composed node
+tree, whose marks give line numbers. The node tree is only walked again when a line inside a document
+is needed (an error, a field location).
+
+Hostile input is bounded by :mod:`rtadvisor.safeio`: only regular files within the input size limit
+are read (a FIFO or ``/dev/zero`` is refused, not read forever), the loader counts nodes and depth
+while libyaml composes and refuses alias bombs before anything is constructed, and values PyYAML
+cannot build become problems with their line. Walking a directory does not follow symbolic links
+that lead out of it.
 """
 
 from __future__ import annotations
 
 import os
-import sys
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,38 +23,24 @@ from typing import Any, ClassVar
 
 import yaml
 
-try:  # libyaml is present wherever PyYAML has wheels; the pure parser is the slow fallback
-    from yaml.cyaml import CParser as _Parser
-except ImportError:  # pragma: no cover
-    from yaml.composer import Composer
-    from yaml.parser import Parser
-    from yaml.reader import Reader
-    from yaml.scanner import Scanner
-
-    class _Parser(Reader, Scanner, Parser, Composer):  # type: ignore[no-redef]
-        def __init__(self, stream: str) -> None:
-            Reader.__init__(self, stream)
-            Scanner.__init__(self)
-            Parser.__init__(self)
-            Composer.__init__(self)
+from rtadvisor import safeio
+from rtadvisor.errors import InputError
+from rtadvisor.safeio import CountingYamlLoader, show
 
 
-class _MemoResolver(yaml.resolver.Resolver):
-    """SafeLoader's tag resolution, memoised per scalar text.
+class _Loader(CountingYamlLoader):
+    """safeio's limited CSafeLoader with tag resolution memoised per scalar text.
+
+    It counts nodes (and alias expansion) but does not track depth per node (a quarter of the parse
+    time on a fleet of small files): libyaml stops at 1000 levels itself, and a document deep enough
+    to exhaust Python's stack while it is constructed becomes a problem of its file.
 
     libyaml composes the node tree in C but calls back into Python to resolve every node's implicit
     tag, running the YAML 1.1 regexes each time; manifests repeat the same keys and values
-    ("name", "image", "resources", "100m") endlessly, so a lookup table pays. Path resolvers are
-    never registered by the safe loader, so descending/ascending is a no-op here.
+    ("name", "image", "resources", "100m") endlessly, so a lookup table pays.
     """
 
     _memo: ClassVar[dict[tuple[str, bool], str]] = {}  # shared by every loader: tags never change
-
-    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
-        return None
-
-    def ascend_resolver(self) -> None:
-        return None
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         if kind is yaml.ScalarNode:
@@ -61,15 +53,6 @@ class _MemoResolver(yaml.resolver.Resolver):
                 self._memo[key] = tag
             return tag
         return yaml.resolver.Resolver.resolve(self, kind, value, implicit)
-
-
-class _Loader(_Parser, yaml.constructor.SafeConstructor, _MemoResolver):  # type: ignore[misc,valid-type]
-    """CSafeLoader with the memoised resolver (same parser, same constructor, same tags)."""
-
-    def __init__(self, stream: str) -> None:
-        _Parser.__init__(self, stream)
-        yaml.constructor.SafeConstructor.__init__(self)
-        _MemoResolver.__init__(self)
 
 STDIN = "-"
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -160,8 +143,28 @@ class Input:
     path: Path | None
 
 
+class Unreadable(Exception):
+    """An input cannot be read; ``str()`` is the reason (the file is named by the caller)."""
+
+
+def _reason(exc: OSError) -> str:
+    if exc.errno is not None and exc.errno == 2:
+        return "no such file or directory"
+    return exc.strerror or str(exc)
+
+
 def expand_paths(paths: Sequence[str]) -> tuple[list[Input], list[Problem]]:
-    """Turn command-line paths into files: directories are searched recursively for *.yaml/*.yml."""
+    """Turn command-line paths into files: directories are searched recursively for *.yaml/*.yml.
+
+    ``Input.display`` and ``Problem.file`` keep the path as it is (reports carry the real name; whoever
+    prints them escapes it); messages show paths with control characters escaped.
+
+    A path named on the command line is read even when it is a symbolic link (the user chose it).
+    Inside a directory, a symbolic link is followed only when its target lies inside that directory
+    too (a link to ``/etc/shadow`` in a scanned repository is reported, not read), and a file reached
+    both directly and through a link is read once, under its own name. Symbolic links to directories
+    are not descended into (``os.walk``'s default), so a link loop cannot make the walk endless.
+    """
     inputs: list[Input] = []
     problems: list[Problem] = []
     seen: set[str] = set()
@@ -170,39 +173,89 @@ def expand_paths(paths: Sequence[str]) -> tuple[list[Input], list[Problem]]:
             inputs.append(Input("<stdin>", None))
             continue
         p = Path(raw)
-        if p.is_dir():
-            found: list[Path] = []
-            for root, dirs, files in os.walk(p):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                found.extend(Path(root, f) for f in files if f.endswith(YAML_SUFFIXES))
-            for f in sorted(found):
+        try:
+            st = p.stat()
+        except OSError as exc:
+            problems.append(Problem(raw, None, "unreadable", f"{show(raw)}: {_reason(exc)}"))
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            found, skipped = _walk(p)
+            problems.extend(skipped)
+            for f in found:
                 if _key(f) not in seen:
                     seen.add(_key(f))
                     inputs.append(Input(str(f), f))
-        elif p.is_file():
-            if _key(p) not in seen:
-                seen.add(_key(p))
-                inputs.append(Input(str(p), p))
-        else:
-            problems.append(Problem(raw, None, "unreadable", f"{raw}: no such file or directory"))
+        elif _key(p) not in seen:
+            # regular files, and FIFOs/devices too: reading refuses those with a clear reason
+            seen.add(_key(p))
+            inputs.append(Input(raw, p))
     return inputs, problems
+
+
+def _walk(top: Path) -> tuple[list[Path], list[Problem]]:
+    """The YAML files under ``top`` (sorted), regular files first so a file reached also through a
+    link keeps its own name; links out of ``top`` become problems."""
+    problems: list[Problem] = []
+    regular: list[Path] = []
+    links: list[Path] = []
+
+    def on_error(exc: OSError) -> None:
+        where = exc.filename or str(top)
+        problems.append(Problem(where, None, "unreadable", f"{show(where)}: cannot read directory: {_reason(exc)}"))
+
+    for root, dirs, files in os.walk(top, onerror=on_error):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in files:
+            if name.endswith(YAML_SUFFIXES):
+                f = Path(root, name)
+                (links if f.is_symlink() else regular).append(f)
+    found = sorted(regular)
+    if not links:
+        return found, problems
+    real_top = os.path.realpath(top)
+    known = {_key(f) for f in found}
+    for link in sorted(links):
+        target = os.path.realpath(link)
+        if target != real_top and not target.startswith(real_top.rstrip("/") + "/"):
+            problems.append(Problem(str(link), None, "unreadable",
+                                    f"not followed: a symbolic link to {show(target)}, outside {show(str(top))}"))
+        elif _key(link) not in known:
+            known.add(_key(link))
+            found.append(link)
+    return sorted(found), problems
 
 
 def _key(path: Path) -> str:
     """One key per file however it was named (``./a.yaml``, ``dir/../a.yaml``, a directory walk)."""
     try:
         return str(path.resolve())
-    except OSError:
+    except (OSError, RuntimeError):  # a symlink loop
         return str(path)
 
 
-def read_text(src: Input) -> str:
-    """The text of an input; raises OSError/UnicodeDecodeError for the caller to report."""
-    if src.path is None:
-        data = sys.stdin.buffer.read()
-    else:
-        data = src.path.read_bytes()
-    return data.decode("utf-8-sig")
+def read_text(src: Input, lim: safeio.Limits | None = None) -> str:
+    """The text of an input, bounded (:func:`rtadvisor.safeio.read_bytes`); raises :class:`Unreadable`
+    with the reason (a FIFO, a directory, over the size limit, not UTF-8, ...)."""
+    try:
+        if src.path is None:
+            return safeio.read_stdin(what="<stdin>", error=_SafeioError, limit=lim.max_bytes if lim else None)
+        data = safeio.read_bytes(src.path, error=_SafeioError, limit=lim.max_bytes if lim else None)
+    except _SafeioError as exc:
+        raise Unreadable(_strip_label(str(exc), src)) from exc
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Unreadable(f"not UTF-8 text (invalid byte at offset {exc.start})") from exc
+
+
+class _SafeioError(InputError):
+    pass
+
+
+def _strip_label(message: str, src: Input) -> str:
+    label = "<stdin>" if src.path is None else show(os.fspath(src.path))
+    message = message[len(label) + 2:] if message.startswith(label + ": ") else message
+    return message.removeprefix("cannot read: ")  # the caller says "cannot read"
 
 
 # What the scan reads of each object. Constructing Python objects is most of what a YAML load costs
@@ -226,19 +279,20 @@ _HEAD = ("apiVersion", "kind", "metadata")
 _MERGE = "tag:yaml.org,2002:merge"
 
 
-def iter_objects(src: Input, text: str, full: bool = False) -> Iterator[KubeObject | Problem]:
+def iter_objects(src: Input, text: str, full: bool = False, lim: safeio.Limits | None = None,
+                 ) -> Iterator[KubeObject | Problem]:
     """Yield every Kubernetes object of a file, or a Problem for what cannot be read.
 
     A YAML syntax error stops that file (the parser cannot resynchronise); objects before the error
     have been yielded already. Empty documents are skipped silently. Unless ``full``, an object's
     ``data`` holds only what the scan reads (see ``PROJECTIONS``).
     """
-    loader = _Loader(text)
+    loader = _Loader(text, lim)
     index = -1
     try:
         while loader.check_node():
             index += 1
-            node = loader.get_node()
+            node = loader.get_checked_node()
             if node is None:
                 continue
             yield from _objects_of_document(src, index, node, loader, full)
@@ -246,7 +300,9 @@ def iter_objects(src: Input, text: str, full: bool = False) -> Iterator[KubeObje
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        yield Problem(src.display, line, "invalid-yaml", f"not valid YAML: {problem}")
+        yield Problem(src.display, line, "invalid-yaml", f"not valid YAML: {show(problem)}")
+    except RecursionError:  # pure-Python construction unwinds cleanly; the file is skipped
+        yield Problem(src.display, None, "invalid-yaml", "not valid YAML: nested too deep to read")
     finally:
         loader.dispose()
 
@@ -277,7 +333,8 @@ def _construct(loader: Any, node: yaml.Node, depth: int = 0) -> Any:
             return out
         if tag == _SEQ:
             return [_construct(loader, v, depth + 1) for v in node.value]
-        if tag == _INT and node.value.isdigit() and (node.value[0] != "0" or node.value == "0"):  # "010" is octal
+        if (tag == _INT and len(node.value) <= 18 and node.value.isdigit()
+                and (node.value[0] != "0" or node.value == "0")):  # "010" is octal; longer: the checked slow path
             return int(node.value)
         if tag == _NULL:
             return None
