@@ -19,7 +19,15 @@ error names the input at fault.
 from __future__ import annotations
 
 from .bench import backend_names, check_backends, prepare
-from .decisions import RULEBOOKS, load_workload, parse_decision, parse_workload, presets, recommend
+from .decisions import (
+    RULEBOOKS,
+    load_workload,
+    parse_decision,
+    parse_preference_pairs,
+    parse_workload,
+    presets,
+    recommend,
+)
 from .deploy import diagnose, doctor, generate, write_bundle
 from .evidence import (
     check_claims,
@@ -108,6 +116,7 @@ __all__ = [
     "network_summary",
     "observability",
     "parse_decision",
+    "parse_preference_pairs",
     "parse_workload",
     "prepare",
     "presets",

@@ -70,6 +70,34 @@ def recommend(
                   slo_evidence=slo_evidence)
 
 
+def parse_preference_pairs(items: list[str], what: str) -> dict[str, float]:
+    """``KEY=NUMBER`` (or ``KEY=A/B``) options; numbers in decimal notation only, finite (no inf, nan,
+    1e400 or 5000 digits: rtadvisor.safeio.number_option). What the keys and values mean is checked
+    by the scoring (decide.score)."""
+    import math
+
+    from rtadvisor.safeio import number_option, show
+
+    out: dict[str, float] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        shown = show(repr(item if len(item) <= 60 else item[:57] + "..."))
+        if not sep:
+            raise InputError(f"option {what}: expected KEY=NUMBER, got {shown}")
+        where = f"option {what} {shown}"
+        num, slash, den = value.partition("/")
+        number = number_option(num, option=where)
+        if slash:
+            divisor = number_option(den, option=where)
+            if divisor == 0:
+                raise InputError(f"{where}: division by zero")
+            number = number / divisor
+            if not math.isfinite(number):
+                raise InputError(f"{where}: expected a finite number")
+        out[key.strip()] = number
+    return out
+
+
 def parse_decision(data: Any, source: str = "decision") -> Decision:
     """Validate a decision document (what ``recommend --json`` prints); the error names the field."""
     from pydantic import ValidationError

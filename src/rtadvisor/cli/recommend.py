@@ -13,34 +13,6 @@ if TYPE_CHECKING:
     from rtadvisor.model import Decision
 
 
-def _parse_pairs(items: list[str], what: str) -> dict[str, float]:
-    """``KEY=NUMBER`` (or ``KEY=A/B``) options; numbers in decimal notation only, finite (no inf, nan,
-    1e400 or 5000 digits: rtadvisor.safeio.number_option). What the keys and values mean is checked
-    by the scoring (decide.score)."""
-    import math
-
-    from rtadvisor.safeio import number_option, show
-
-    out: dict[str, float] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        shown = show(repr(item if len(item) <= 60 else item[:57] + "..."))
-        if not sep:
-            raise InputError(f"option {what}: expected KEY=NUMBER, got {shown}")
-        where = f"option {what} {shown}"
-        num, slash, den = value.partition("/")
-        number = number_option(num, option=where)
-        if slash:
-            divisor = number_option(den, option=where)
-            if divisor == 0:
-                raise InputError(f"{where}: division by zero")
-            number = number / divisor
-            if not math.isfinite(number):
-                raise InputError(f"{where}: expected a finite number")
-        out[key.strip()] = number
-    return out
-
-
 def register(app: typer.Typer) -> None:
     """Add ``recommend`` to the main app."""
 
@@ -95,9 +67,9 @@ def register(app: typer.Typer) -> None:
             workload = use.parse_workload(given, source="options")
         preferences: dict[str, Any] = {}
         if weight:
-            preferences["weights"] = _parse_pairs(weight, "--weight")
+            preferences["weights"] = use.parse_preference_pairs(weight, "--weight")
         if prefer:
-            preferences["pairwise"] = _parse_pairs(prefer, "--prefer")
+            preferences["pairwise"] = use.parse_preference_pairs(prefer, "--prefer")
         if method:
             preferences["method"] = method
         if rulebook not in use.RULEBOOKS:
