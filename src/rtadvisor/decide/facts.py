@@ -14,6 +14,7 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from enum import Enum
@@ -81,6 +82,13 @@ class Facts:
     def value(self, name: str) -> Any:
         """A fact by name (profile field or derived fact)."""
         return getattr(self, name)
+
+    @functools.cached_property
+    def plain_values(self) -> dict[str, Any]:
+        """Every fact as plain JSON-like values (enums by value), computed once: conditions read these."""
+        from rtadvisor.kb.schema import FACT_NAMES
+
+        return {name: plain(getattr(self, name)) for name in FACT_NAMES}
 
     def with_(self, **changes: Any) -> Facts:
         return replace(self, **changes)
@@ -235,13 +243,12 @@ def holds(cond: Mapping[str, Any], facts: Facts) -> bool:
         elif key == "stated":
             if set(want) & facts.assumed:
                 return False
-        elif not _test(facts.value(key), want):
+        elif not _test(facts.plain_values[key], want):
             return False
     return True
 
 
-def _test(value: Any, want: Any) -> bool:
-    have = plain(value)
+def _test(have: Any, want: Any) -> bool:
     if isinstance(want, dict):
         op, arg = next(iter(want.items()))
         items = set(have or ())

@@ -153,18 +153,33 @@ class _State:
     conflicts: list[Conflict] = field(default_factory=list)
     hits: list[ConstraintHit] = field(default_factory=list)
     skip: frozenset[str] = frozenset()  # rules left out (to see whether a rule made the difference)
-    quiet: bool = False  # no trace (counterfactual runs)
+    quiet: bool = False  # only the runtime matters (counterfactual runs): no trace, texts or conflicts
+    trace_off: bool = False  # no trace steps (a decision for a scan: no one reads its path)
 
     def step(self, kind: str, rule: str, question: str, answer: str, threshold: str | None = None,
              source: str | None = "practice", **detail: Any) -> None:
-        if self.quiet:
+        if self.quiet or self.trace_off:
             return
-        self.trace.append(TraceStep(step=len(self.trace) + 1, kind=kind, rule=rule, question=question,  # type: ignore[arg-type]
-                                    answer=answer, threshold=threshold, source=source, detail=detail))  # type: ignore[arg-type]
+        # Built from values the engine made itself: no need to validate them again (hot path of scan).
+        self.trace.append(TraceStep.model_construct(step=len(self.trace) + 1, kind=kind, rule=rule, question=question,
+                                                    answer=answer, threshold=threshold, source=source, detail=detail))
 
 
 def _cite_detail(rule: s.Rule) -> dict[str, Any]:
-    return {"cite": [c.model_dump(mode="json") for c in rule.cite], "narrows": list(rule.narrows), "scope": rule.scope or ""}
+    # A fresh dict each time (a Decision owns its trace), built from JSON-ready parts computed once.
+    return {"cite": [dict(c) for c in _cites_json(rule)], "narrows": list(rule.narrows), "scope": rule.scope or ""}
+
+
+_CITES: dict[int, tuple[dict[str, Any], ...]] = {}
+
+
+def _cites_json(rule: s.Rule) -> tuple[dict[str, Any], ...]:
+    key = id(rule)
+    hit = _CITES.get(key)
+    if hit is None or len(_CITES) > 10_000:
+        hit = tuple(c.model_dump(mode="json") for c in rule.cite)
+        _CITES[key] = hit
+    return hit
 
 
 def apply_filters(st: _State) -> set[str]:
@@ -176,7 +191,7 @@ def apply_filters(st: _State) -> set[str]:
         if rule.id in st.skip:
             continue
         if not holds(rule.when, f):
-            if _filters(kb, rule):
+            if _filters(kb, rule) and not (st.quiet or st.trace_off):
                 st.step("guard", rule.id, rule.title + "?", "no (does not apply to these facts)", **_cite_detail(rule))
             continue
         if not _filters(kb, rule):
@@ -184,11 +199,12 @@ def apply_filters(st: _State) -> set[str]:
             continue
         allowed = _allowed_by(kb, rule, f)
         remaining = cands & allowed
-        reason = render(kb, rule.reason or "", f, rule=rule)
         if not remaining:
             winner = next((r for r, a in narrowing if not (a & allowed)), narrowing[-1][0] if narrowing else rule)
-            needed = " or ".join(kb.runtime(r).name for r in sorted(cands))
             st.fired.append(Fired(rule, conflicted=True))
+            if st.quiet:
+                continue
+            needed = " or ".join(kb.runtime(r).name for r in sorted(cands))
             why = render(kb, rule.conflict or "the earlier rule wins", f, runtime_needed=needed)
             st.conflicts.append(Conflict(id=f"{rule.id}~{winner.id}", topic=rule.title,
                                          positions={winner.id: winner.title, rule.id: rule.title},
@@ -197,14 +213,17 @@ def apply_filters(st: _State) -> set[str]:
                     source="practice", winner=winner.id, **_cite_detail(rule))
             continue
         removed = frozenset(cands - remaining)
+        cands = remaining
+        st.fired.append(Fired(rule, removed=removed, allowed=frozenset(allowed)))
+        if st.quiet:
+            continue
+        narrowing.append((rule, allowed))
+        reason = render(kb, rule.reason or "", f, rule=rule)
         for r in sorted(removed):
             why = reason
             if rule.exclude_unusable and r in dict(f.unusable):
                 why = dict(f.unusable)[r]
             st.excluded.setdefault(r, f"{rule.id}: {why}")
-        cands = remaining
-        narrowing.append((rule, allowed))
-        st.fired.append(Fired(rule, removed=removed, allowed=frozenset(allowed)))
         if removed:
             st.hits.append(ConstraintHit(id=rule.id, rule=rule.title, requires=", ".join(sorted(remaining)),
                                          because=reason, source="practice"))
@@ -232,7 +251,8 @@ def choose(st: _State, table: ScoreTable, cands: set[str]) -> tuple[str, s.Rule 
         else:
             best = options[0]
             how = f"first of {', '.join(rule.prefer)} still a candidate"
-        st.step("score", rule.id, f"{rule.title}: which runtime?", f"{best} ({how})", **_cite_detail(rule))
+        if not (st.quiet or st.trace_off):
+            st.step("score", rule.id, f"{rule.title}: which runtime?", f"{best} ({how})", **_cite_detail(rule))
         return best, rule
     best = max(cands, key=lambda r: (ranking_key(table, r), -len(r)))
     st.step("score", "score", "No rule prefers a runtime here: best score among the candidates?",
@@ -317,14 +337,18 @@ def architecture(kb: KnowledgeBase, f: Facts, runtime: str, adds: list[str], mes
 # --------------------------------------------------------------------------- the whole decision
 
 
-def decide(kb: KnowledgeBase, f: Facts, table: ScoreTable, trace_scores: Any) -> Outcome:
-    """The practice rulebook's decision for ``f`` (``trace_scores(st_step)`` writes the score step)."""
-    st = _State(kb, f)
+def decide(kb: KnowledgeBase, f: Facts, table: ScoreTable, trace_scores: Any, lite: bool = False) -> Outcome:
+    """The practice rulebook's decision for ``f`` (``trace_scores(st_step)`` writes the score step).
+
+    ``lite``: no trace and no alternatives (what a scan of thousands of workloads needs is the
+    runtime, route, architecture, reasons and conflicts)."""
+    st = _State(kb, f, trace_off=lite)
     cands = apply_filters(st)
-    st.step("score", f"mcdm:{table.method}", "Multi-criteria score (ties and order among preferences)",
-            "weights " + ", ".join(f"{c}={table.weights[c]:.3f}" for c in CRITERIA), threshold=table.weights_basis,
-            source="derived")
-    trace_scores(st)
+    if not lite:
+        st.step("score", f"mcdm:{table.method}", "Multi-criteria score (ties and order among preferences)",
+                "weights " + ", ".join(f"{c}={table.weights[c]:.3f}" for c in CRITERIA), threshold=table.weights_basis,
+                source="derived")
+        trace_scores(st)
     chosen, by = choose(st, table, cands)
     chosen, slo_reason = switch_for_slo(st, table, cands, chosen)
 
@@ -355,10 +379,10 @@ def decide(kb: KnowledgeBase, f: Facts, table: ScoreTable, trace_scores: Any) ->
             adds.append(add)
     arch = architecture(kb, f, chosen, adds, mesh)
 
-    reasons = _reasons(st, table, chosen, by, slo_reason)
-    steps = _rule_steps(st, chosen)
+    reasons = _reasons(st, table, chosen, by, slo_reason, limit=1 if lite else 3)
+    steps = [] if lite else _rule_steps(st, chosen)
     eligible = frozenset(cands)
-    alternatives = _alternatives(kb, f, table, eligible, chosen, st.excluded, adds, mesh)
+    alternatives = [] if lite else _alternatives(kb, f, table, eligible, chosen, st.excluded, adds, mesh)
     conflicts = list(st.conflicts)
     for cdef in kb.conflicts.conflicts:  # the sources' claim-level disagreements touching the choice
         if chosen in cdef.touches:
@@ -374,7 +398,7 @@ def decide(kb: KnowledgeBase, f: Facts, table: ScoreTable, trace_scores: Any) ->
 
 def runtime_only(kb: KnowledgeBase, f: Facts, table: ScoreTable) -> str:
     """Just the runtime (for "which answer would change the decision"): filters, choice, SLO."""
-    st = _State(kb, f)
+    st = _State(kb, f, quiet=True)
     cands = apply_filters(st)
     chosen, _ = choose(st, table, cands)
     return switch_for_slo(st, table, cands, chosen)[0]
@@ -387,7 +411,8 @@ def _choice(kb: KnowledgeBase, f: Facts, table: ScoreTable, skip: frozenset[str]
     return switch_for_slo(st, table, cands, chosen)[0]
 
 
-def _reasons(st: _State, table: ScoreTable, chosen: str, by: s.Rule | None, slo_reason: str | None) -> list[Reason]:
+def _reasons(st: _State, table: ScoreTable, chosen: str, by: s.Rule | None, slo_reason: str | None,
+             limit: int = 3) -> list[Reason]:
     """The 1-3 reasons a person needs, most specific first: the preference that chose (when it is
     not itself a filter), then the filters that applied, narrowest first (a rule allowing one
     runtime says more than one allowing five; two rules allowing the same set say it once).
@@ -396,7 +421,8 @@ def _reasons(st: _State, table: ScoreTable, chosen: str, by: s.Rule | None, slo_
     picked: list[s.Rule] = []
     if by is not None and not _filters(kb, by):
         picked.append(by)
-    filters = [fr for fr in st.fired if _filters(kb, fr.rule) and not fr.conflicted and chosen in fr.allowed]
+    filters = [] if len(picked) >= limit else [
+        fr for fr in st.fired if _filters(kb, fr.rule) and not fr.conflicted and chosen in fr.allowed]
     order = {fr.rule.id: i for i, fr in enumerate(filters)}
     for fr in sorted(filters, key=lambda fr: (len(fr.allowed), order[fr.rule.id])):
         rule = fr.rule
@@ -405,6 +431,8 @@ def _reasons(st: _State, table: ScoreTable, chosen: str, by: s.Rule | None, slo_
         if rule.reason_if == "decisive" and _choice(kb, f, table, frozenset({rule.id})) == chosen:
             continue
         picked.append(rule)
+        if len(picked) >= limit:
+            break
     out = [Reason(text=render(kb, r.reason or "", f, rule=r), rule=r.id, cite=cites(r.cite)) for r in picked]
     if slo_reason:
         out.insert(1 if out else 0, Reason(text=slo_reason, rule="slo-tier", cite=cites(kb.practice.slo.cite)))

@@ -56,13 +56,13 @@ def _slo_table(ctx: engine._Ctx, slo_evidence: Evidence | None, facts: Facts, ru
     return _table(sub, facts, rulebook)
 
 
-def _run(ctx: engine._Ctx, rulebook: str, facts: Facts) -> practice.Outcome:
-    key = ("outcome", rulebook, facts)
+def _run(ctx: engine._Ctx, rulebook: str, facts: Facts, lite: bool = False) -> practice.Outcome:
+    key = ("outcome", rulebook, facts, lite)
     if key in ctx.memo:
         return ctx.memo[key]  # type: ignore[no-any-return]
     if rulebook == "practice":
         table = _table(ctx, facts)
-        out = practice.decide(ctx.kb, facts, table, lambda st: engine._trace_scores(st, table, ctx.evidence))
+        out = practice.decide(ctx.kb, facts, table, lambda st: engine._trace_scores(st, table, ctx.evidence), lite=lite)
     else:
         d, run = engine.sources_decision(ctx, facts)
         out = practice.Outcome(decision=d, eligible=frozenset(a.runtime for a in d.alternatives if a.excluded is None),
@@ -241,17 +241,18 @@ def _summary(kb: KnowledgeBase, d: Decision, reasons: list[Reason], check: SloCh
 # --------------------------------------------------------------------------- the entry point
 
 
-def _recommend(ctx: engine._Ctx, workload: Workload, rulebook: str, slo_evidence: Evidence | None) -> Decision:
+def _recommend(ctx: engine._Ctx, workload: Workload, rulebook: str, slo_evidence: Evidence | None,
+               explain: bool = True) -> Decision:
     if rulebook not in RULEBOOKS:
         raise InputError(f"rulebook: expected one of {', '.join(RULEBOOKS)}, got {rulebook!r}")
     kb = ctx.kb
     evidence_for_facts = ctx.evidence or slo_evidence
     facts, unknowns = resolve(workload, rulebook, kb.practice.assumptions, evidence_for_facts)
-    out = _run(ctx, rulebook, facts)
+    out = _run(ctx, rulebook, facts, lite=not explain)
     d = out.decision
 
     assumptions = []
-    for u in unknowns:
+    for u in unknowns if explain else ():
         changes_to, if_value = None, None
         for value in u.try_values:
             alt = _runtime(ctx, rulebook, facts.with_(**{u.field: value}))
@@ -262,15 +263,18 @@ def _recommend(ctx: engine._Ctx, workload: Workload, rulebook: str, slo_evidence
     assumptions.sort(key=lambda a: not a.matters)
 
     other_id: RulebookId = "sources" if rulebook == "practice" else "practice"
-    o_facts, _ = resolve(workload, other_id, kb.practice.assumptions, evidence_for_facts)
-    other = _run(ctx, other_id, o_facts)
+    other = None
+    if explain:
+        o_facts, _ = resolve(workload, other_id, kb.practice.assumptions, evidence_for_facts)
+        other = _run(ctx, other_id, o_facts)
 
     table = _slo_table(ctx, slo_evidence, facts, rulebook)
     check = _slo(kb, facts, table, d.runtime, out.eligible, _table(engine._Ctx(kb, None, ctx.preferences, ctx.fast), facts, rulebook))
-    steps = [*_adoption_steps(kb, d.runtime, d.route), *out.steps]
-    if rulebook == "sources":
+    steps = [*_adoption_steps(kb, d.runtime, d.route), *out.steps] if explain else []
+    if rulebook == "sources" and explain:
         steps += _sources_route_steps(kb, d.route)
-    steps += _slo_steps(kb, facts, check, table)
+    if explain:
+        steps += _slo_steps(kb, facts, check, table)
 
     claim_ids = [c.id for c in d.claims] if d.claims else []
     if rulebook == "practice":
@@ -288,19 +292,21 @@ def _recommend(ctx: engine._Ctx, workload: Workload, rulebook: str, slo_evidence
         rulebook=rulebook,  # type: ignore[arg-type]
         runtime_name=kb.runtime(d.runtime).name, summary=summary, reasons=tuple(out.reasons),
         assumptions=tuple(assumptions), next_steps=tuple(steps), slo=check,
-        other_rulebook=_other(kb, rulebook, out, other, other_id))
+        other_rulebook=_other(kb, rulebook, out, other, other_id) if other is not None else None)
 
 
 def recommend(workload: Workload, kb: KnowledgeBase | None = None, evidence: Evidence | None = None,
               preferences: Mapping[str, Any] | None = None, rulebook: str = "practice",
-              slo_evidence: Evidence | None = None) -> Decision:
+              slo_evidence: Evidence | None = None, explain: bool = True) -> Decision:
     """Choose the runtime for ``workload``, explain it and say what to do next. Pure: no I/O.
 
     ``rulebook`` is ``practice`` (current upstream practice, the default) or ``sources`` (the source
     documents' rules as written). ``evidence`` (this node's measurements) replaces claimed V/S/M/D
     values in the score; ``slo_evidence`` is used only for the cold-start SLO check (measured figures
     where the node has them, without changing the score); ``preferences`` may hold ``weights``,
-    ``pairwise`` (AHP) and ``method`` ("wsm" or "topsis").
+    ``pairwise`` (AHP) and ``method`` ("wsm" or "topsis"). ``explain=False`` leaves out what only a
+    person reading one decision needs (the test of every assumption, the other rulebook's answer):
+    ``assumptions`` is then empty and ``other_rulebook`` None (``rtadvisor scan`` decides thousands).
 
     >>> from rtadvisor.model import Workload
     >>> recommend(Workload(name="api", scenario="serverless")).runtime
@@ -308,7 +314,7 @@ def recommend(workload: Workload, kb: KnowledgeBase | None = None, evidence: Evi
     >>> recommend(Workload(name="gw", scenario="edge", memory_mb=64, cpu_cores=0.5), rulebook="sources").runtime
     'wasmedge'
     """
-    return _recommend(engine._Ctx(kb or load(), evidence, preferences), workload, rulebook, slo_evidence)
+    return _recommend(engine._Ctx(kb or load(), evidence, preferences), workload, rulebook, slo_evidence, explain)
 
 
 def recommend_reference(workload: Workload, kb: KnowledgeBase | None = None, evidence: Evidence | None = None,

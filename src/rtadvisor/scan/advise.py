@@ -133,7 +133,9 @@ def engine(rulebook: str = "practice") -> Recommend:
     knowledge = _knowledge()
 
     def recommend(workload: Workload) -> Decision:
-        return decide.recommend(workload, kb=knowledge, rulebook=rulebook)
+        # A finding shows the runtime, route, architecture and the first reason: the per-decision
+        # extras (each assumption re-decided, the other rulebook) are left out for thousands of workloads.
+        return decide.recommend(workload, kb=knowledge, rulebook=rulebook, explain=False)
 
     return recommend
 

@@ -167,7 +167,7 @@ def expand_paths(paths: Sequence[str]) -> tuple[list[Input], list[Problem]]:
     """
     inputs: list[Input] = []
     problems: list[Problem] = []
-    seen: set[str] = set()
+    seen: set[object] = set()
     for raw in paths:
         if raw == STDIN:
             inputs.append(Input("<stdin>", None))
@@ -182,12 +182,13 @@ def expand_paths(paths: Sequence[str]) -> tuple[list[Input], list[Problem]]:
             found, skipped = _walk(p)
             problems.extend(skipped)
             for f in found:
-                if _key(f) not in seen:
-                    seen.add(_key(f))
+                key = _key(f)
+                if key not in seen:
+                    seen.add(key)
                     inputs.append(Input(str(f), f))
-        elif _key(p) not in seen:
+        elif (key := _key(p)) not in seen:
             # regular files, and FIFOs/devices too: reading refuses those with a clear reason
-            seen.add(_key(p))
+            seen.add(key)
             inputs.append(Input(raw, p))
     return inputs, problems
 
@@ -225,11 +226,13 @@ def _walk(top: Path) -> tuple[list[Path], list[Problem]]:
     return sorted(found), problems
 
 
-def _key(path: Path) -> str:
-    """One key per file however it was named (``./a.yaml``, ``dir/../a.yaml``, a directory walk)."""
+def _key(path: Path) -> object:
+    """One key per file however it was named (``./a.yaml``, ``dir/../a.yaml``, a link, a directory
+    walk): the file's device and inode (one ``stat``; resolving the path costs a syscall per component)."""
     try:
-        return str(path.resolve())
-    except (OSError, RuntimeError):  # a symlink loop
+        st = os.stat(path)
+        return (st.st_dev, st.st_ino)
+    except (OSError, ValueError):  # a symlink loop, a dangling link: reading will say so
         return str(path)
 
 
