@@ -306,3 +306,16 @@ def test_practice_invariants(w: Workload) -> None:
     assert bool(d.service_mesh) == ("service mesh" in d.architecture)
     for a in d.assumptions:
         assert getattr(w, a.field) is None  # only unknown fields are assumed
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(workload_strategies.workloads())
+def test_a_scan_decision_says_what_recommend_says(w: Workload) -> None:
+    """recommend(explain=False), the scan's fast path, gives the same answer as the full decision."""
+    for rulebook in ("practice", "sources"):
+        full, lite = recommend(w, rulebook=rulebook), recommend(w, rulebook=rulebook, explain=False)
+        assert (lite.runtime, lite.route, lite.architecture, lite.service_mesh) == \
+            (full.runtime, full.route, full.architecture, full.service_mesh)
+        assert lite.reasons[0] == full.reasons[0]
+        assert {c.id for c in lite.conflicts} == {c.id for c in full.conflicts}
+        assert lite.assumptions == () and lite.other_rulebook is None
