@@ -105,3 +105,11 @@ def test_scan_can_judge_with_the_sources_rulebook() -> None:
     assert sources["cuda-vectoradd"].recommended_runtime == "vm" and sources["cuda-vectoradd"].status == "mismatch"
     with pytest.raises(Exception, match="rulebook: expected one of practice, sources"):
         scanning.scan([str(PRACTICE)], rulebook="folk")
+
+
+def test_a_spinapp_is_a_spin_workload_on_its_executor(by_name: dict[str, object]) -> None:
+    f = by_name["simple-spinapp"]
+    assert f.kind == "SpinApp" and f.inferred["artifact"].value == "spin"  # type: ignore[attr-defined]
+    assert f.recommended_runtime == "spin" and f.route == "R3" and f.status == "ok"  # type: ignore[attr-defined]
+    assert f.current_runtime_class == "wasmtime-spin-v2"  # type: ignore[attr-defined]
+    assert f.inferred["memory_mb"].value == 128 and f.inferred["memory_mb"].source == "spec.resources.limits.memory"  # type: ignore[attr-defined]

@@ -263,6 +263,8 @@ def make_finding(obj: KubeObject, inf: Inference, decision: Decision) -> Finding
         device_or_gpu = inf.fields.get("gpu") is not None or "devices" in inf.fields
         if obj.path is None:
             note = "read from stdin: nothing to write back"
+        elif inf.kind == "SpinApp":
+            note = "not changed by --fix: a SpinApp runs on its executor (spec.executor), not a runtimeClassName"
         elif host and runtime in SANDBOXES:
             note = "not changed by --fix: the workload needs host access the recommended runtime cannot give"
         elif status == "mismatch" and device_or_gpu and runtime in VMS and current_runtime not in VMS:

@@ -29,8 +29,12 @@ POD_PATHS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("spec", "jobTemplate", "spec", "template", "spec"),
         ("spec", "jobTemplate", "spec", "template", "metadata"),
     ),
+    "SpinApp": (("spec",), ("metadata",)),
 }
 _TEMPLATE = (("spec", "template", "spec"), ("spec", "template", "metadata"))
+SPINAPP = "SpinApp"
+# SpinKube's executors and the RuntimeClass each uses (spin-operator's SpinAppExecutor samples).
+SPIN_EXECUTOR_CLASSES = {"containerd-shim-spin": "wasmtime-spin-v2"}
 
 # Extended-resource domains of GPU device plugins: every resource they advertise is a GPU
 # (nvidia.com/gpu, nvidia.com/mig-1g.10gb, nvidia.com/gpu.shared, amd.com/gpu, gpu.intel.com/i915,
@@ -175,14 +179,23 @@ def infer(data: Mapping[str, Any]) -> Inference:
     rc = pod.get("runtimeClassName")
     current = str(rc) if rc else None
 
-    containers = _containers(pod, spec_path)
-    _infer_resources(containers, fields)
-    _infer_extended(containers, fields, hints)
-    _infer_pod_security(pod, spec_path, containers, hints)
-    _infer_devices(pod, spec_path, fields, hints)
-    _infer_artifact(data, meta_path, tmeta, meta, pod, spec_path, containers, current, fields)
-    _infer_scenario(kind, pod, spec_path, fields)
-    _infer_host_access(hints, fields)
+    if kind == SPINAPP:
+        # A SpinApp (SpinKube) is a Spin app by definition; its RuntimeClass is its executor's, its
+        # resources are spec.resources (one "container" at path spec).
+        spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
+        executor = spec.get("executor")
+        current = SPIN_EXECUTOR_CLASSES.get(str(executor), str(executor) if executor else None)
+        _infer_resources([_Container(("spec",), "app", spec)], fields)
+        fields["artifact"] = Inferred("spin", "kind: SpinApp")
+    else:
+        containers = _containers(pod, spec_path)
+        _infer_resources(containers, fields)
+        _infer_extended(containers, fields, hints)
+        _infer_pod_security(pod, spec_path, containers, hints)
+        _infer_devices(pod, spec_path, fields, hints)
+        _infer_artifact(data, meta_path, tmeta, meta, pod, spec_path, containers, current, fields)
+        _infer_scenario(kind, pod, spec_path, fields)
+        _infer_host_access(hints, fields)
 
     # The team's statements override inference.
     for key, fname in (

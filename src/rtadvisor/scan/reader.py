@@ -277,6 +277,7 @@ PROJECTIONS: dict[str, dict[str, Any]] = {
     "Pod": {"spec": _POD_SPEC},
     "CronJob": {"spec": {"jobTemplate": {"spec": {"template": _TEMPLATE}}}},
     **{k: {"spec": {"template": _TEMPLATE}} for k in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job")},
+    "SpinApp": {"spec": {"image": ALL, "executor": ALL, "resources": ALL}},
 }
 _HEAD = ("apiVersion", "kind", "metadata")
 _MERGE = "tag:yaml.org,2002:merge"
@@ -444,6 +445,8 @@ def classify(obj: KubeObject) -> str:
     kind = obj.kind
     if kind in WORKLOAD_KINDS:
         return "workload"
+    if kind == "SpinApp" and str(obj.data.get("apiVersion", "")).startswith("core.spinkube.dev/"):
+        return "workload"  # a Spin app run by SpinKube's operator
     if kind in OTHER_BUILTIN_KINDS or not is_builtin_api(str(obj.data.get("apiVersion"))):
         return "other"
     return "unknown-kind"
