@@ -13,7 +13,7 @@ import typer
 
 from rtadvisor.errors import RtadvisorError
 
-from . import bench, deploy, kb, recommend, scan, serve
+from . import bench, deploy, fleet, kb, recommend, scan, serve
 
 app = typer.Typer(
     name="rtadvisor",
@@ -30,7 +30,7 @@ def _root() -> None:
     """Choose the isolation runtime for a workload, explain it, measure it, deploy it."""
 
 
-for _module in (recommend, kb, bench, deploy, scan, serve):
+for _module in (recommend, kb, bench, deploy, scan, serve, fleet):
     _module.register(app)
 
 

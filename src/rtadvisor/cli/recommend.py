@@ -61,6 +61,7 @@ def register(app: typer.Typer) -> None:
         rulebook: str = typer.Option("practice", "--rulebook", help="practice (current upstream practice, default) or sources (the source documents' rules as written)."),
         evidence: bool = typer.Option(False, "--evidence", help="Score with this node's measurements (stored by `rtadvisor bench`) instead of claims where available."),
         db: str | None = typer.Option(None, "--db", help="Result store (measurements for --evidence and for the SLO check)."),
+        pool: str | None = typer.Option(None, "--pool", help="Decide with the evidence of this node pool's nodes in the store (medians across them; runtimes the pool cannot run are excluded); implies --evidence."),
         explain: bool = typer.Option(False, "--explain", help="Also print the full decision path with rule ids and sources, the scores and the claims used."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object (the Decision)."),
     ) -> None:
@@ -95,7 +96,11 @@ def register(app: typer.Typer) -> None:
         if rulebook not in RULEBOOKS:
             raise InputError(f"option --rulebook: expected one of {', '.join(RULEBOOKS)}, got {rulebook!r}")
         ev = slo_ev = None
-        if evidence:
+        if pool is not None:
+            from rtadvisor.app.fleet import load_pool_evidence
+
+            ev = load_pool_evidence(db, pool)
+        elif evidence:
             from rtadvisor.store import load_evidence  # owned by the bench area
 
             ev = load_evidence(db)

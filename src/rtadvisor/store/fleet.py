@@ -30,12 +30,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, tuple_
 
 from rtadvisor.errors import NotFoundError
-from rtadvisor.model import STAND_INS, Evidence, Measurement
+from rtadvisor.model import STAND_INS, BenchResult, Evidence, Measurement
 
 from .database import measurements, results, runs
+from .documents import read_bench_result
 from .records import FILED_UNDER_RUNTIME, METRICS, file_under_runtimes
 
 if TYPE_CHECKING:
@@ -333,3 +334,16 @@ def pool_evidence(store: ResultStore, pool: str, *, stale_after_s: float | None 
                             field="pool")
     return evidence_of(summarize_pool(pool, states, now=now,
                                       stale_after_s=DEFAULT_STALE_AFTER_S if stale_after_s is None else stale_after_s))
+
+
+def load_results(store: ResultStore, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], BenchResult]:
+    """The full typed results of some (run id, backend) pairs (the pool's median nodes, for claims)."""
+    if not pairs:
+        return {}
+    with store._tx() as conn:
+        rows = conn.execute(select(results.c.run_id, results.c.runtime, results.c.data, runs.c.document_version)
+                            .join(runs, runs.c.id == results.c.run_id)
+                            .where(tuple_(results.c.run_id, results.c.runtime).in_(sorted(pairs)))).all()
+    return {(row.run_id, row.runtime): read_bench_result(row.data or {}, row.document_version or 1,
+                                                         f"{store.location}: run {row.run_id}")
+            for row in rows}
