@@ -3,9 +3,10 @@
 One cycle::
 
     send what the spool still holds (a previous cycle's, or a killed agent's)
-    probe the node (the doctor's facts: the node's own runtimes and containerd)
-    run the bench (the configured backends and budget) -> a typed BenchRun with node identity
-    spool it (atomic write), send it (one transaction), forget it once the database has it
+    in a child process (rtadvisor.agent.child): probe the node (the doctor's facts: the node's own
+        runtimes and containerd), run the bench (the configured backends and budget) and spool
+        the typed BenchRun with the node's identity (atomic write)
+    send it (one transaction), forget it once the database has it
 
 Between cycles the agent sleeps until the next one is due and, while runs are waiting, retries
 the database with exponential backoff and jitter (``retry_max_s`` caps the wait). ``once`` runs
@@ -19,15 +20,19 @@ written; whatever was spooled is sent by the next start.
 
 from __future__ import annotations
 
+import json
 import os
 import random
+import signal
+import subprocess
+import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rtadvisor.errors import InputError, RuntimeUnavailable, StoreError, StoreUnavailable
+from rtadvisor.errors import BenchError, InputError, RuntimeUnavailable, StoreError, StoreUnavailable
 from rtadvisor.model import BenchRun
 
 from .spool import Spool, Spooled
@@ -71,6 +76,7 @@ class AgentReport:
     """What an agent did (``agent --json``)."""
 
     cycles: int = 0
+    failed: int = 0  # cycles whose bench produced no result
     stored: list[str] = field(default_factory=list)  # run ids the database committed
     pending: list[str] = field(default_factory=list)  # run ids still in the spool
     rejected: list[str] = field(default_factory=list)
@@ -78,7 +84,7 @@ class AgentReport:
     pool: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"cycles": self.cycles, "stored": self.stored, "pending": self.pending, "rejected": self.rejected,
+        return {"cycles": self.cycles, "failed": self.failed, "stored": self.stored, "pending": self.pending, "rejected": self.rejected,
                 "node_name": self.node_name, "pool": self.pool}
 
 
@@ -228,19 +234,62 @@ def node_program_versions(host_root: Path | None) -> dict[str, str]:
     return out
 
 
-def measure(config: AgentConfig, node_name: str, pool: str | None, log: Log) -> BenchRun:
-    """One bench run on this node, with the node's identity and its own runtimes recorded."""
-    from rtadvisor.bench import run_bench
+def measure(config: AgentConfig, node_name: str, pool: str | None, spool: Spool, log: Log) -> str | None:
+    """One bench run of this node, in a child process (:mod:`rtadvisor.agent.child`) that writes
+    the typed result, with the node's identity and its own runtimes, into the spool. Returns the
+    run id, or None when the bench failed (said in the log). SIGTERM/SIGINT here stop the child
+    (the bench cleans up) before they stop the agent."""
+    from dataclasses import asdict
+
     from rtadvisor.bench.harness import BenchOptions
 
-    versions = node_program_versions(config.host_root) if config.probe_node else {}
-    names: Sequence[str] | None = list(config.runtimes) or None
-    log(f"bench started: {', '.join(config.runtimes) if config.runtimes else 'every backend'}")
-    run = run_bench(names, config.bench or BenchOptions())
-    node = run.node.model_copy(update={
-        "node_name": node_name, "pool": pool,
-        "runtime_versions": {**versions, **run.node.runtime_versions}})
-    return run.model_copy(update={"node": node})
+    options = {k: v for k, v in asdict(config.bench or BenchOptions()).items() if k != "tmp_root"}
+    settings = {"spool": str(spool.directory), "runtimes": list(config.runtimes), "bench": options,
+                "node_name": node_name, "pool": pool, "probe_node": config.probe_node, "parent": os.getpid(),
+                "host_root": str(config.host_root) if config.host_root else None}
+    proc = subprocess.Popen([sys.executable, "-m", "rtadvisor.agent.child"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(json.dumps(settings))
+        proc.stdin.close()
+        out = proc.stdout.read()
+        code = proc.wait()
+    except BaseException:
+        _stop(proc)
+        raise
+    finally:
+        if proc.stdout is not None:
+            proc.stdout.close()
+    run_id = out.strip().splitlines()[-1] if out.strip() else ""
+    if run_id and (spool.directory / f"{run_id}.json").exists():
+        if code != 0:
+            log(f"the bench process exited with {_exit_text(code)} after writing run {run_id}; the run is whole")
+        spool.trim(log)
+        return run_id
+    log(f"bench failed: the bench process exited with {_exit_text(code)} and no result")
+    return None
+
+
+def _exit_text(code: int) -> str:
+    if code < 0:
+        try:
+            return f"signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"code {code}"
+
+
+def _stop(proc: subprocess.Popen[str], grace_s: float = 90.0) -> None:
+    """SIGTERM the bench process (it cleans up what it started), SIGKILL it after ``grace_s``."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=30)
 
 
 def _wait(deadline: float, spool: Spool, sender: Sender, backoff: Backoff, *, until_sent: bool = False) -> None:
@@ -285,9 +334,10 @@ def run_agent(config: AgentConfig, log: Log) -> AgentReport:
                 started = time.monotonic()
                 if spool.pending():
                     sender.flush(spool)
-                run = measure(config, node_name, pool, log)
-                spool.put(run, on_drop=log)
+                run_id = measure(config, node_name, pool, spool, log)
                 report.cycles += 1
+                if run_id is None:
+                    report.failed += 1
                 if sender.flush(spool):
                     backoff.reset()
                 if limit is not None and report.cycles >= limit:
@@ -296,6 +346,8 @@ def run_agent(config: AgentConfig, log: Log) -> AgentReport:
             if spool.pending() and config.retry_for_s > 0:
                 _wait(time.monotonic() + config.retry_for_s, spool, sender, backoff, until_sent=True)
             report.pending = [s.run_id for s in spool.pending()]
+            if config.once and report.failed:
+                raise BenchError("the bench failed (see the log above); nothing was measured")
             if report.pending:
                 cause = sender.last_error or StoreUnavailable("the database did not take the runs")
                 raise StoreUnavailable(f"{len(report.pending)} run(s) not sent, kept in {spool.directory} for the next "

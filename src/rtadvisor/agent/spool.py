@@ -112,12 +112,16 @@ class Spool:
             raise InputError(f"run_id {run.run_id!r}: not usable as a file name", field="run_id")
         target = self.directory / f"{run.run_id}.json"
         atomic_write(target, run.model_dump_json().encode())
+        self.trim(on_drop)
+        return Spooled(run.run_id, target)
+
+    def trim(self, on_drop: Callable[[str], None] | None = None) -> None:
+        """Drop the oldest runs beyond ``max_files``."""
         pending = self.pending()
         for old in pending[: max(0, len(pending) - self.max_files)]:
             old.path.unlink(missing_ok=True)
             if on_drop:
                 on_drop(f"spool full ({self.max_files} runs): dropped the oldest unsent run {old.run_id}")
-        return Spooled(run.run_id, target)
 
     def pending(self) -> list[Spooled]:
         """Runs waiting to be sent, oldest first (run ids start with their UTC start time)."""

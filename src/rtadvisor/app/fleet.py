@@ -89,6 +89,9 @@ def agent(
 
     from .bench import check_backends
 
+    from rtadvisor.store import resolve_url
+
+    resolve_url(db)  # a malformed URL fails now, not after a bench
     interval_s = parse_duration(interval, "--interval")
     retry_for_s = parse_duration(retry_for, "--retry-for", allow_zero=True)
     retry_max_s = parse_duration(retry_max, "--retry-max")

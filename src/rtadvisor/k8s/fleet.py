@@ -357,6 +357,10 @@ def _notes(spec: FleetDeployment, obj: Mapping[str, Any]) -> dict[tuple[Any, ...
         return {("data",): (
             "The agent's settings (environment variables of `rtadvisor agent`): how often it benches, which "
             "backends, its time budget, where the host's / is mounted, and the on-disk spool.")}
+    if kind == "ClusterRoleBinding":
+        return {("subjects",): "Only the agent's ServiceAccount."}
+    if kind not in ("DaemonSet", "Job"):
+        return {}
     notes: dict[tuple[Any, ...], str] = {}
     pod = _POD
     container = _CONTAINER
