@@ -16,9 +16,9 @@ from typing import Any
 
 import psutil
 import pytest
-from conftest import AGENT_QUICK, AgentProcess, node_run
-from pgserver import PostgresServer
+from fleethelpers import AGENT_QUICK, AgentProcess, node_run
 
+from pgserver import PostgresServer
 from rtadvisor import app
 from rtadvisor.agent import Backoff, Spool
 from rtadvisor.agent.kube import node_labels
@@ -73,7 +73,7 @@ def test_the_spool(tmp_path: Path) -> None:
 
 
 class _NodeAPI(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+    def do_GET(self) -> None:
         auth = self.headers.get("Authorization")
         if auth != "Bearer sa-token":
             self.send_response(403, "Forbidden")

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import AGENT_QUICK, AgentProcess, measured, node_run
+from fleethelpers import AGENT_QUICK, AgentProcess, measured, node_run
 from sqlalchemy import create_engine, text
 
 from rtadvisor import app

@@ -11,8 +11,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import NOW, RTADVISOR, failed, measured, node_run, unavailable
 from fastapi.testclient import TestClient
+from fleethelpers import NOW, RTADVISOR, failed, measured, node_run, unavailable
 
 from rtadvisor import app
 from rtadvisor.errors import NotFoundError, StoreError
@@ -188,7 +188,7 @@ def test_empty_store_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([RTADVISOR, *args], capture_output=True, text=True, timeout=300, env=env)
+    return subprocess.run([RTADVISOR, *args], capture_output=True, text=True, timeout=300, env=env, check=False)
 
 
 def test_cli_fleet_and_recommend_with_a_pool(tmp_path: Path) -> None:

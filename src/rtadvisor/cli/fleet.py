@@ -102,9 +102,9 @@ def register(app: typer.Typer) -> None:
             report = report.model_copy(update={"pools": pools,
                                                "nodes": tuple(n for n in report.nodes if n.pool == pool)})
         if as_json:
-            from .common import print_json
-
-            print_json(report)
+            # pydantic's serializer: strict JSON (NaN/inf as null, controls escaped) and fast enough for
+            # a thousand nodes (the standard encoder with indent takes ~0.6 s for this report)
+            sys.stdout.write(report.model_dump_json(indent=2) + "\n")
             return
         render(report, show_nodes=nodes or len(report.nodes) <= 30)
 
