@@ -189,17 +189,20 @@ def test_once_gives_up_after_retry_for_and_the_next_run_sends_both(pg_url: str, 
     assert len(json.loads(out)["stored"]) == 2 and len(_stored(pg_url)) == 2
 
 
-def test_sigterm_while_sleeping_stops_at_once_and_releases_the_spool(tmp_path: Path, agent_env: dict[str, str]) -> None:
+@pytest.mark.parametrize(("sig", "exit_code", "last_line"), [
+    (signal.SIGTERM, 0, "stopped (SIGTERM)"), (signal.SIGINT, 130, "stopped (SIGINT)")])
+def test_a_signal_while_sleeping_stops_at_once_and_releases_the_spool(
+        sig: int, exit_code: int, last_line: str, tmp_path: Path, agent_env: dict[str, str]) -> None:
     db = str(tmp_path / "r.db")
     spool = tmp_path / "spool"
     agent = AgentProcess(["--db", db, "--interval", "1h", "--spool", str(spool), *AGENT_QUICK], agent_env)
     agent.wait_for("stored run")
     time.sleep(0.5)
     started = time.monotonic()
-    agent.proc.send_signal(signal.SIGTERM)
+    agent.proc.send_signal(sig)
     code, _ = agent.finish(60)
-    assert code == 0 and time.monotonic() - started < 15, agent.log
-    assert "stopped (SIGTERM)" in agent.lines[-1]
+    assert code == exit_code and time.monotonic() - started < 15, agent.log
+    assert last_line in agent.lines[-1]
     with Spool.open(spool):  # the lock went with the process
         pass
     assert not list(spool.glob(".*tmp*")) and len(_stored(db)) == 1

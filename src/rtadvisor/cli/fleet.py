@@ -71,10 +71,10 @@ def register(app: typer.Typer) -> None:
                 node_name=node_name, runtimes=_split(runtimes), budget=budget, runs=runs, memory=memory, spool=spool,
                 spool_max=spool_max, retry_for=retry_for, retry_max=retry_max, host_root=host_root, log=_log)
         except KeyboardInterrupt as exc:
-            if getattr(exc, "signum", None) == signal.SIGTERM:
-                _log("stopped (SIGTERM); anything measured and not yet sent stays in the spool")
-                raise typer.Exit(0) from None
-            raise
+            # SIGTERM is how Kubernetes stops a pod: a clean stop (0); Ctrl-C exits 130 as usual
+            term = getattr(exc, "signum", None) == signal.SIGTERM
+            _log(f"stopped ({'SIGTERM' if term else 'SIGINT'}); anything measured and not yet sent stays in the spool")
+            raise typer.Exit(0 if term else 130) from None
         if as_json:
             from .common import print_json
 
