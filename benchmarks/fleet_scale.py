@@ -14,7 +14,7 @@ end, also on Ctrl-C.
 Timed, alternating, ``--repeat`` times each (the machine is shared and noisy: medians are reported,
 with min and max):
 
-  fleet, in process        ``rtadvisor.app.fleet(db)`` + its JSON (what the command does after start-up)
+  fleet, in process        ``rtadvisor.app.fleet_report(db)`` + its JSON (what the command does after start-up)
   fleet, command           ``rtadvisor fleet --db URL --json`` as a process (Python start-up included)
   recommend, in process    ``rtadvisor.app.recommend(workload, db=URL, pool=POOL)``
   recommend, command       ``rtadvisor recommend ... --evidence --pool POOL --db URL --json`` as a process
@@ -124,7 +124,7 @@ def _time_fleet_in_process(url: str) -> float:
     from rtadvisor import app
 
     t0 = time.perf_counter()
-    report = app.fleet(url)
+    report = app.fleet_report(url)
     json.dumps(report.model_dump(mode="json"))
     return time.perf_counter() - t0
 

@@ -111,7 +111,7 @@ def test_eight_agents_at_once_lose_nothing_and_store_nothing_twice(store_url: st
         assert not list((tmp_path / f"spool-{i}").glob("*.json"))
     if hosts[0]:  # each namespace had its own /etc/machine-id: eight node identities
         assert len({r.node.machine_id for r in runs.values() if r.node.node_name.startswith("node-")}) == AGENTS
-    report = app.fleet(store_url, "1h")
+    report = app.fleet_report(store_url, "1h")
     assert sorted(n.node_name for n in report.nodes) == sorted([*(f"node-{i}" for i in range(AGENTS)), "shared-node"])
 
 

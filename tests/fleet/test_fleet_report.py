@@ -146,7 +146,7 @@ def test_a_decision_for_a_pool_excludes_what_it_cannot_run(fleet_db: str) -> Non
 
 
 def test_the_report(fleet_db: str) -> None:
-    report = app.fleet(fleet_db, "24h", now=NOW)
+    report = app.fleet_report(fleet_db, "24h", now=NOW)
     assert [p.pool for p in report.pools] == ["edge-arm", "gpu", None]
     edge = report.pools[0]
     assert edge.nodes == 6 and edge.counted_nodes == 5 and edge.stale_nodes == ("edge-6",)
@@ -181,10 +181,10 @@ def test_the_report(fleet_db: str) -> None:
 
 def test_empty_store_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="no stored bench results"):
-        app.fleet(str(tmp_path / "none.db"))
+        app.fleet_report(str(tmp_path / "none.db"))
     ResultStore.open(str(tmp_path / "empty.db")).close()
     with pytest.raises(StoreError, match="run `rtadvisor bench` or `rtadvisor agent` first"):
-        app.fleet(str(tmp_path / "empty.db"))
+        app.fleet_report(str(tmp_path / "empty.db"))
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

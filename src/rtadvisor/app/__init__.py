@@ -18,6 +18,8 @@ error names the input at fault.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .bench import backend_names, check_backends, prepare
 from .decisions import RULEBOOKS, load_workload, parse_decision, parse_workload, presets, recommend
 from .deploy import diagnose, doctor, generate, write_bundle
@@ -29,20 +31,6 @@ from .evidence import (
     list_runs,
     load_evidence,
     show_run,
-)
-from .fleet import (
-    FleetDisagreement,
-    FleetFigure,
-    FleetNode,
-    FleetNodeRuntime,
-    FleetPool,
-    FleetReport,
-    FleetRuntime,
-    agent,
-    fleet,
-    generate_fleet,
-    load_pool_evidence,
-    parse_duration,
 )
 from .knowledge import (
     CasesFile,
@@ -74,6 +62,37 @@ from .knowledge import (
     timeline,
     troubleshoot,
 )
+
+# The fleet's use cases and report types are imported on first use: defining the report's pydantic
+# models costs ~8 ms, which every other command would pay at start-up.
+_FLEET_NAMES = frozenset({
+    "FleetDisagreement", "FleetFigure", "FleetNode", "FleetNodeRuntime", "FleetPool", "FleetReport", "FleetRuntime",
+    "agent", "fleet_report", "generate_fleet", "load_pool_evidence", "parse_duration",
+})
+if TYPE_CHECKING:
+    from .fleet import (
+        FleetDisagreement,
+        FleetFigure,
+        FleetNode,
+        FleetNodeRuntime,
+        FleetPool,
+        FleetReport,
+        FleetRuntime,
+        agent,
+        fleet_report,
+        generate_fleet,
+        load_pool_evidence,
+        parse_duration,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FLEET_NAMES:
+        import importlib
+
+        module = importlib.import_module(".fleet", __name__)
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def version() -> str:
@@ -121,7 +140,7 @@ __all__ = [
     "decision_tree",
     "diagnose",
     "doctor",
-    "fleet",
+    "fleet_report",
     "generate",
     "generate_fleet",
     "knowledge_base",

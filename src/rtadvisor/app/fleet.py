@@ -5,7 +5,7 @@ evidence for decisions, and the manifests that deploy the agent.
 function                    returns                             front ends
 ==========================  ==================================  ================================
 ``agent(...)``              ``AgentReport``                     ``agent``
-``fleet(db, stale_after)``  :class:`FleetReport`                ``fleet``, ``GET /api/fleet``
+``fleet_report(db, ...)``  :class:`FleetReport`                ``fleet``, ``GET /api/fleet``
 ``load_pool_evidence``      ``Evidence``                        ``recommend --pool``, ``?pool=``
 ``generate_fleet(...)``     ``GeneratedBundle``                 ``generate fleet``
 ``parse_duration(text)``    seconds                             every duration option
@@ -376,27 +376,27 @@ def _verdicts(summary: PoolSummary, store: Any, claims: Sequence[Any]) -> list[C
     return out
 
 
-def _node_row(state: NodeState, now: datetime, stale_after_s: float) -> FleetNode:
-    """One node's row. Built with ``model_construct`` (no validation): every value comes typed from
-    the store's columns or is coerced right here, and a thousand nodes' validation cost ~0.1 s of
-    the report's second."""
+def _node_row(state: NodeState, now: datetime, stale_after_s: float) -> dict[str, Any]:
+    """One node's row as plain data: the report validates all rows in one pass (pydantic's core),
+    several times faster for a thousand nodes than building each model in Python."""
     age = state.age_s(now)
     facts = state.facts
-    runtimes = {name: FleetNodeRuntime.model_construct(status=r.status, reason=r.reason, figures=dict(r.figures),
-                                                       emulated=bool(r.emulated))
-                for name, r in state.runtimes.items()}
-    return FleetNode.model_construct(
-        node_name=state.node_name, pool=state.pool, hostname=state.hostname, run_id=state.run_id,
-        started=state.started, age_s=None if age is None else round(age, 1), stale=age is None or age > stale_after_s,
-        kernel=str(facts.get("kernel") or ""), cpu_model=str(facts.get("cpu_model") or ""),
-        cpus=facts.get("cpus") if isinstance(facts.get("cpus"), int) else None, arch=str(facts.get("arch") or ""),
-        kvm=str(facts.get("kvm") or "unknown"),
-        kvm_linux_guests=facts.get("kvm_linux_guests") if isinstance(facts.get("kvm_linux_guests"), bool) else None,
-        cgroup=str(facts.get("cgroup") or "unknown"),
-        usable=tuple(n for n, r in state.runtimes.items() if r.status == "measured"), runtimes=runtimes)
+    guests = facts.get("kvm_linux_guests")
+    return {
+        "node_name": state.node_name, "pool": state.pool, "hostname": state.hostname, "run_id": state.run_id,
+        "started": state.started, "age_s": None if age is None else round(age, 1),
+        "stale": age is None or age > stale_after_s, "kernel": str(facts.get("kernel") or ""),
+        "cpu_model": str(facts.get("cpu_model") or ""),
+        "cpus": facts.get("cpus") if isinstance(facts.get("cpus"), int) else None, "arch": str(facts.get("arch") or ""),
+        "kvm": str(facts.get("kvm") or "unknown"), "kvm_linux_guests": guests if isinstance(guests, bool) else None,
+        "cgroup": str(facts.get("cgroup") or "unknown"),
+        "usable": [n for n, r in state.runtimes.items() if r.status == "measured"],
+        "runtimes": {name: {"status": r.status, "reason": r.reason, "figures": r.figures, "emulated": r.emulated}
+                     for name, r in state.runtimes.items()},
+    }
 
 
-def fleet(db: str | None = None, stale_after: str | float | None = None, *,
+def fleet_report(db: str | None = None, stale_after: str | float | None = None, *,
           now: datetime | None = None) -> FleetReport:
     """Per pool and per node: which runtimes are usable, their figures (median across nodes and
     spread), stale nodes, nodes unlike their pool, the runtimes a pool cannot run, and the claims
@@ -433,8 +433,9 @@ def fleet(db: str | None = None, stale_after: str | float | None = None, *,
                 runtimes=tuple(_runtime_row(b) for b in summary.backends.values()), unusable=summary.unusable,
                 disagreements=tuple(_disagreements(summary)), verdicts=tuple(_verdicts(summary, store, claims))))
         location = store.location
-    return FleetReport(store=location, generated=now.isoformat(timespec="seconds"), stale_after_s=stale_s,
-                       pools=tuple(pools), nodes=tuple(_node_row(s, now, stale_s) for s in states))
+    return FleetReport.model_validate({
+        "store": location, "generated": now.isoformat(timespec="seconds"), "stale_after_s": stale_s,
+        "pools": pools, "nodes": [_node_row(s, now, stale_s) for s in states]})
 
 
 def load_pool_evidence(db: str | None, pool: str, stale_after: str | None = None) -> Evidence:

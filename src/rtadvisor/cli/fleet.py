@@ -93,7 +93,7 @@ def register(app: typer.Typer) -> None:
         from rtadvisor import app as use
         from rtadvisor.errors import NotFoundError
 
-        report = use.fleet(db, stale_after)
+        report = use.fleet_report(db, stale_after)
         if pool is not None:
             pools = tuple(p for p in report.pools if p.pool == pool)
             if not pools:

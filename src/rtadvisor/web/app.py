@@ -306,7 +306,7 @@ def create_app(db: str | None = None, *, settings: WebSettings | None = None) ->
         """Per node pool and per node: usable runtimes, figures (median across nodes, spread), stale
         nodes, nodes unlike their pool, runtimes a pool cannot run, and the claims checked per pool
         (``rtadvisor fleet --json``; the store's host path is reduced to its file name, as in errors)."""
-        report = use.fleet(store, stale_after)
+        report = use.fleet_report(store, stale_after)
         return report.model_copy(update={"store": redact(report.store)})
 
     # ------------------------------------------------------------------ API: deploy
