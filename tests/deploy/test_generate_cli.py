@@ -108,7 +108,8 @@ def test_overhead_from_this_nodes_measurements(monkeypatch: pytest.MonkeyPatch) 
     ))
     from rtadvisor import store
 
-    monkeypatch.setattr(store, "load_evidence", lambda db=None: evidence)
+    # (try_load_evidence answers a missing SQLite file itself, without opening a store)
+    monkeypatch.setattr(store, "try_load_evidence", lambda db=None: evidence)
     overheads = pod_overheads(["gvisor", "kata"], None)
     assert overheads["gvisor"].memory_mib == 11.3
     # the whole idle sandbox (PSS), not the marginal sweep cost: the conservative scheduling overhead

@@ -145,12 +145,15 @@ def render(report: FleetReport, *, show_nodes: bool) -> None:
 
     from .common import console, esc
 
-    console.print(f"[bold]rtadvisor fleet[/]: {len(report.nodes)} nodes in {len(report.pools)} pools, store "
+    nodes = f"{len(report.nodes)} node{'s' if len(report.nodes) != 1 else ''}"
+    pools = f"{len(report.pools)} pool{'s' if len(report.pools) != 1 else ''}"
+    console.print(f"[bold]rtadvisor fleet[/]: {nodes} in {pools}, store "
                   f"{esc(report.store)}; stale after {_age(report.stale_after_s)}")
     for pool in report.pools:
         name = esc(pool.pool) if pool.pool else "[dim](no pool)[/]"
         virt = {True: "[green]yes[/]", False: "[red]no[/]", None: "unknown"}[pool.hardware_virtualization]
-        console.print(f"\n[bold cyan]pool {name}[/]: {pool.nodes} nodes; figures from {esc(pool.basis)}")
+        console.print(f"\n[bold cyan]pool {name}[/]: {pool.nodes} node{'s' if pool.nodes != 1 else ''}; "
+                      f"figures from {esc(pool.basis)}")
         console.print(f"  kvm {esc(pool.facts.get('kvm', ''))}; hardware virtualization for Linux guests: {virt}; "
                       f"kernel {esc(pool.facts.get('kernel', ''))}; cgroup {esc(pool.facts.get('cgroup', ''))}")
         table = Table(title_justify="left", show_edge=False, pad_edge=False)

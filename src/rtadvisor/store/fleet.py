@@ -212,20 +212,25 @@ def _direct_backends() -> dict[str, tuple[str, ...]]:
     return {k: tuple(v) for k, v in out.items()}
 
 
+def nodes_text(count: int, what: str = "nodes") -> str:
+    """``1 node``, ``3 nodes``, ``1 fresh node`` ..."""
+    return f"{count} {what[:-1] if count == 1 and what.endswith('s') else what}"
+
+
 def _counted(states: Sequence[NodeState], now: datetime, stale_after_s: float | None,
              where: str) -> tuple[tuple[NodeState, ...], tuple[NodeState, ...], str]:
     if stale_after_s is None:
-        return tuple(states), (), f"all {len(states)} nodes of {where} (newest run of each)"
+        return tuple(states), (), f"all {nodes_text(len(states))} of {where} (newest run of each)"
     old = {s.node_name for s in states if (age := s.age_s(now)) is None or age > stale_after_s}
     stale = tuple(s for s in states if s.node_name in old)
     fresh = tuple(s for s in states if s.node_name not in old)
     hours = stale_after_s / 3600
     if fresh:
-        basis = f"{len(fresh)} fresh nodes of {where} (newest run younger than {hours:g} h)"
+        basis = f"{nodes_text(len(fresh), 'fresh nodes')} of {where} (newest run younger than {hours:g} h)"
         if stale:
-            basis += f"; {len(stale)} stale nodes left out"
+            basis += f"; {nodes_text(len(stale), 'stale nodes')} left out"
         return fresh, stale, basis
-    return tuple(states), stale, (f"all {len(states)} nodes of {where}, every one stale (no run in the last "
+    return tuple(states), stale, (f"all {nodes_text(len(states))} of {where}, every one stale (no run in the last "
                                   f"{hours:g} h): the newest runs there are")
 
 
@@ -282,7 +287,7 @@ def summarize_pool(pool: str | None, states: Sequence[NodeState], *, now: dateti
             if present and all(r.status == "unavailable" for r in present):
                 nodes_without[s.node_name] = "; ".join(f"{r.runtime}: {r.reason}" for r in present)
         if nodes_without:
-            unusable[runtime] = (f"not usable on {len(nodes_without)} of {total} nodes of {where}: "
+            unusable[runtime] = (f"not usable on {len(nodes_without)} of {nodes_text(total)} of {where}: "
                                  f"{_examples(nodes_without)}")
     virt = [s.hardware_virtualization for s in counted]
     hardware = False if False in virt else (True if virt and all(v is True for v in virt) else None)
@@ -290,7 +295,7 @@ def summarize_pool(pool: str | None, states: Sequence[NodeState], *, now: dateti
         lacking = {s.node_name: ("no /dev/kvm" if s.facts.get("kvm") == "absent"
                                  else f"/dev/kvm ({s.facts.get('kvm', 'kvm')}) cannot boot a Linux guest")
                    for s in counted if s.hardware_virtualization is False}
-        why = (f"no /dev/kvm with hardware virtualization on {where} ({len(lacking)} of {total} nodes: "
+        why = (f"no /dev/kvm with hardware virtualization on {where} ({len(lacking)} of {nodes_text(total)}: "
                f"{_examples(lacking)})")
         for runtime in NEEDS_HARDWARE_VIRTUALIZATION:
             unusable.setdefault(runtime, why)
@@ -316,7 +321,7 @@ def evidence_of(summary: PoolSummary) -> Evidence:
     found: list[Measurement] = []
     for name, backend in summary.backends.items():
         for metric, sp in backend.figures.items():
-            method = (f"backend {name}: median across {sp.nodes} nodes of {where} of each node's {metric} "
+            method = (f"backend {name}: median across {nodes_text(sp.nodes)} of {where} of each node's {metric} "
                       f"(newest run per node; min {sp.low:g}, quartiles {sp.q1:g}-{sp.q3:g}, max {sp.high:g})")
             found.append(Measurement(runtime=name, metric=metric, value=sp.median, unit=METRICS[metric], n=sp.nodes,
                                      method=method, run_id=None, host=where, date=newest, emulated=sp.emulated))
