@@ -14,7 +14,7 @@ DOC = Path(__file__).parents[2] / "docs" / "fleet.md"
 
 def quickstart() -> list[str]:
     text = DOC.read_text(encoding="utf-8")
-    block = re.search(r"<!-- fleet-quickstart -->\n```bash\n(.*?)```", text, re.S)
+    block = re.search(r"<!-- fleet-quickstart -->\n```bash\n(.*?)```", text, re.DOTALL)
     assert block, "docs/fleet.md lost its quick-start block"
     return [line for line in block.group(1).splitlines() if line.strip()]
 
