@@ -18,7 +18,6 @@ them; the web's response model is :class:`FleetReport`.
 from __future__ import annotations
 
 import re
-import statistics
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -313,16 +312,21 @@ def _disagreements(summary: PoolSummary) -> list[FleetDisagreement]:
     return out
 
 
-def _median_node(summary: PoolSummary, backend: str, metric: str) -> NodeState | None:
-    """The node holding the pool's (low) median of one figure: a real node's real measurement."""
-    holders = [(s.runtimes[backend].figures[metric], s.node_name, s) for s in summary.counted
-               if backend in summary.backends and backend in s.runtimes
-               and metric in s.runtimes[backend].figures]
-    if not holders:
-        return None
-    holders.sort(key=lambda h: (h[0], h[1]))
-    value = statistics.median_low([h[0] for h in holders])
-    return next(h[2] for h in holders if h[0] == value)
+def _median_nodes(summary: PoolSummary) -> dict[tuple[str, str], NodeState]:
+    """(backend, figure) -> the node holding the pool's (low) median of it: a real node's real
+    measurement (its run, n and CI), which a claim can then be checked on."""
+    holders: dict[tuple[str, str], list[tuple[float, str, NodeState]]] = {}
+    wanted = set(CLAIM_FIGURE.values())
+    for s in summary.counted:
+        for backend, r in s.runtimes.items():
+            for metric, value in r.figures.items():
+                if metric in wanted:
+                    holders.setdefault((backend, metric), []).append((value, s.node_name, s))
+    out: dict[tuple[str, str], NodeState] = {}
+    for key, found in holders.items():
+        found.sort(key=lambda h: (h[0], h[1]))
+        out[key] = found[(len(found) - 1) // 2][2]  # statistics.median_low, keeping the node
+    return out
 
 
 def _verdicts(summary: PoolSummary, store: Any, claims: Sequence[Any]) -> list[ClaimVerdict]:
@@ -333,12 +337,7 @@ def _verdicts(summary: PoolSummary, store: Any, claims: Sequence[Any]) -> list[C
     from rtadvisor.store import StoredResult
     from rtadvisor.store.fleet import load_results
 
-    holders: dict[tuple[str, str], NodeState] = {}
-    for backend in summary.backends:
-        for metric in CLAIM_FIGURE.values():
-            node = _median_node(summary, backend, metric)
-            if node is not None:
-                holders[(backend, metric)] = node
+    holders = _median_nodes(summary)
     loaded = load_results(store, {(n.run_id, b) for (b, _), n in holders.items()})
     unavailable = {name: Counter(b.unavailable.values()).most_common(1)[0][0]
                    for name, b in summary.backends.items() if b.unavailable and not b.measured}

@@ -265,19 +265,31 @@ def summarize_pool(pool: str | None, states: Sequence[NodeState], *, now: dateti
     counted, stale, basis = _counted(states, now, stale_after_s, where)
     total = len(counted)
     backends: dict[str, BackendInPool] = {}
+    # one pass over the nodes (a pool may hold a thousand of them)
+    measured: dict[str, list[str]] = {}
+    failed: dict[str, dict[str, str]] = {}
+    unavailable: dict[str, dict[str, str]] = {}
+    values: dict[str, dict[str, list[float]]] = {}
+    emulated: set[str] = set()
+    for s in counted:
+        for name, r in s.runtimes.items():
+            if r.status == "measured":
+                measured.setdefault(name, []).append(s.node_name)
+                per_metric = values.setdefault(name, {})
+                for metric, value in r.figures.items():
+                    per_metric.setdefault(metric, []).append(value)
+                if r.emulated:
+                    emulated.add(name)
+            elif r.status == "failed":
+                failed.setdefault(name, {})[s.node_name] = r.reason or "failed"
+            else:
+                unavailable.setdefault(name, {})[s.node_name] = r.reason or "not usable"
     names = list(dict.fromkeys(r for s in counted for r in s.runtimes))
     for name in names:
-        measured = [s for s in counted if (r := s.runtimes.get(name)) is not None and r.status == "measured"]
-        failed = {s.node_name: s.runtimes[name].reason or "failed" for s in counted
-                  if name in s.runtimes and s.runtimes[name].status == "failed"}
-        unavailable = {s.node_name: s.runtimes[name].reason or "not usable" for s in counted
-                       if name in s.runtimes and s.runtimes[name].status == "unavailable"}
-        figures: dict[str, Spread] = {}
-        for metric in METRICS:
-            values = [s.runtimes[name].figures[metric] for s in measured if metric in s.runtimes[name].figures]
-            if values:
-                figures[metric] = spread(values, emulated=any(s.runtimes[name].emulated for s in measured))
-        backends[name] = BackendInPool(name, tuple(s.node_name for s in measured), failed, unavailable, figures)
+        figures = {metric: spread(found, emulated=name in emulated)
+                   for metric in METRICS if (found := values.get(name, {}).get(metric))}
+        backends[name] = BackendInPool(name, tuple(measured.get(name, ())), failed.get(name, {}),
+                                       unavailable.get(name, {}), figures)
 
     unusable: dict[str, str] = {}
     for runtime, direct in sorted(_direct_backends().items()):
