@@ -22,7 +22,7 @@ from rtadvisor.model import (
 )
 
 RTADVISOR = str(Path(sys.executable).parent / "rtadvisor")
-NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+NOW = datetime.now(UTC).replace(microsecond=0)  # ages are relative to the real clock (stale = older than 24 h)
 
 
 def measured(runtime: str, cold: float, pss: float = 10.0, *, emulated: bool = False, **extra: Any) -> BenchResult:
