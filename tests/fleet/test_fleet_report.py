@@ -239,3 +239,15 @@ def test_api_fleet_and_recommend_with_a_pool(fleet_db: str) -> None:
         page = client.get("/fleet")
         assert page.status_code == 200 and '<script src="/static/fleet.js">' in page.text
         assert client.get("/static/fleet.css").status_code == 200
+
+
+def test_a_pool_name_is_only_a_name(store_url: str) -> None:
+    odd = "o'brien\"; DROP TABLE runs; --"
+    with ResultStore.open(store_url) as store:
+        store.save(node_run("n-odd", odd, (measured("runc", 10.0),)))
+    evidence = load_pool_evidence(store_url, odd)
+    assert evidence.host["pool"] == odd and evidence.get("runc", "cold_start_ms") is not None
+    with pytest.raises(NotFoundError):
+        load_pool_evidence(store_url, "x'; DROP TABLE runs; --")
+    with ResultStore.open(store_url) as store:
+        assert len(store.runs()) == 1
