@@ -61,6 +61,12 @@ def node_run(node: str, pool: str | None, results: tuple[BenchResult, ...], *, a
                     results=results)
 
 
+def _sigint_default() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class AgentProcess:
     """``rtadvisor agent ...`` as a separate process, its log lines collected as they come."""
 
@@ -68,8 +74,11 @@ class AgentProcess:
         import subprocess
         import threading
 
+        # a test runner started in the background may ignore SIGINT, and children inherit that:
+        # give the agent the default disposition, as a terminal would
         self.proc = subprocess.Popen([*(prefix or []), RTADVISOR, "agent", *args], stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, env=env)
+                                     stderr=subprocess.PIPE, text=True, env=env,
+                                     preexec_fn=_sigint_default)  # noqa: PLW1509 - async-signal-safe
         self.lines: list[str] = []
         self._changed = threading.Condition()
         self._reader = threading.Thread(target=self._read, daemon=True)
