@@ -26,3 +26,31 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
                 if IN_CI:
                     pytest.fail(message, pytrace=False)
                 pytest.skip(message)
+
+
+# ---------------------------------------------------------------------------- a real PostgreSQL
+
+
+@pytest.fixture(scope="session")
+def postgres():  # type: ignore[no-untyped-def]
+    """One private PostgreSQL server for the session (see tests/pgserver.py), always stopped and
+    removed at the end. Missing PostgreSQL fails in CI (the set-up installs it), skips elsewhere."""
+    from pgserver import PostgresServer, pg_bin
+
+    if pg_bin() is None:
+        message = "PostgreSQL is not installed (Debian package 'postgresql'; `make test` installs it)"
+        if IN_CI:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    server = PostgresServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(postgres) -> str:  # type: ignore[no-untyped-def]
+    """A fresh, empty database on the session's PostgreSQL server (its SQLAlchemy URL)."""
+    return str(postgres.create_database())

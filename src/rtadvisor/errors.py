@@ -11,6 +11,7 @@
     ├── RuntimeUnavailable         a runtime/backend cannot be used on this node (says why)
     ├── BenchError                 a measurement failed (runtime error, timeout, wrong output)
     ├── StoreError                 the result store cannot be opened/read/written
+    │   └── StoreUnavailable       ... for now: the database cannot be reached (retry later)
     └── ArtifactError              an artifact (config, manifest, image) cannot be generated or read
 
 Lower-level errors (subprocess, YAML, TOML, SQL) are translated into these at the boundary with
@@ -64,6 +65,14 @@ class BenchError(RtadvisorError):
 
 class StoreError(RtadvisorError):
     """The result store cannot be used."""
+
+
+class StoreUnavailable(StoreError):
+    """The result store cannot be reached right now (database down, network, locked): worth a retry.
+
+    The fleet agent keeps its result on disk and retries with backoff; every other StoreError
+    (a newer schema, other content under a stored run id) would fail the same way again.
+    """
 
 
 class ArtifactError(RtadvisorError):

@@ -303,6 +303,8 @@ class Decision(_Frozen):
     conflicts: tuple[Conflict, ...] = ()
     claims: tuple[Claim, ...] = ()
     evidence_used: bool = False
+    # Whose measurements the score used: "node vm" or "pool edge-arm (12 nodes)"; None without evidence.
+    evidence_from: str | None = None
     # The verdict a person reads first (``recommend`` prints these; the trace is ``--explain``).
     rulebook: RulebookId = "practice"
     runtime_name: str = ""  # display name of ``runtime`` ("gVisor", "Kata Containers")

@@ -120,8 +120,9 @@ def test_overhead_from_this_nodes_measurements(monkeypatch: pytest.MonkeyPatch) 
     ))
     from rtadvisor import store
 
-    monkeypatch.setattr(store, "load_evidence", lambda db=None: evidence)
-    overheads = pod_overheads(["gvisor", "kata", "vm"], None)
+    # (try_load_evidence answers a missing SQLite file itself, without opening a store)
+    monkeypatch.setattr(store, "try_load_evidence", lambda db=None: evidence)
+    overheads = pod_overheads(["gvisor", "kata"], None)
     assert overheads["gvisor"].memory_mib == 11.3
     # the whole idle sandbox (PSS), not the marginal sweep cost: the conservative scheduling overhead
     assert overheads["gvisor"].source.startswith("measured on node-a: runsc pss_mb = 11.3 MiB, n=5")

@@ -39,7 +39,7 @@ def test_openapi_documents_every_api_route(client: TestClient) -> None:
     recommend = schema["paths"]["/api/recommend"]["post"]
     assert {"200", "413", "422", "503"} <= set(recommend["responses"])
     assert recommend["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Workload"}
-    assert {p["name"] for p in recommend["parameters"]} == {"evidence", "rulebook"}
+    assert {p["name"] for p in recommend["parameters"]} == {"evidence", "rulebook", "pool"}
     assert "GenerateBody" in schema["components"]["schemas"]
 
 

@@ -18,6 +18,8 @@ error names the input at fault.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .bench import backend_names, check_backends, prepare
 from .decisions import (
     RULEBOOKS,
@@ -69,6 +71,37 @@ from .knowledge import (
     troubleshoot,
 )
 
+# The fleet's use cases and report types are imported on first use: defining the report's pydantic
+# models costs ~8 ms, which every other command would pay at start-up.
+_FLEET_NAMES = frozenset({
+    "FleetDisagreement", "FleetFigure", "FleetNode", "FleetNodeRuntime", "FleetPool", "FleetReport", "FleetRuntime",
+    "agent", "fleet_report", "generate_fleet", "load_pool_evidence", "parse_duration",
+})
+if TYPE_CHECKING:
+    from .fleet import (
+        FleetDisagreement,
+        FleetFigure,
+        FleetNode,
+        FleetNodeRuntime,
+        FleetPool,
+        FleetReport,
+        FleetRuntime,
+        agent,
+        fleet_report,
+        generate_fleet,
+        load_pool_evidence,
+        parse_duration,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FLEET_NAMES:
+        import importlib
+
+        module = importlib.import_module(".fleet", __name__)
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 def version() -> str:
     """The installed rtadvisor version (``0+unknown`` when run from a bare source tree)."""
@@ -86,6 +119,13 @@ __all__ = [
     "CasesFile",
     "ChainStep",
     "Coordinate",
+    "FleetDisagreement",
+    "FleetFigure",
+    "FleetNode",
+    "FleetNodeRuntime",
+    "FleetPool",
+    "FleetReport",
+    "FleetRuntime",
     "Observability",
     "RoutesFile",
     "Runtime",
@@ -94,6 +134,7 @@ __all__ = [
     "ScenariosFile",
     "ScoredValue",
     "TimelineEvent",
+    "agent",
     "backend_names",
     "chain_path",
     "check_backends",
@@ -107,16 +148,20 @@ __all__ = [
     "decision_tree",
     "diagnose",
     "doctor",
+    "fleet_report",
     "generate",
+    "generate_fleet",
     "knowledge_base",
     "list_runs",
     "load_evidence",
+    "load_pool_evidence",
     "load_workload",
     "network",
     "network_summary",
     "observability",
     "parse_decision",
     "parse_preference_pairs",
+    "parse_duration",
     "parse_workload",
     "prepare",
     "presets",

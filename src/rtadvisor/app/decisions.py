@@ -44,21 +44,28 @@ def recommend(
     use_evidence: bool = False,
     db: str | None = None,
     preferences: Mapping[str, Any] | None = None,
+    pool: str | None = None,
 ) -> Decision:
     """Choose the runtime for ``workload`` and explain it.
 
     ``rulebook``: ``practice`` (current upstream practice) or ``sources`` (the source documents' rules
     as written). With ``use_evidence`` the criteria come from this node's measurements in the result
-    store ``db`` (``StoreError`` when nothing is stored yet). Without it the score stays on claims,
-    but a cold-start SLO is still checked against this node's measurements when the store has some
-    (never creating a store as a side effect).
+    store ``db`` (``StoreError`` when nothing is stored yet). ``pool`` (implies ``use_evidence``):
+    the evidence of that node pool's nodes instead -- medians across them, and the runtimes the pool
+    cannot run excluded with why (``NotFoundError`` for a pool with no node in the store). Without
+    either, the score stays on claims, but a cold-start SLO is still checked against this node's
+    measurements when the store has some (never creating a store as a side effect).
     """
     from rtadvisor.decide import recommend as decide
 
     if rulebook not in RULEBOOKS:
         raise InputError(f"rulebook: expected one of {', '.join(RULEBOOKS)}, got {rulebook!r}", field="rulebook")
     evidence = slo_evidence = None
-    if use_evidence:
+    if pool is not None:
+        from .fleet import load_pool_evidence
+
+        evidence = load_pool_evidence(db, pool)
+    elif use_evidence:
         from .evidence import load_evidence
 
         evidence = load_evidence(db)

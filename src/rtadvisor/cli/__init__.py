@@ -18,7 +18,7 @@ import typer  # noqa: E402
 
 from rtadvisor.errors import RtadvisorError  # noqa: E402
 
-from . import bench, deploy, kb, recommend, scan, serve
+from . import bench, deploy, fleet, kb, recommend, scan, serve
 
 app = typer.Typer(
     name="rtadvisor",
@@ -35,7 +35,7 @@ def _root() -> None:
     """Choose the isolation runtime for a workload, explain it, measure it, deploy it."""
 
 
-for _module in (recommend, kb, bench, deploy, scan, serve):
+for _module in (recommend, kb, bench, deploy, scan, serve, fleet):
     _module.register(app)
 
 

@@ -67,10 +67,13 @@ def _write_bundle(files: dict[str, str], out: Path, force: bool) -> None:
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the main app."""
 
-    @app.command()
+    from .fleet import GenerateWithFleet
+
+    @app.command(cls=GenerateWithFleet)
     def generate(
         decision: str | None = typer.Argument(
-            None, help="Decision JSON from `rtadvisor recommend PROFILE --json`: a file, or '-' for stdin."),
+            None, help="Decision JSON from `rtadvisor recommend PROFILE --json`: a file, or '-' for stdin; "
+            "or the word fleet: the fleet agent's manifests (`rtadvisor generate fleet --help`)."),
         runtime: list[str] | None = typer.Option(
             None, "--runtime", "-r",
             help="Runtime id (runc, crun, gvisor, kata, vm, wasmedge, wasmtime, wasmer, spin); repeatable."),

@@ -44,6 +44,7 @@ def register(app: typer.Typer) -> None:
         rulebook: str = typer.Option("practice", "--rulebook", help="practice (current upstream practice, default) or sources (the source documents' rules as written)."),
         evidence: bool = typer.Option(False, "--evidence", help="Score with this node's measurements (stored by `rtadvisor bench`) instead of claims where available."),
         db: str | None = typer.Option(None, "--db", help="Result store (measurements for --evidence and for the SLO check)."),
+        pool: str | None = typer.Option(None, "--pool", help="Decide with the evidence of this node pool's nodes in the store (medians across them; runtimes the pool cannot run are excluded); implies --evidence."),
         explain: bool = typer.Option(False, "--explain", help="Also print the full decision path with rule ids and sources, the scores and the claims used."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object (the Decision)."),
     ) -> None:
@@ -74,7 +75,7 @@ def register(app: typer.Typer) -> None:
             preferences["method"] = method
         if rulebook not in use.RULEBOOKS:
             raise InputError(f"option --rulebook: expected one of {', '.join(use.RULEBOOKS)}, got {rulebook!r}")
-        decision = use.recommend(workload, rulebook=rulebook, use_evidence=evidence, db=db,  # type: ignore[arg-type]
+        decision = use.recommend(workload, rulebook=rulebook, use_evidence=evidence, db=db, pool=pool,  # type: ignore[arg-type]
                                  preferences=preferences or None)
         if as_json:
             from .common import print_json
@@ -103,7 +104,7 @@ def render_verdict(decision: Decision) -> None:
     if d.route:
         head += f"   Wasm route [bold]{d.route}[/]"
     if d.evidence_used:
-        head += "   [green](scored with this node's measurements)[/]"
+        head += f"   [green](scored with the measurements of {escape(d.evidence_from or 'this node')})[/]"
     console.print(Panel(head, title=f"rtadvisor recommend: {escape(d.workload.name)} (rulebook: {d.rulebook})",
                         title_align="left", expand=False))
     if d.slo is not None:

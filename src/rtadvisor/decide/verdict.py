@@ -238,6 +238,16 @@ def _summary(kb: KnowledgeBase, d: Decision, reasons: list[Reason], check: SloCh
     return head
 
 
+def _evidence_from(evidence: Evidence | None) -> str | None:
+    if evidence is None:
+        return None
+    host = evidence.host if isinstance(evidence.host, Mapping) else {}
+    if host.get("pool"):
+        nodes = host.get("nodes")
+        return f"pool {host['pool']}" + (f" ({nodes} nodes)" if nodes else "")
+    return f"node {host.get('node_name') or host.get('hostname') or 'unknown'}"
+
+
 # --------------------------------------------------------------------------- the entry point
 
 
@@ -289,6 +299,7 @@ def _recommend(ctx: engine._Ctx, workload: Workload, rulebook: str, slo_evidence
         workload=workload, runtime=d.runtime, architecture=d.architecture, route=d.route, service_mesh=d.service_mesh,
         alternatives=d.alternatives, trace=d.trace, constraints=d.constraints, conflicts=d.conflicts,
         claims=tuple(kb.claim(c) for c in claim_ids), evidence_used=d.evidence_used,
+        evidence_from=_evidence_from(ctx.evidence),
         rulebook=rulebook,  # type: ignore[arg-type]
         runtime_name=kb.runtime(d.runtime).name, summary=summary, reasons=tuple(out.reasons),
         assumptions=tuple(assumptions), next_steps=tuple(steps), slo=check,

@@ -60,6 +60,7 @@ from .schemas import GenerateBody, Health
 WEB_DIR = Path(__file__).parent
 STATIC_DIR = WEB_DIR / "static"
 INDEX_HTML = WEB_DIR / "templates" / "index.html"
+FLEET_HTML = WEB_DIR / "templates" / "fleet.html"
 
 
 class StrictJSONResponse(JSONResponse):
@@ -171,6 +172,10 @@ def create_app(db: str | None = None, *, settings: WebSettings | None = None) ->
     def index() -> HTMLResponse:
         return HTMLResponse(INDEX_HTML.read_text(encoding="utf-8").replace("{{version}}", version))
 
+    @api.get("/fleet", response_class=HTMLResponse, include_in_schema=False)
+    def fleet_page() -> HTMLResponse:
+        return HTMLResponse(FLEET_HTML.read_text(encoding="utf-8").replace("{{version}}", version))
+
     @api.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Response:
         return Response((STATIC_DIR / "favicon.svg").read_bytes(), media_type="image/svg+xml")
@@ -192,6 +197,9 @@ def create_app(db: str | None = None, *, settings: WebSettings | None = None) ->
         evidence: Annotated[bool, Query(description="Score with this node's measurements instead of claims")] = False,
         rulebook: Annotated[Literal["practice", "sources"], Query(
             description="practice: current upstream practice (default); sources: the source documents' rules")] = "practice",
+        pool: Annotated[str | None, Query(max_length=63, description=(
+            "Decide with the evidence of this node pool's nodes (medians across them; runtimes the pool cannot "
+            "run are excluded with why); implies evidence. 404 for a pool with no node in the store"))] = None,
     ) -> Decision:
         """Recommend a runtime: what ``rtadvisor recommend PROFILE --json [--rulebook R]`` prints.
 
@@ -205,7 +213,7 @@ def create_app(db: str | None = None, *, settings: WebSettings | None = None) ->
 
         def run() -> Decision:
             workload = use.parse_workload(data, source="request body")
-            return use.recommend(workload, rulebook=rulebook, use_evidence=evidence, db=store)
+            return use.recommend(workload, rulebook=rulebook, use_evidence=evidence, db=store, pool=pool)
 
         return await run_in_threadpool(run)
 
@@ -289,6 +297,17 @@ def create_app(db: str | None = None, *, settings: WebSettings | None = None) ->
         """Claimed and measured start time and memory per runtime (the page's charts)."""
         result = use.claims_vs_measurements(store)
         return result.model_copy(update={"reason": redact(result.reason)}) if result.reason else result
+
+    @api.get("/api/fleet", response_model=use.FleetReport, responses=COMMON_RESPONSES, tags=["evidence"])
+    def fleet(
+        stale_after: Annotated[str, Query(max_length=20, description=(
+            "A node whose newest run is older is stale and left out of the medians (e.g. 24h, 90m, 7d)"))] = "24h",
+    ) -> Any:
+        """Per node pool and per node: usable runtimes, figures (median across nodes, spread), stale
+        nodes, nodes unlike their pool, runtimes a pool cannot run, and the claims checked per pool
+        (``rtadvisor fleet --json``; the store's host path is reduced to its file name, as in errors)."""
+        report = use.fleet_report(store, stale_after)
+        return report.model_copy(update={"store": redact(report.store)})
 
     # ------------------------------------------------------------------ API: deploy
 
