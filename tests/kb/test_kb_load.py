@@ -135,3 +135,31 @@ def test_invalid_yaml_and_missing_file(data_copy: Path) -> None:
     (data_copy / "tree.yaml").unlink()
     with pytest.raises(KnowledgeBaseError, match=r"^tree\.yaml: missing"):
         load_from(data_copy)
+
+
+def test_the_validated_knowledge_base_is_cached_by_content(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A CLI start loads the validated knowledge base from the user's cache; an edited data file is a
+    new key (validated afresh, errors and all), and a damaged cache file is ignored."""
+    import shutil
+
+    from rtadvisor.kb import loader
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    a = tmp_path / "a"
+    shutil.copytree(loader.DATA_DIR, a)
+    first = loader._load_cached.__wrapped__(str(a))
+    cached = list((tmp_path / "cache" / "rtadvisor" / "kb").glob("*.pickle"))
+    assert len(cached) == 1
+    again = loader._load_cached.__wrapped__(str(a))
+    assert again == first and again is not first  # read back from the file, equal to a fresh load
+    original = (a / "practice.yaml").read_text()
+    (a / "practice.yaml").write_text(original.replace('title: "current upstream practice (default)"', 'title: "edited"'))
+    edited = loader._load_cached.__wrapped__(str(a))
+    assert edited.practice.title == "edited" and len(list(cached[0].parent.glob("*.pickle"))) == 2
+    (a / "practice.yaml").write_text("schema_version: 1\nkind: rulebook\n")
+    with pytest.raises(KnowledgeBaseError, match="practice.yaml"):
+        loader._load_cached.__wrapped__(str(a))  # a broken file is never served from the cache
+    (a / "practice.yaml").write_text(original)
+    cached[0].write_bytes(b"not a pickle")  # damaged: ignored, validated afresh, rewritten
+    assert loader._load_cached.__wrapped__(str(a)) == first
+    assert loader._load_cached.__wrapped__(str(a)) == first

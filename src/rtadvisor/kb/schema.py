@@ -21,7 +21,9 @@ CriterionId = Literal["V", "S", "M", "D", "isolation", "compatibility", "gpu"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defer_build: validators are built when a file is first validated, not at import (the CLI
+    # loads a validated knowledge base from its cache and validates nothing).
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class _File(_Strict):
@@ -565,7 +567,7 @@ class AssumptionDef(_Strict):
     text: str
     if_text: str | None = None
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, defer_build=True)
 
     @model_validator(mode="after")
     def _if_text(self) -> AssumptionDef:
