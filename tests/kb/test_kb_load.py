@@ -138,8 +138,9 @@ def test_invalid_yaml_and_missing_file(data_copy: Path) -> None:
 
 
 def test_the_validated_knowledge_base_is_cached_by_content(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """A CLI start loads the validated knowledge base from the user's cache; an edited data file is a
-    new key (validated afresh, errors and all), and a damaged cache file is ignored."""
+    """`prepare` keeps the validated knowledge base in the user's cache and commands load it; an
+    edited data file is a new key (validated afresh, errors and all), a damaged cache file is
+    ignored, and loading never writes the cache itself."""
     import shutil
 
     from rtadvisor.kb import loader
@@ -148,18 +149,17 @@ def test_the_validated_knowledge_base_is_cached_by_content(tmp_path, monkeypatch
     a = tmp_path / "a"
     shutil.copytree(loader.DATA_DIR, a)
     first = loader._load_cached.__wrapped__(str(a))
-    cached = list((tmp_path / "cache" / "rtadvisor" / "kb").glob("*.pickle"))
-    assert len(cached) == 1
+    assert not (tmp_path / "cache").exists()  # loading writes nothing
+    saved = loader.save_cache(a)
+    assert saved is not None and saved.is_file()
     again = loader._load_cached.__wrapped__(str(a))
     assert again == first and again is not first  # read back from the file, equal to a fresh load
     original = (a / "practice.yaml").read_text()
     (a / "practice.yaml").write_text(original.replace('title: "current upstream practice (default)"', 'title: "edited"'))
-    edited = loader._load_cached.__wrapped__(str(a))
-    assert edited.practice.title == "edited" and len(list(cached[0].parent.glob("*.pickle"))) == 2
+    assert loader._load_cached.__wrapped__(str(a)).practice.title == "edited"  # a new key: validated afresh
     (a / "practice.yaml").write_text("schema_version: 1\nkind: rulebook\n")
     with pytest.raises(KnowledgeBaseError, match="practice.yaml"):
         loader._load_cached.__wrapped__(str(a))  # a broken file is never served from the cache
     (a / "practice.yaml").write_text(original)
-    cached[0].write_bytes(b"not a pickle")  # damaged: ignored, validated afresh, rewritten
-    assert loader._load_cached.__wrapped__(str(a)) == first
+    saved.write_bytes(b"not a pickle")  # damaged: ignored, validated afresh
     assert loader._load_cached.__wrapped__(str(a)) == first

@@ -34,8 +34,10 @@ def prepare(
     any that fails is reported and, after all were tried, raises ``BenchError`` naming each."""
     from rtadvisor import backends
     from rtadvisor.backends.base import Assets
+    from rtadvisor.kb import save_cache
     from rtadvisor.workloads import ensure_built, wasi_toolchain_missing
 
+    save_cache()  # the validated knowledge base, so commands start without re-validating it
     names = check_backends(runtimes) if runtimes else list(backends.names())
     assets = Assets()
     built = ensure_built(assets, wasm=wasi_toolchain_missing() is None)

@@ -14,6 +14,6 @@ This package is pure: it reads its own data files and never starts processes or 
 
 from __future__ import annotations
 
-from .loader import DATA_DIR, KnowledgeBase, TroubleshootingHit, load
+from .loader import DATA_DIR, KnowledgeBase, TroubleshootingHit, load, save_cache
 
-__all__ = ["DATA_DIR", "KnowledgeBase", "TroubleshootingHit", "load"]
+__all__ = ["DATA_DIR", "KnowledgeBase", "TroubleshootingHit", "load", "save_cache"]

@@ -431,13 +431,10 @@ def _cache_file(data_dir: Path) -> tuple[Path, bytes] | None:
 
 @functools.lru_cache(maxsize=4)
 def _load_cached(data_dir: str) -> KnowledgeBase:
-    """``load_from`` once per content: a CLI process would otherwise parse and validate twelve YAML
-    files at every start (a tenth of ``recommend``'s wall time). The cache file is written atomically
-    in the user's own cache directory, where rtadvisor also keeps the binaries it runs, and holds only
-    what ``load_from`` validated from these very bytes."""
-    import os
+    """``load_from``, or the copy ``rtadvisor prepare`` saved (:func:`save_cache`): a CLI process would
+    otherwise parse and validate twelve YAML files at every start (a tenth of ``recommend``'s wall
+    time). Read only here: the cache is written by ``prepare``, never as a side effect of a command."""
     import pickle
-    import tempfile
 
     where = Path(data_dir)
     cache = _cache_file(where)
@@ -449,19 +446,41 @@ def _load_cached(data_dir: str) -> KnowledgeBase:
             if stored_key == key and isinstance(kb, KnowledgeBase):
                 return kb
         except (OSError, EOFError, pickle.PickleError, AttributeError, ImportError, TypeError, ValueError):
-            pass  # absent or stale: validate afresh below
+            pass  # absent, stale or damaged: validate afresh below
+    return load_from(where)
+
+
+def save_cache(data_dir: str | Path | None = None) -> Path | None:
+    """Validate the knowledge files and keep the result in the user's cache directory (where
+    ``rtadvisor prepare`` also keeps the assets and binaries it builds), written atomically and keyed
+    by the directory, the files' content and rtadvisor's version; returns the file, or None when the
+    cache directory cannot be written (commands then validate at every start, only slower)."""
+    import os
+    import pickle
+    import tempfile
+
+    where = Path(data_dir) if data_dir is not None else DATA_DIR
+    cache = _cache_file(where)
+    if cache is None:
+        return None
+    path, key = cache
     kb = load_from(where)
-    if cache is not None:
-        path, key = cache
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for old in path.parent.glob("*.pickle"):  # one knowledge base version at a time
+            if old != path:
+                old.unlink(missing_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".kb-", dir=path.parent)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".kb-", dir=path.parent)
             with os.fdopen(fd, "wb") as fh:
                 pickle.dump((key, kb), fh, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, path)
-        except OSError:
-            pass  # a read-only home still works, only slower
-    return kb
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError:
+        return None
+    return path
 
 
 def load(data_dir: str | Path | None = None) -> KnowledgeBase:
