@@ -122,7 +122,7 @@ def test_overhead_from_this_nodes_measurements(monkeypatch: pytest.MonkeyPatch) 
 
     # (try_load_evidence answers a missing SQLite file itself, without opening a store)
     monkeypatch.setattr(store, "try_load_evidence", lambda db=None: evidence)
-    overheads = pod_overheads(["gvisor", "kata"], None)
+    overheads = pod_overheads(["gvisor", "kata", "vm"], None)
     assert overheads["gvisor"].memory_mib == 11.3
     # the whole idle sandbox (PSS), not the marginal sweep cost: the conservative scheduling overhead
     assert overheads["gvisor"].source.startswith("measured on node-a: runsc pss_mb = 11.3 MiB, n=5")
