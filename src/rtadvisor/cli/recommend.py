@@ -140,18 +140,18 @@ def render_verdict(decision: Decision) -> None:
     for col in ("#", "runtime", "score", "status"):
         alt.add_column(col, no_wrap=col != "status")
     seen_reasons: set[str] = set()
-    for a in d.alternatives:
-        if a.excluded:
-            rule, _, why = a.excluded.partition(": ")
+    for alt_row in d.alternatives:
+        if alt_row.excluded:
+            rule, _, why = alt_row.excluded.partition(": ")
             status = f"[red]excluded by {escape(rule)}[/]"
             if why and why not in seen_reasons:
                 seen_reasons.add(why)
                 status += f": {escape(why)}"
         else:
-            status = "[green]chosen[/]" if a.runtime == d.runtime else "eligible"
-        if a.cost:
-            status += f" [dim](would cost: {escape(a.cost)})[/]"
-        alt.add_row(str(a.rank), escape(a.runtime), f"{a.score:.3f}", status)
+            status = "[green]chosen[/]" if alt_row.runtime == d.runtime else "eligible"
+        if alt_row.cost:
+            status += f" [dim](would cost: {escape(alt_row.cost)})[/]"
+        alt.add_row(str(alt_row.rank), escape(alt_row.runtime), f"{alt_row.score:.3f}", status)
     console.print(alt)
 
 

@@ -227,7 +227,7 @@ def make_finding(obj: KubeObject, inf: Inference, decision: Decision) -> Finding
     # A Wasm module already on a Wasm class (a runwasi/KWasm/SpinKube class: route R3 with that
     # class's engine; crun-wasm: route R2) keeps its route: it is never "fixed" onto another class.
     # KWasm's and OpenShift's crun class with the Wasm annotation is crun's Wasm handler too (route R2).
-    current_route = ("R3" if current in RUNWASI_CLASSES else
+    current_route: Literal["R1", "R2", "R3"] | None = ("R3" if current in RUNWASI_CLASSES else
                      "R2" if current in R2_CLASSES or (current == "crun" and inf.is_wasm) else None) if current else None
     on_wasm_class = inf.is_wasm_like and current_route is not None
     if on_wasm_class and runtime in WASM_RUNTIMES and not matches and class_matches(current, runtime, current_route):

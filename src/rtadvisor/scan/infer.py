@@ -182,7 +182,8 @@ def infer(data: Mapping[str, Any]) -> Inference:
     if kind == SPINAPP:
         # A SpinApp (SpinKube) is a Spin app by definition; its RuntimeClass is its executor's, its
         # resources are spec.resources (one "container" at path spec).
-        spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
+        raw_spec = data.get("spec")
+        spec: dict[str, Any] = raw_spec if isinstance(raw_spec, dict) else {}
         executor = spec.get("executor")
         current = SPIN_EXECUTOR_CLASSES.get(str(executor), str(executor) if executor else None)
         _infer_resources([_Container(("spec",), "app", spec)], fields)
