@@ -109,7 +109,7 @@ def test_overhead_says_where_it_came_from(tmp_path: Path) -> None:
 
 def test_overhead_from_this_nodes_measurements(monkeypatch: pytest.MonkeyPatch) -> None:
     """A measurement counts only for the runtime measured: runsc is gVisor; the emulated micro-VM is not Kata."""
-    from rtadvisor.cli.deploy import pod_overheads
+    from rtadvisor.app.deploy import pod_overheads
     from rtadvisor.model import Evidence, Measurement
 
     evidence = Evidence(measurements=(

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from rtadvisor.errors import ArtifactError
+from rtadvisor.errors import ArtifactError, InputError
 from rtadvisor.k8s import containerd as ctd
 from rtadvisor.k8s.handlers import WASM_VARIANT_ANNOTATION, is_dns_label, shim_binary
 
@@ -181,12 +181,107 @@ MIGRATE_V1 = ("containerd config dump > /etc/containerd/config.toml.new  # conta
               "or `containerd config migrate` on 2.x; review, then mv it over config.toml")
 
 
+#: What containerd decodes each key into (its Go config structs: ``services/server/config`` and the CRI
+#: plugin's ``Runtime``): a value of another type stops containerd (top level: ``failed to unmarshal
+#: TOML: Can't convert 5(int64) to map``, checked on containerd 1.6) or the CRI plugin (its section).
+_TOP_LEVEL_TYPES: dict[str, tuple[type, ...]] = {
+    "root": (str,), "state": (str,), "temp": (str,), "plugin_dir": (str,), "disabled_plugins": (list,),
+    "required_plugins": (list,), "oom_score": (int,), "imports": (list,), "grpc": (dict,), "ttrpc": (dict,),
+    "debug": (dict,), "metrics": (dict,), "cgroup": (dict,), "proxy_plugins": (dict,), "timeouts": (dict,),
+    "stream_processors": (dict,), "plugins": (dict,),
+}
+_RUNTIME_TYPES: dict[str, tuple[type, ...]] = {
+    "runtime_type": (str,), "runtime_path": (str,), "runtime_engine": (str,), "runtime_root": (str,),
+    "pod_annotations": (list,), "container_annotations": (list,), "privileged_without_host_devices": (bool,),
+    "base_runtime_spec": (str,), "cni_conf_dir": (str,), "cni_max_conf_num": (int,), "sandbox_mode": (str,),
+    "snapshotter": (str,), "options": (dict,),
+}
+_TYPE_NAMES = {str: "a string", list: "a list", dict: "a table", int: "an integer", bool: "true or false",
+               float: "a number"}
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    for kind, name in ((dict, "a table"), (list, "a list"), (str, "a string"), (int, "an integer"),
+                       (float, "a number")):
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
+
+
+def _wrong_type(value: Any, allowed: tuple[type, ...]) -> bool:
+    if bool in allowed:
+        return not isinstance(value, bool)
+    if isinstance(value, bool):
+        return True
+    return not isinstance(value, allowed)
+
+
+def _shape(key: str, value: Any, allowed: tuple[type, ...], source: str, scope: str) -> Finding:
+    expected = " or ".join(_TYPE_NAMES[t] for t in allowed)
+    return Finding(f"containerd-config-shape-{key}", "containerd", "fail",
+                   f"{source}: {key}: expected {expected}, found {_type_name(value)}",
+                   f"containerd cannot decode the value, so {scope} does not load",
+                   f"write {key} as {expected} (see `containerd config default`)")
+
+
+def check_config_shapes(doc: dict[str, Any], source: str, version: int | None) -> list[Finding]:
+    """Values of the wrong type on the way to the runtimes: containerd refuses them, so say which."""
+    out: list[Finding] = []
+    for key, allowed in _TOP_LEVEL_TYPES.items():
+        if key in doc and _wrong_type(doc[key], allowed):
+            out.append(_shape(key, doc[key], allowed, source, "containerd itself"))
+    for key in ("disabled_plugins", "required_plugins", "imports"):
+        values = doc.get(key)
+        if isinstance(values, list) and not all(isinstance(v, str) for v in values):
+            out.append(Finding(f"containerd-config-shape-{key}", "containerd", "fail",
+                               f"{source}: {key}: expected a list of strings",
+                               "containerd cannot decode the value, so containerd itself does not load",
+                               f'write {key} as a list of plugin ids, e.g. ["io.containerd.grpc.v1.cri"]'))
+    plugins = doc.get("plugins")
+    if not isinstance(plugins, dict):
+        return out
+    for name, table in plugins.items():
+        if not isinstance(table, dict):
+            out.append(_shape(f"plugins.{name}", table, (dict,), source, "containerd itself"))
+    if version not in ctd.CRI_PLUGIN:
+        return out
+    node: Any = doc
+    path: list[str] = []
+    for key in ctd.runtimes_key(version):
+        path.append(key if "." not in key else f'"{key}"')
+        node = node.get(key) if isinstance(node, dict) else None
+        if node is None:
+            return out
+        if not isinstance(node, dict):
+            if len(path) > 2:  # plugins.<name> itself was reported above
+                out.append(_shape(".".join(path), node, (dict,), source, "the CRI plugin"))
+            return out
+    for name, table in node.items():
+        where = f"{'.'.join(path)}.{name}"
+        if not isinstance(table, dict):
+            out.append(_shape(where, table, (dict,), source, "the CRI plugin"))
+            continue
+        for key, allowed in _RUNTIME_TYPES.items():
+            if key in table and _wrong_type(table[key], allowed):
+                out.append(_shape(f"{where}.{key}", table[key], allowed, source, "the CRI plugin"))
+        for key in ("pod_annotations", "container_annotations"):
+            values = table.get(key)
+            if isinstance(values, list) and not all(isinstance(v, str) for v in values):
+                out.append(Finding(f"containerd-config-shape-{where}.{key}", "containerd", "fail",
+                                   f"{source}: {where}.{key}: expected a list of strings",
+                                   "containerd cannot decode the value, so the CRI plugin does not load",
+                                   f'write {key} as a list of annotation keys, e.g. ["{WASM_VARIANT_ANNOTATION}"]'))
+    return out
+
+
 def check_containerd_config(text: str, source: str, facts: NodeFacts) -> tuple[list[Finding], ConfigView]:
     out: list[Finding] = []
     body, hidden = ctd.hide_template_actions(text)
     try:
         doc = _plain(ctd.parse(body, where=source))
-    except ArtifactError as exc:
+    except (ArtifactError, InputError) as exc:
         out.append(Finding("containerd-config-parse", "containerd", "fail", f"{source}: not valid TOML", str(exc),
                            "fix the syntax; `containerd config dump` shows where containerd stops"))
         return out, ConfigView(source, None, {}, None)
@@ -222,7 +317,7 @@ def check_containerd_config(text: str, source: str, facts: NodeFacts) -> tuple[l
             out += _check_version_vs_daemon(1, source, facts)
     elif isinstance(raw_version, bool) or not isinstance(raw_version, int) or raw_version not in ctd.CRI_PLUGIN:
         out.append(Finding("containerd-config-version", "containerd", "fail",
-                           f"{source}: version = {raw_version!r} is not a containerd config version",
+                           f"{source}: version = {_short(raw_version)} is not a containerd config version",
                            "containerd refuses to start", "set version = 2 (containerd 1.x) or 3 (containerd 2.x)"))
         version = None
     else:
@@ -261,6 +356,7 @@ def check_containerd_config(text: str, source: str, facts: NodeFacts) -> tuple[l
             f'move them to [plugins."{ctd.CRI_PLUGIN[version]}".containerd.runtimes.<name>] (same names and '
             "contents)", "no-runtime-configured",
         ))
+    out += check_config_shapes(doc, source, version)
     runtimes = by_version.get(version or 0, {})
     disabled = [str(p) for p in as_list(doc.get("disabled_plugins"))]
     off = [p for p in disabled if p in CRI_PLUGIN_IDS]
@@ -414,13 +510,68 @@ def _check_runtime(name: str, table: dict[str, Any], source: str, facts: NodeFac
 
 
 def runtime_classes_from_docs(docs: list[Any]) -> list[dict[str, Any]]:
+    """Every RuntimeClass object in ``docs``, also inside ``List``/``RuntimeClassList`` items (what
+    ``kubectl get runtimeclass -o yaml`` prints); anything else is skipped."""
     out = []
     for doc in docs:
         if isinstance(doc, dict) and doc.get("kind") == "RuntimeClass":
             out.append(doc)
         elif isinstance(doc, dict) and doc.get("kind") in ("List", "RuntimeClassList"):
-            out += runtime_classes_from_docs(doc.get("items") or [])
+            items = doc.get("items")
+            out += runtime_classes_from_docs(items if isinstance(items, list) else [])
     return out
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value) if not isinstance(value, str) else value
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def read_runtime_classes(docs: list[Any], source: str) -> tuple[list[dict[str, Any]], list[Finding]]:
+    """The RuntimeClasses of a file, each checked against the Kubernetes schema (kubernetes-validate):
+    ``(valid classes, a fail finding per class the API server would refuse)``.
+
+    A class with a list for ``handler`` or ``metadata`` never reaches a node (``kubectl apply``
+    refuses it), so it is reported with the failing field instead of being checked against containerd.
+    """
+    from rtadvisor.k8s.validate import validate_manifest
+
+    valid: list[dict[str, Any]] = []
+    findings: list[Finding] = []
+    for doc in docs:
+        if isinstance(doc, dict) and doc.get("kind") in ("List", "RuntimeClassList") \
+                and not isinstance(doc.get("items"), list | None):
+            findings.append(Finding("rc-list-items", "runtimeclass", "fail",
+                                    f"{source}: {doc.get('kind')}.items: expected a list, found "
+                                    f"{_type_name(doc.get('items'))}",
+                                    fix="items is a list of RuntimeClass objects"))
+    for index, rc in enumerate(runtime_classes_from_docs(docs)):
+        meta = rc.get("metadata")
+        name = meta.get("name") if isinstance(meta, dict) else None
+        label = name if isinstance(name, str) and name else f"#{index + 1}"
+        try:
+            validate_manifest(rc, where=f"RuntimeClass {_short(label, 63)}")
+        except ArtifactError as exc:
+            findings.append(Finding(f"rc-{_short(label, 63)}-schema", "runtimeclass", "fail",
+                                    f"{source}: {_short(str(exc), 200)}",
+                                    "the API server refuses this RuntimeClass (`kubectl apply` fails validation), "
+                                    "so no pod can use it",
+                                    "fix the field named (RuntimeClass node.k8s.io/v1: metadata.name, handler, "
+                                    "overhead.podFixed, scheduling)"))
+            continue
+        valid.append(rc)
+    return valid, findings
+
+
+def _rc_name(rc: dict[str, Any]) -> str:
+    meta = rc.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    return name if isinstance(name, str) else "?"
+
+
+def _rc_handler(rc: dict[str, Any]) -> str:
+    handler = rc.get("handler")
+    return handler if isinstance(handler, str) else ""
 
 
 def check_runtime_classes(classes: list[dict[str, Any]], source: str, view: ConfigView | None) -> list[Finding]:
@@ -428,8 +579,7 @@ def check_runtime_classes(classes: list[dict[str, Any]], source: str, view: Conf
     if not classes:
         return [Finding("runtimeclasses", "runtimeclass", "info", f"{source}: no RuntimeClass found")]
     for rc in classes:
-        name = str((rc.get("metadata") or {}).get("name", "?"))
-        handler = str(rc.get("handler", ""))
+        name, handler = _rc_name(rc), _rc_handler(rc)
         if not is_dns_label(handler):
             out.append(Finding(f"rc-{name}", "runtimeclass", "fail", f"RuntimeClass {name}: handler {handler!r} is not a DNS label",
                                fix="use a lowercase DNS label that matches a containerd runtime name"))
@@ -464,8 +614,7 @@ def check_class_conflicts(classes: list[dict[str, Any]], source: str, existing: 
     """RuntimeClasses that cannot be applied: the name exists with another handler (immutable)."""
     out: list[Finding] = []
     for rc in classes:
-        name = str((rc.get("metadata") or {}).get("name", "?"))
-        handler = str(rc.get("handler", ""))
+        name, handler = _rc_name(rc), _rc_handler(rc)
         theirs = existing.get(name)
         if theirs is not None and theirs != handler:
             out.append(Finding(

@@ -30,7 +30,7 @@ import tomlkit
 from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import Table
 
-from rtadvisor.errors import ArtifactError
+from rtadvisor.errors import ArtifactError, InputError
 
 from . import upstream as up
 from .handlers import Handler
@@ -91,12 +91,22 @@ def _unique(handlers: list[Handler] | tuple[Handler, ...]) -> list[Handler]:
 # --------------------------------------------------------------------------- reading
 
 
+class ConfigError(InputError):
+    """The user's containerd config (or template) cannot be read or merged into: not TOML, a value of
+    the wrong type on the way to the runtimes, an unknown ``version``. Bad input (exit 2), unlike an
+    :class:`ArtifactError`, which would be a config of our own that we failed to render."""
+
+    field = "containerd_config"
+
+
 def parse(text: str, *, where: str = "containerd config") -> tomlkit.TOMLDocument:
     """Parse TOML, turning tomlkit's error into one line naming the file and position."""
     try:
         return tomlkit.parse(text)
     except TOMLKitError as exc:
-        raise ArtifactError(f"{where}: not valid TOML: {exc}") from exc
+        raise ConfigError(f"{where}: not valid TOML: {' '.join(str(exc).split())}") from exc
+    except RecursionError as exc:  # tomlkit recurses per nesting level; callers bound the depth first
+        raise ConfigError(f"{where}: not valid TOML: nested too deep") from exc
 
 
 def detect_version(doc: dict[str, Any], *, where: str = "containerd config", template: bool = False) -> int | None:
@@ -111,20 +121,24 @@ def detect_version(doc: dict[str, Any], *, where: str = "containerd config", tem
         return None  # a K3s/RKE2 template inherits 'version' from the base it extends
     if version is None:
         plugins = doc.get("plugins") or {}
+        if not isinstance(plugins, dict):
+            raise ConfigError(f"{where}: plugins: expected a table, found {toml_kind(plugins)}")
         if not plugins:
             return None
         qualified = [k for k in (CRI_PLUGIN[2], CRI_PLUGIN[3]) if k in plugins]
         if qualified and "cri" not in plugins:
-            raise ArtifactError(
+            raise ConfigError(
                 f'{where}: no \'version\' key, so containerd reads it as config version 1 and ignores '
                 f'plugins."{qualified[0]}" (a version {2 if qualified[0] == CRI_PLUGIN[2] else 3} name): add '
                 f"`version = {2 if qualified[0] == CRI_PLUGIN[2] else 3}` at the top"
             )
         return 1
     if isinstance(version, bool) or not isinstance(version, int):
-        raise ArtifactError(f"{where}: version: expected 1, 2 or 3, got {version!r}")
+        shown = repr(version) if len(repr(version)) <= 40 else f"{type(version).__name__} of {len(repr(version))} characters"
+        raise ConfigError(f"{where}: version: expected 1, 2 or 3, got {shown}")
     if version not in CRI_PLUGIN:
-        raise ArtifactError(f"{where}: version: expected 1, 2 or 3, got {version}")
+        shown = str(version) if len(str(version)) <= 40 else f"an integer of {len(str(version))} digits"
+        raise ConfigError(f"{where}: version: expected 1, 2 or 3, got {shown}")
     return int(version)
 
 
@@ -176,26 +190,47 @@ def _table_for(entry: dict[str, Any]) -> Table:
     return table
 
 
+def toml_kind(value: Any) -> str:
+    """A TOML value's type as a message says it (tomlkit's own class names are ``Array``, ``String``)."""
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, int):
+        return "an integer"
+    return "a float" if isinstance(value, float) else "a date or time"
+
+
+def dotted(path: tuple[str, ...] | list[str]) -> str:
+    """A key path as TOML writes it: ``plugins."io.containerd.grpc.v1.cri".containerd``."""
+    return ".".join(f'"{k}"' if not re.fullmatch(r"[A-Za-z0-9_-]+", k) else k for k in path)
+
+
 def _ensure_path(doc: tomlkit.TOMLDocument, path: tuple[str, ...], where: str = "containerd config") -> Any:
     node: Any = doc
-    for key in path:
+    for depth, key in enumerate(path, 1):
         if key not in node:
             node[key] = tomlkit.table(is_super_table=True)
         node = node[key]
         if not isinstance(node, dict):
-            raise ArtifactError(f"{where}: {'.'.join(path)}: expected a table, found {type(node).__name__}")
+            raise ConfigError(f"{where}: {dotted(path[:depth])}: expected a table, found {toml_kind(node)}")
     return node
 
 
 def _check_shape(table: Any, where: str) -> None:
     """An existing runtime table we are about to update must look like one: say which field does not."""
     if not isinstance(table, dict):
-        raise ArtifactError(f"{where}: expected a table, found {type(table).__name__}")
+        raise ConfigError(f"{where}: expected a table, found {toml_kind(table)}")
     if "options" in table and not isinstance(table["options"], dict):
-        raise ArtifactError(f"{where}.options: expected a table, found {type(table['options']).__name__}")
-    if "pod_annotations" in table and not isinstance(table["pod_annotations"], list):
-        raise ArtifactError(f"{where}.pod_annotations: expected a list of strings, found "
-                            f"{type(table['pod_annotations']).__name__}")
+        raise ConfigError(f"{where}.options: expected a table, found {toml_kind(table['options'])}")
+    if "pod_annotations" in table and (not isinstance(table["pod_annotations"], list)
+                                       or not all(isinstance(a, str) for a in table["pod_annotations"])):
+        raise ConfigError(f"{where}.pod_annotations: expected an array of strings, found "
+                          f"{toml_kind(table['pod_annotations'])}")
 
 
 def _update_table(table: Any, entry: dict[str, Any], same: dict[str, str]) -> bool:
@@ -290,7 +325,7 @@ def merge_runtimes(
         doc.add("version", chosen)
     if chosen == 3 and configured_runtimes(doc, 2):
         # Keeping going would add v3 entries next to v2 ones that containerd 2 ignores: say so.
-        raise ArtifactError(
+        raise ConfigError(
             f"{where}: declares version 3 but configures runtimes under "
             f'plugins."{CRI_PLUGIN[2]}" (version 2 keys), which containerd 2 ignores; '
             f'move those tables to plugins."{CRI_PLUGIN[3]}".containerd.runtimes (same names and contents)'
@@ -303,7 +338,7 @@ def merge_runtimes(
     for handler in _unique(list(handlers)):
         entry = runtime_entry(handler, runtime_types=runtime_types)
         if handler.name in runtimes:
-            _check_shape(runtimes[handler.name], f"{where}: {'.'.join(runtimes_key(chosen))}.{handler.name}")
+            _check_shape(runtimes[handler.name], f"{where}: {dotted((*runtimes_key(chosen), handler.name))}")
             (updated if _update_table(runtimes[handler.name], entry, same) else unchanged).append(handler.name)
         else:
             runtimes[handler.name] = _table_for(entry)
