@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
-from leftovers import Left, left_by  # noqa: E402  (tests/bench/leftovers.py: read from /proc and /sys)
+from leftovers import Left, left_by  # tests/bench/leftovers.py: read from /proc and /sys
 
 RTADVISOR = [str(Path(sys.executable).parent / "rtadvisor")]
 
