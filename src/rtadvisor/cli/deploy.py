@@ -204,8 +204,11 @@ def register_doctor(app: typer.Typer) -> None:
             "--no-cleanup", help="Do not look for what dead rtadvisor runs left.")] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
     ) -> None:
-        """Check the node's runtimes, shims, containerd config, RuntimeClasses, cgroups and KVM, and remove
-        what earlier rtadvisor runs that died (SIGKILL) left behind, saying what.
+        """Check the node's runtimes, shims, containerd config, RuntimeClasses, cgroups and KVM; remove what
+        dead rtadvisor runs left.
+
+        Killed rtadvisor runs (SIGKILL) leave processes, cgroups and temp dirs behind: they are removed by
+        rtadvisor's own markers and each is named (--dry-run: reported only; --no-cleanup: not looked for).
 
         Exit code: 0 all ok, 1 warnings, 3 failures (2: bad input).
         """

@@ -181,99 +181,17 @@ MIGRATE_V1 = ("containerd config dump > /etc/containerd/config.toml.new  # conta
               "or `containerd config migrate` on 2.x; review, then mv it over config.toml")
 
 
-#: What containerd decodes each key into (its Go config structs: ``services/server/config`` and the CRI
-#: plugin's ``Runtime``): a value of another type stops containerd (top level: ``failed to unmarshal
-#: TOML: Can't convert 5(int64) to map``, checked on containerd 1.6) or the CRI plugin (its section).
-_TOP_LEVEL_TYPES: dict[str, tuple[type, ...]] = {
-    "root": (str,), "state": (str,), "temp": (str,), "plugin_dir": (str,), "disabled_plugins": (list,),
-    "required_plugins": (list,), "oom_score": (int,), "imports": (list,), "grpc": (dict,), "ttrpc": (dict,),
-    "debug": (dict,), "metrics": (dict,), "cgroup": (dict,), "proxy_plugins": (dict,), "timeouts": (dict,),
-    "stream_processors": (dict,), "plugins": (dict,),
-}
-_RUNTIME_TYPES: dict[str, tuple[type, ...]] = {
-    "runtime_type": (str,), "runtime_path": (str,), "runtime_engine": (str,), "runtime_root": (str,),
-    "pod_annotations": (list,), "container_annotations": (list,), "privileged_without_host_devices": (bool,),
-    "base_runtime_spec": (str,), "cni_conf_dir": (str,), "cni_max_conf_num": (int,), "sandbox_mode": (str,),
-    "snapshotter": (str,), "options": (dict,),
-}
-_TYPE_NAMES = {str: "a string", list: "a list", dict: "a table", int: "an integer", bool: "true or false",
-               float: "a number"}
+def check_config_shapes(doc: dict[str, Any], source: str, version: int | None) -> list[Finding]:
+    """Values containerd cannot decode (:func:`rtadvisor.k8s.containerd.shape_problems`): each a fail
+    naming the key, and what stops loading because of it."""
+    return [Finding(f"containerd-config-shape-{p.key}", "containerd", "fail", f"{source}: {p.message()}",
+                    f"containerd cannot decode the value: {p.consequence()}",
+                    f"write {p.key} as {p.expected} (see `containerd config default`)")
+            for p in ctd.shape_problems(doc, version)]
 
 
 def _type_name(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    for kind, name in ((dict, "a table"), (list, "a list"), (str, "a string"), (int, "an integer"),
-                       (float, "a number")):
-        if isinstance(value, kind):
-            return name
-    return type(value).__name__
-
-
-def _wrong_type(value: Any, allowed: tuple[type, ...]) -> bool:
-    if bool in allowed:
-        return not isinstance(value, bool)
-    if isinstance(value, bool):
-        return True
-    return not isinstance(value, allowed)
-
-
-def _shape(key: str, value: Any, allowed: tuple[type, ...], source: str, scope: str) -> Finding:
-    expected = " or ".join(_TYPE_NAMES[t] for t in allowed)
-    return Finding(f"containerd-config-shape-{key}", "containerd", "fail",
-                   f"{source}: {key}: expected {expected}, found {_type_name(value)}",
-                   f"containerd cannot decode the value, so {scope} does not load",
-                   f"write {key} as {expected} (see `containerd config default`)")
-
-
-def check_config_shapes(doc: dict[str, Any], source: str, version: int | None) -> list[Finding]:
-    """Values of the wrong type on the way to the runtimes: containerd refuses them, so say which."""
-    out: list[Finding] = []
-    for key, allowed in _TOP_LEVEL_TYPES.items():
-        if key in doc and _wrong_type(doc[key], allowed):
-            out.append(_shape(key, doc[key], allowed, source, "containerd itself"))
-    for key in ("disabled_plugins", "required_plugins", "imports"):
-        values = doc.get(key)
-        if isinstance(values, list) and not all(isinstance(v, str) for v in values):
-            out.append(Finding(f"containerd-config-shape-{key}", "containerd", "fail",
-                               f"{source}: {key}: expected a list of strings",
-                               "containerd cannot decode the value, so containerd itself does not load",
-                               f'write {key} as a list of plugin ids, e.g. ["io.containerd.grpc.v1.cri"]'))
-    plugins = doc.get("plugins")
-    if not isinstance(plugins, dict):
-        return out
-    for name, table in plugins.items():
-        if not isinstance(table, dict):
-            out.append(_shape(f"plugins.{name}", table, (dict,), source, "containerd itself"))
-    if version not in ctd.CRI_PLUGIN:
-        return out
-    node: Any = doc
-    path: list[str] = []
-    for key in ctd.runtimes_key(version):
-        path.append(key if "." not in key else f'"{key}"')
-        node = node.get(key) if isinstance(node, dict) else None
-        if node is None:
-            return out
-        if not isinstance(node, dict):
-            if len(path) > 2:  # plugins.<name> itself was reported above
-                out.append(_shape(".".join(path), node, (dict,), source, "the CRI plugin"))
-            return out
-    for name, table in node.items():
-        where = f"{'.'.join(path)}.{name}"
-        if not isinstance(table, dict):
-            out.append(_shape(where, table, (dict,), source, "the CRI plugin"))
-            continue
-        for key, allowed in _RUNTIME_TYPES.items():
-            if key in table and _wrong_type(table[key], allowed):
-                out.append(_shape(f"{where}.{key}", table[key], allowed, source, "the CRI plugin"))
-        for key in ("pod_annotations", "container_annotations"):
-            values = table.get(key)
-            if isinstance(values, list) and not all(isinstance(v, str) for v in values):
-                out.append(Finding(f"containerd-config-shape-{where}.{key}", "containerd", "fail",
-                                   f"{source}: {where}.{key}: expected a list of strings",
-                                   "containerd cannot decode the value, so the CRI plugin does not load",
-                                   f'write {key} as a list of annotation keys, e.g. ["{WASM_VARIANT_ANNOTATION}"]'))
-    return out
+    return ctd.toml_kind(value)
 
 
 def check_containerd_config(text: str, source: str, facts: NodeFacts) -> tuple[list[Finding], ConfigView]:

@@ -142,6 +142,121 @@ def detect_version(doc: dict[str, Any], *, where: str = "containerd config", tem
     return int(version)
 
 
+#: What containerd decodes each key into (its Go config structs: ``services/server/config.Config``, the
+#: CRI plugin's ``Runtime`` and the runc shim's ``options.Options``): a value of another type stops
+#: containerd itself (top level: ``failed to unmarshal TOML: Can't convert 5(int64) to map``, checked
+#: on containerd 1.6), the CRI plugin (its section), or every container of that runtime (options).
+TOP_LEVEL_TYPES: dict[str, tuple[type, ...]] = {
+    "root": (str,), "state": (str,), "temp": (str,), "plugin_dir": (str,), "disabled_plugins": (list,),
+    "required_plugins": (list,), "oom_score": (int,), "imports": (list,), "grpc": (dict,), "ttrpc": (dict,),
+    "debug": (dict,), "metrics": (dict,), "cgroup": (dict,), "proxy_plugins": (dict,), "timeouts": (dict,),
+    "stream_processors": (dict,), "plugins": (dict,),
+}
+CRI_CONTAINERD_TYPES: dict[str, tuple[type, ...]] = {
+    "default_runtime_name": (str,), "snapshotter": (str,), "no_pivot": (bool,),
+    "disable_snapshot_annotations": (bool,), "discard_unpacked_layers": (bool,), "runtimes": (dict,),
+}
+RUNTIME_TYPES: dict[str, tuple[type, ...]] = {
+    "runtime_type": (str,), "runtime_path": (str,), "runtime_engine": (str,), "runtime_root": (str,),
+    "pod_annotations": (list,), "container_annotations": (list,), "privileged_without_host_devices": (bool,),
+    "privileged_without_host_devices_all_devices_allowed": (bool,), "base_runtime_spec": (str,),
+    "cni_conf_dir": (str,), "cni_max_conf_num": (int,), "sandbox_mode": (str,), "snapshotter": (str,),
+    "options": (dict,),
+}
+OPTION_TYPES: dict[str, tuple[type, ...]] = {
+    "BinaryName": (str,), "Root": (str,), "SystemdCgroup": (bool,), "NoPivotRoot": (bool,),
+    "NoNewKeyring": (bool,), "ShimCgroup": (str,), "IoUid": (int,), "IoGid": (int,), "CriuImagePath": (str,),
+    "CriuWorkPath": (str,), "ConfigPath": (str,), "TypeUrl": (str,),
+}
+_LISTS_OF_STRINGS = ("disabled_plugins", "required_plugins", "imports")
+_EXPECTED = {str: "a string", list: "an array", dict: "a table", int: "an integer", bool: "true or false"}
+
+
+@dataclass(frozen=True)
+class ShapeProblem:
+    """A value containerd cannot decode: where (a dotted key), what it needs, what it found, and what
+    fails because of it (``containerd``: it does not start; ``the CRI plugin``: it does not load, no
+    pod starts; ``every container of runtime X``: those cannot start)."""
+
+    key: str
+    expected: str
+    found: str
+    stops: str
+
+    def message(self) -> str:
+        return f"{self.key}: expected {self.expected}, found {self.found}"
+
+    def consequence(self) -> str:
+        if self.stops == "containerd":
+            return "containerd does not start"
+        if self.stops == "the CRI plugin":
+            return "the CRI plugin does not load: no pod starts"
+        return f"{self.stops} cannot start"
+
+
+def _mistyped(value: Any, allowed: tuple[type, ...]) -> bool:
+    if isinstance(value, bool):
+        return bool not in allowed
+    return not isinstance(value, allowed) or (bool in allowed and not isinstance(value, bool))
+
+
+def _check_types(table: dict[str, Any], types: dict[str, tuple[type, ...]], path: tuple[str, ...],
+                 stops: str) -> list[ShapeProblem]:
+    out = []
+    for key, allowed in types.items():
+        if key in table and _mistyped(table[key], allowed):
+            out.append(ShapeProblem(dotted((*path, key)), " or ".join(_EXPECTED[t] for t in allowed),
+                                    toml_kind(table[key]), stops))
+    return out
+
+
+def _strings(table: dict[str, Any], key: str, path: tuple[str, ...], stops: str) -> list[ShapeProblem]:
+    values = table.get(key)
+    if isinstance(values, list) and not all(isinstance(v, str) for v in values):
+        bad = next(v for v in values if not isinstance(v, str))
+        return [ShapeProblem(dotted((*path, key)), "an array of strings", f"{toml_kind(bad)} in it", stops)]
+    return []
+
+
+def shape_problems(doc: dict[str, Any], version: int | None) -> list[ShapeProblem]:
+    """Every value on the way to the runtimes (and the top-level keys) that containerd could not
+    decode, in file order. ``version`` picks the CRI plugin's key; None checks the top level only."""
+    out = _check_types(doc, TOP_LEVEL_TYPES, (), "containerd")
+    for key in _LISTS_OF_STRINGS:
+        out += _strings(doc, key, (), "containerd")
+    plugins = doc.get("plugins")
+    if not isinstance(plugins, dict):
+        return out
+    for name, table in plugins.items():
+        if not isinstance(table, dict):
+            out.append(ShapeProblem(dotted(("plugins", str(name))), "a table", toml_kind(table), "containerd"))
+    if version not in CRI_PLUGIN:
+        return out
+    cri = plugins.get(CRI_PLUGIN[version])
+    section = cri.get("containerd") if isinstance(cri, dict) else None
+    path = ("plugins", CRI_PLUGIN[version], "containerd")
+    if section is None or not isinstance(cri, dict):
+        return out
+    if not isinstance(section, dict):
+        return [*out, ShapeProblem(dotted(path), "a table", toml_kind(section), "the CRI plugin")]
+    out += _check_types(section, CRI_CONTAINERD_TYPES, path, "the CRI plugin")
+    runtimes = section.get("runtimes")
+    if not isinstance(runtimes, dict):
+        return out
+    for name, table in runtimes.items():
+        where = (*path, "runtimes", str(name))
+        if not isinstance(table, dict):
+            out.append(ShapeProblem(dotted(where), "a table", toml_kind(table), "the CRI plugin"))
+            continue
+        out += _check_types(table, RUNTIME_TYPES, where, "the CRI plugin")
+        for key in ("pod_annotations", "container_annotations"):
+            out += _strings(table, key, where, "the CRI plugin")
+        options = table.get("options")
+        if isinstance(options, dict):
+            out += _check_types(options, OPTION_TYPES, (*where, "options"), f"every container of runtime {name}")
+    return out
+
+
 def configured_runtimes(doc: dict[str, Any], version: int) -> dict[str, dict[str, Any]]:
     """``{name: table}`` of the runtimes configured under the CRI key of ``version``."""
     node: Any = doc
@@ -330,6 +445,13 @@ def merge_runtimes(
             f'plugins."{CRI_PLUGIN[2]}" (version 2 keys), which containerd 2 ignores; '
             f'move those tables to plugins."{CRI_PLUGIN[3]}".containerd.runtimes (same names and contents)'
         )
+    problems = shape_problems(doc, chosen)
+    if problems:
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ConfigError(f"{where}: {first.message()}{more}: containerd cannot decode it "
+                          f"({first.consequence()}); fix the file first (`rtadvisor doctor --containerd-config` "
+                          "lists every such value)")
     runtimes = _ensure_path(doc, runtimes_key(chosen), where)
     added: list[str] = []
     updated: list[str] = []
