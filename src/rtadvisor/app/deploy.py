@@ -53,17 +53,25 @@ def load_decision(source: str) -> dict[str, Any]:
     (size, depth, no NaN/Infinity), one error line naming the file otherwise."""
     from rtadvisor import safeio
 
+    where = decision_label(source)
     if source == "-":
-        where = "decision on stdin"
         raw = safeio.read_stdin(what=where)
     else:
-        where = f"decision {safeio.show(source)}"
         raw = safeio.read_text(Path(source), what="decision")
     data = safeio.load_json(raw, where=where)
     if not isinstance(data, dict):
+        kinds = {list: "a list", str: "a string", type(None): "null", bool: "a boolean", int: "a number",
+                 float: "a number"}
         raise InputError(f"{where}: expected the JSON object `rtadvisor recommend --json` prints, got "
-                         f"{'a list' if isinstance(data, list) else type(data).__name__}", field="decision")
+                         f"{kinds.get(type(data), type(data).__name__)}", field="decision")
     return data
+
+
+def decision_label(source: str) -> str:
+    """How messages name a decision read from ``source`` (a path, or ``-``)."""
+    from rtadvisor.safeio import show
+
+    return "decision on stdin" if source == "-" else f"decision {show(source)}"
 
 
 def _containerd_config_text(path: Path) -> str:
@@ -103,6 +111,7 @@ def generate(
     variant: str | None = None,
     wasi_socket: bool | None = None,
     db: str | None = None,
+    decision_source: str = "decision",
 ) -> GeneratedBundle:
     """The RuntimeClass, containerd entries, Pod patches and notes for a decision (as ``recommend
     --json`` prints it), or for ``runtimes`` named directly. Nothing is written (see :func:`write_bundle`).
@@ -110,7 +119,8 @@ def generate(
     ``containerd_config`` (a config.toml or K3s/RKE2/MicroK8s template) is merged into, keeping its
     version, comments and placeholders; ``manifest`` (the user's Pod/Deployment YAML) is patched. Bad
     input (a field of the wrong type, an unknown runtime, a config containerd could not decode) is an
-    :class:`InputError` naming the file and field.
+    :class:`InputError` naming the file and field; ``decision_source`` names the decision in those
+    messages (``decision plan.json``, ``decision on stdin``).
     """
     from rtadvisor.k8s.bundle import GenerateRequest, build_bundle, request_from_decision
 
@@ -132,7 +142,7 @@ def generate(
         if route:
             overrides["route"] = route
         # request_from_decision names the decision's fields in its errors ("decision: field 'runtime': ...")
-        request = request_from_decision(data, **overrides)
+        request = request_from_decision(data, where=decision_source, **overrides)
         bundle = build_bundle(replace(request, overheads=_overheads(request.runtimes, db, request.kata_hypervisor)))
     else:
         if not runtimes:
@@ -180,13 +190,20 @@ def write_bundle(bundle: GeneratedBundle, output: Path, *, force: bool = False) 
             path.write_text(f.content, encoding="utf-8")
             if f.path.endswith(".sh"):
                 path.chmod(0o755)
+        # every target checked before the first is replaced: all files or none
+        for f in bundle.files:
+            rel = Path(f.path)
+            for depth in range(1, len(rel.parts) + 1):
+                node = out / Path(*rel.parts[:depth])
+                is_last = depth == len(rel.parts)
+                if node.is_symlink() or (node.exists() and not (node.is_file() if is_last else node.is_dir())):
+                    what = "a regular file" if is_last else "a directory"
+                    raise InputError(f"--output {shown}: {show(str(Path(*rel.parts[:depth])))} exists and is not "
+                                     f"{what}; nothing written", field="output")
         out.mkdir(exist_ok=True)
         for f in bundle.files:
             target = out / f.path
             target.parent.mkdir(parents=True, exist_ok=True)
-            if target.is_symlink() or (target.exists() and not target.is_file()):
-                raise InputError(f"--output {shown}: {show(f.path)} exists and is not a regular file; "
-                                 "not replaced", field="output")
             os.replace(stage / f.path, target)
     except OSError as exc:
         raise InputError(f"--output {shown}: cannot write: {exc.strerror}", field="output") from exc

@@ -46,9 +46,17 @@ def _strip_control(text: str) -> str:
     return strip_control(text)
 
 
+#: An error line longer than this is cut (a 100 kB option value echoed back helps nobody); a path of
+#: PATH_MAX (4096) bytes still fits.
+MAX_ERROR_CHARS = 5000
+
+
 def _one_line(message: str) -> str:
-    """An error message as the one line we promise: controls visible, newlines folded."""
-    return _strip_control(" ".join(message.splitlines()))
+    """An error message as the one line we promise: controls visible, newlines folded, length bounded."""
+    line = _strip_control(" ".join(message.splitlines()))
+    if len(line) > MAX_ERROR_CHARS:
+        line = f"{line[:MAX_ERROR_CHARS - 60]}... (message cut: {len(line)} characters)"
+    return line
 
 
 def _is_usage_error(exc: BaseException) -> bool:

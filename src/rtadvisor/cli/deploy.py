@@ -74,7 +74,8 @@ def register(app: typer.Typer) -> None:
         bundle = use.generate(data, runtimes=list(runtime or []) or None, route=route,
                               kata_hypervisor=kata_hypervisor, distro=distro, name=name, image=image,
                               containerd_config=containerd_config, containerd_version=containerd_version,
-                              manifest=manifest, variant=variant, wasi_socket=wasi_socket, db=db)
+                              manifest=manifest, variant=variant, wasi_socket=wasi_socket, db=db,
+                              decision_source=use.decision_label(decision) if decision is not None else "decision")
         use.write_bundle(bundle, output, force=force)
         summary = bundle.summary
         if as_json:

@@ -140,6 +140,7 @@ def diagnose(text: str) -> list[Diagnosis]:
     found += [d for d in _kb_hits(text) if d.id not in {f.id for f in found}]
     if not found:
         known = [e.symptom for e in COMMON]
-        raise InputError(f"--symptom: no known symptom matches {text!r}; try one of: kubectl logs empty, "
+        shown = repr(text) if len(text) <= 120 else repr(text[:100]) + f"... ({len(text)} characters)"
+        raise InputError(f"--symptom: no known symptom matches {shown}; try one of: kubectl logs empty, "
                          f"image pull fails, DNS does not resolve, HPA on CPU never fires, {', '.join(known)}")
     return sorted(found, key=lambda d: -d.score)

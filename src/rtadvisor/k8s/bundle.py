@@ -30,6 +30,7 @@ from .handlers import (
     RUNSC,
     RUNTIME_IDS,
     WASM_RESOURCES_KINDS,
+    WASM_ROUTES,
     WASM_VARIANT_ANNOTATION,
     Handler,
     effective_route,
@@ -161,6 +162,8 @@ def _containerd_files(req: GenerateRequest, handlers: tuple[Handler, ...],
         to_configure = [RUNC] + others if others else list(own)
     files: dict[str, str] = {}
     info: dict[str, Any] = {"distro": preset.distro, "restart": preset.restart, "files": []}
+    if req.existing_config is not None:
+        ctd.check_config(req.existing_config, where=req.existing_config_name)
     if not to_configure:
         return files, info  # the distribution configures everything this bundle needs
     declared = _declared(req) if req.existing_config is not None else None
@@ -445,16 +448,17 @@ def _notes(summary: dict[str, Any], req: GenerateRequest) -> str:
     return "\n".join(lines)
 
 
-def _decision_field(decision: dict[str, Any], key: str, kind: type, what: str, *, required: bool = False) -> Any:
+def _decision_field(decision: dict[str, Any], key: str, kind: type, what: str, *, where: str,
+                    required: bool = False) -> Any:
     """One field of a decision, of the type ``recommend --json`` gives it; else an InputError naming it."""
     value = decision.get(key)
     if value is None:
         if required:
-            raise InputError(f"decision: field '{key}' missing; expected {what} (the JSON of "
+            raise InputError(f"{where}: field '{key}' missing; expected {what} (the JSON of "
                              "`rtadvisor recommend --json`)", field=f"decision.{key}")
         return None
     if isinstance(value, bool) or not isinstance(value, kind):
-        raise InputError(f"decision: field '{key}': expected {what}, got {_json_kind(value)}", field=f"decision.{key}")
+        raise InputError(f"{where}: field '{key}': expected {what}, got {_json_kind(value)}", field=f"decision.{key}")
     return value
 
 
@@ -463,6 +467,8 @@ def _shown(text: str) -> str:
 
 
 def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
     if isinstance(value, dict):
         return "an object"
     if isinstance(value, list):
@@ -474,34 +480,39 @@ def _json_kind(value: Any) -> str:
     return "a number" if isinstance(value, int | float) else type(value).__name__
 
 
-def request_from_decision(decision: dict[str, Any], **overrides: Any) -> GenerateRequest:
+def request_from_decision(decision: dict[str, Any], *, where: str = "decision", **overrides: Any) -> GenerateRequest:
     """Build a request from ``recommend --json`` output (a ``model.Decision`` dump).
 
     Only the fields used here are read, each checked for the type the decision gives it (a list
-    where the runtime id belongs is bad input naming the field, never a runtime called ``['runc']``).
-    The edge scenario gets the WASI socket env (S-wasm: edge needs networking from Wasm).
+    where the runtime id belongs is bad input naming the field, never a runtime called ``['runc']``);
+    ``where`` names the decision in messages (``decision plan.json``). The edge scenario gets the WASI
+    socket env (S-wasm: edge needs networking from Wasm).
     """
     if not isinstance(decision, dict):
-        raise InputError(f"decision: expected the JSON object of `rtadvisor recommend --json`, got "
+        raise InputError(f"{where}: expected the JSON object of `rtadvisor recommend --json`, got "
                          f"{_json_kind(decision)}", field="decision")
-    runtime = _decision_field(decision, "runtime", str, "a runtime id (a string)", required=True)
-    route = _decision_field(decision, "route", str, "R1, R2, R3 or null")
-    workload = _decision_field(decision, "workload", dict, "the workload profile (an object)") or {}
-    architecture = _decision_field(decision, "architecture", str, "a string") or ""
-    mesh = _decision_field(decision, "service_mesh", list, "a list of names")
+    runtime = _decision_field(decision, "runtime", str, "a runtime id (a string)", where=where, required=True)
+    route = _decision_field(decision, "route", str, "R1, R2, R3 or null", where=where)
+    workload = _decision_field(decision, "workload", dict, "the workload profile (an object)", where=where) or {}
+    architecture = _decision_field(decision, "architecture", str, "a string", where=where) or ""
+    mesh = _decision_field(decision, "service_mesh", list, "a list of names", where=where)
     if mesh is not None and not all(isinstance(m, str) for m in mesh):
-        raise InputError("decision: field 'service_mesh': expected a list of names (strings)",
+        raise InputError(f"{where}: field 'service_mesh': expected a list of names (strings)",
                          field="decision.service_mesh")
     if "runtimes" not in overrides and runtime not in RUNTIME_IDS:
         # a decision naming a runtime with no handler cannot be deployed: the whole decision is at fault
-        raise InputError(f"decision: field 'runtime': unknown runtime {_shown(runtime)}; expected one of "
+        raise InputError(f"{where}: field 'runtime': unknown runtime {_shown(runtime)}; expected one of "
                          f"{', '.join(RUNTIME_IDS)}", field="decision")
-    if "route" not in overrides and route is not None and route not in ROUTES:
-        raise InputError(f"decision: field 'route': unknown route {_shown(route)}; expected one of "
-                         f"{', '.join(ROUTES)} or null", field="decision.route")
+    if "route" not in overrides and route is not None:
+        if route not in ROUTES:
+            raise InputError(f"{where}: field 'route': unknown route {_shown(route)}; expected one of "
+                             f"{', '.join(ROUTES)} or null", field="decision.route")
+        if "runtimes" not in overrides and runtime in WASM_ROUTES and route not in WASM_ROUTES[runtime]:
+            raise InputError(f"{where}: field 'route': {runtime} cannot travel route {route}; it can travel "
+                             f"{', '.join(WASM_ROUTES[runtime])}", field="decision.route")
     raw_name = workload.get("name")
     if raw_name is not None and not isinstance(raw_name, str):
-        raise InputError(f"decision: field 'workload.name': expected a string, got {_json_kind(raw_name)}",
+        raise InputError(f"{where}: field 'workload.name': expected a string, got {_json_kind(raw_name)}",
                          field="decision.workload.name")
     name = (raw_name or "app").lower()
     safe = "".join(c if c.isalnum() and c.isascii() else "-" for c in name).strip("-")[:63].strip("-") or "app"

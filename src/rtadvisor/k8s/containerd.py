@@ -445,13 +445,7 @@ def merge_runtimes(
             f'plugins."{CRI_PLUGIN[2]}" (version 2 keys), which containerd 2 ignores; '
             f'move those tables to plugins."{CRI_PLUGIN[3]}".containerd.runtimes (same names and contents)'
         )
-    problems = shape_problems(doc, chosen)
-    if problems:
-        first = problems[0]
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise ConfigError(f"{where}: {first.message()}{more}: containerd cannot decode it "
-                          f"({first.consequence()}); fix the file first (`rtadvisor doctor --containerd-config` "
-                          "lists every such value)")
+    _refuse_shapes(doc, chosen, where)
     runtimes = _ensure_path(doc, runtimes_key(chosen), where)
     added: list[str] = []
     updated: list[str] = []
@@ -471,6 +465,28 @@ def merge_runtimes(
         text = body  # byte-for-byte: nothing to do means nothing touched
     text = _restore_template_actions(text, hidden)
     return MergeResult(text, chosen, tuple(added), tuple(updated), tuple(unchanged))
+
+
+def _refuse_shapes(doc: dict[str, Any], version: int | None, where: str) -> None:
+    problems = shape_problems(doc, version)
+    if problems:
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ConfigError(f"{where}: {first.message()}{more}: containerd cannot decode it "
+                          f"({first.consequence()}); fix the file first (`rtadvisor doctor --containerd-config` "
+                          "lists every such value)")
+
+
+def check_config(existing: str, *, where: str = "containerd config") -> int | None:
+    """Refuse a user's config (or template) that merging would refuse: not TOML, an unknown
+    ``version``, v2 names without a version, a value containerd could not decode. Returns the
+    version it declares (None: a template, or a file that says nothing). Also for a bundle that merges
+    nothing into it (the distribution configures every handler): a broken file is still named."""
+    body, hidden = hide_template_actions(existing)
+    doc = parse(body, where=where)
+    declared = detect_version(doc, where=where, template=bool(hidden))
+    _refuse_shapes(doc, declared, where)
+    return declared
 
 
 def render_config(handlers: list[Handler] | tuple[Handler, ...], version: int = 2) -> str:

@@ -75,6 +75,7 @@ def pod_template(obj: Any, *, where: str = "manifest") -> tuple[Any, Any, str] |
     steps = _template_path(obj.get("kind"))
     if steps is None:
         return None
+    where = f"{where}: {_object_name(obj)}"
     node: Any = obj
     path: list[str] = []
     for key in steps:
@@ -111,7 +112,7 @@ def apply_to_object(obj: Any, patch: PodPatch, *, where: str = "manifest") -> li
     if found is None:
         return []
     name = _object_name(obj)
-    here = f"{where}: {name}"
+    here = f"{where}: {name}"  # pod_template names the object the same way
     if not isinstance(obj.get("metadata"), dict | None):
         raise ManifestError(f"{here}: metadata: expected a mapping, found {_kind(obj.get('metadata'))}")
     holder, spec, spec_path = found
