@@ -462,7 +462,8 @@ def read_runtime_classes(docs: list[Any], source: str) -> tuple[list[dict[str, A
             findings.append(Finding("rc-list-items", "runtimeclass", "fail",
                                     f"{source}: {doc.get('kind')}.items: expected a list, found "
                                     f"{_type_name(doc.get('items'))}",
-                                    fix="items is a list of RuntimeClass objects"))
+                                    "kubectl cannot read the list: none of its RuntimeClasses is applied",
+                                    "items is a list of RuntimeClass objects"))
     for index, rc in enumerate(runtime_classes_from_docs(docs)):
         meta = rc.get("metadata")
         name = meta.get("name") if isinstance(meta, dict) else None

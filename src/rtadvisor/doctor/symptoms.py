@@ -126,10 +126,18 @@ def _kb_hits(text: str) -> list[Diagnosis]:
     return out
 
 
+#: A pasted symptom longer than this is refused (an error line, or a `kubectl describe` excerpt, fits).
+MAX_SYMPTOM_CHARS = 10_000
+
+
 def diagnose(text: str) -> list[Diagnosis]:
     """Diagnoses for a pasted symptom, best first; InputError when nothing matches."""
     if not text.strip():
         raise InputError("--symptom: empty")
+    if len(text) > MAX_SYMPTOM_CHARS:
+        # matching costs time per character (the knowledge base's fuzzy search: ~1 s for 100 kB here)
+        raise InputError(f"--symptom: {len(text)} characters, at most {MAX_SYMPTOM_CHARS}; paste the error line "
+                         "(or the few lines around it)")
     found: list[Diagnosis] = []
     for entry in COMMON:
         m = re.search(entry.pattern, text, re.IGNORECASE)
