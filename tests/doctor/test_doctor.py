@@ -267,9 +267,9 @@ def test_symptom_shows_the_nodes_likely_cause(tmp_path: Path, capsys: pytest.Cap
      ['plugins."io.containerd.grpc.v1.cri".containerd.runtimes: expected a table, found an array']),
     ('version = 2\nroot = 5\ndisabled_plugins = "cri"\n', ["root: expected a string, found an integer",
                                                           "disabled_plugins: expected an array, found a string"]),
-    ('version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.crun]\nruntime_type = 7\n'
-     'pod_annotations = [1]\nprivileged_without_host_devices = "yes"\n[plugins."io.containerd.grpc.v1.cri"'
-     '.containerd.runtimes.crun.options]\nBinaryName = ["crun"]\n',
+    (('version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.crun]\nruntime_type = 7\n'
+      'pod_annotations = [1]\nprivileged_without_host_devices = "yes"\n[plugins."io.containerd.grpc.v1.cri"'
+      '.containerd.runtimes.crun.options]\nBinaryName = ["crun"]\n'),
      ["runtimes.crun.runtime_type: expected a string, found an integer",
       "runtimes.crun.pod_annotations: expected an array of strings, found an integer in it",
       "runtimes.crun.privileged_without_host_devices: expected true or false, found a string",

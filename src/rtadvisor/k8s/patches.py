@@ -262,7 +262,6 @@ def _plain_scalar(value: str) -> str:
     import re
 
     import yaml
-
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
