@@ -138,3 +138,23 @@ def test_an_error_line_is_bounded(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["kb", "show", "x" * 100_000]) == 2
     err = capsys.readouterr().err
     assert len(err) <= cli.MAX_ERROR_CHARS + 100 and "(message cut: " in err
+
+
+def test_a_callbacks_own_message_is_kept(capsys: pytest.CaptureFixture[str]) -> None:
+    """Only the parser's conversion errors become 'expected ...': a validator's message stays as written."""
+    def odd(value: int) -> int:
+        if value % 2 == 0:
+            raise typer.BadParameter("must be odd")
+        return value
+
+    @cli.app.command("zz-test-callback", hidden=True)
+    def _cb(n: int = typer.Option(1, "--n", callback=odd)) -> None:  # noqa: B008 - typer's own style
+        pass
+
+    try:
+        assert cli.main(["zz-test-callback", "--n", "2"]) == 2
+        assert capsys.readouterr().err == "rtadvisor: error: --n: must be odd\n"
+        assert cli.main(["zz-test-callback", "--n", "x"]) == 2
+        assert "--n: expected an integer, got 'x'" in capsys.readouterr().err
+    finally:
+        cli.app.registered_commands[:] = [c for c in cli.app.registered_commands if c.name != "zz-test-callback"]

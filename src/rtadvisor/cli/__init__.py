@@ -126,6 +126,8 @@ def _message(exc: BaseException) -> str:
 
 
 _INVALID_PREFIX = re.compile(r"^Invalid value for [^:]*: ")
+#: click's (and typer's pydantic) messages for a value that is not a number of the option's type/range
+_CONVERSION = re.compile(r"is not a valid (integer|float)|is not in the range|Input should be|unable to parse")
 
 
 def usage_line(exc: BaseException) -> str:
@@ -147,13 +149,13 @@ def usage_line(exc: BaseException) -> str:
         return f"{name}: no such option" + (f" (did you mean {' or '.join(maybe)}?)" if maybe else "")
     message = _message(exc)
     if param is not None and any(c.__name__ == "BadParameter" for c in type(exc).__mro__):
+        message = _INVALID_PREFIX.sub("", message).removeprefix("Value error, ")
         expected = _expected(param)
         value = _given(exc)
-        if expected is not None:
+        # the parser's own conversion failed (not a callback's message, which is kept as it is)
+        if expected is not None and (value is not None or _CONVERSION.search(message)):
             got = f", got {_shown_value(value)}" if value is not None else ""
             return f"{name}: expected {expected}{got}"
-        message = _INVALID_PREFIX.sub("", message)
-        message = message.removeprefix("Value error, ")
     if name and not message.startswith(name) and name not in message:
         return f"{name}: {message}"
     return message
