@@ -148,7 +148,7 @@ def test_a_callbacks_own_message_is_kept(capsys: pytest.CaptureFixture[str]) -> 
         return value
 
     @cli.app.command("zz-test-callback", hidden=True)
-    def _cb(n: int = typer.Option(1, "--n", callback=odd)) -> None:  # noqa: B008 - typer's own style
+    def _cb(n: int = typer.Option(1, "--n", callback=odd)) -> None:
         pass
 
     try:
