@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import typer
 
 from rtadvisor import cli
@@ -105,3 +106,55 @@ def test_safe_console_sanitises_every_kind_of_content() -> None:
     assert "\x1b" not in plain and "\x07" not in plain
     assert "\\x1b[2J" in plain and "[/unbalanced]" in plain and "[/bold]evil" in plain
     assert strip_control("a\tb\nc\x00") == "a\tb\nc\\x00"
+
+
+# ---------------------------------------------------------------------------- usage errors: one line
+
+@pytest.mark.parametrize(("argv", "line"), [
+    (["bench", "--runs", "0", "--no-store"], "--runs: expected an integer from 1 to 1000000, got '0'"),
+    (["bench", "--runs", "1.5"], "--runs: expected an integer from 1 to 1000000, got '1.5'"),
+    (["bench", "--warmups", "nan"], "--warmups: expected an integer from 0 to 100000, got 'nan'"),
+    (["bench", "--max-pods", "1e400"], "--max-pods: expected an integer from 1 to 10000, got '1e400'"),
+    (["recommend", "--memory-mb", "x"], "--memory-mb: expected a finite number, got 'x'"),
+    (["recommend", "--services", "9" * 5000], "--services: expected an integer, got '99999999999999999999..."),
+    (["generate", "-r", "runc"], "--output: required, not given"),
+    (["image", "inspect"], "argument PATH: required, not given"),
+    (["bench", "--bogus"], "--bogus: no such option"),
+    (["scan", "--format", "xml", "x.yaml"], "--format: 'xml' is not one of 'table', 'json', 'sarif'"),
+    (["recommend", "a", "b"], "Got unexpected extra argument(s) (b)"),
+    (["\x1b[31mnope"], "No such command '\\x1b[31mnope'"),
+])
+def test_usage_errors_are_one_line_naming_the_option(argv: list[str], line: str,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """click prints Usage/Try/Error on three lines (and echoes controls); every command gets one line."""
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("rtadvisor: error: ")
+    assert line in err, err
+    assert "\x1b" not in err and "Usage:" not in err and "Traceback" not in err
+
+
+def test_an_error_line_is_bounded(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["kb", "show", "x" * 100_000]) == 2
+    err = capsys.readouterr().err
+    assert len(err) <= cli.MAX_ERROR_CHARS + 100 and "(message cut: " in err
+
+
+def test_a_callbacks_own_message_is_kept(capsys: pytest.CaptureFixture[str]) -> None:
+    """Only the parser's conversion errors become 'expected ...': a validator's message stays as written."""
+    def odd(value: int) -> int:
+        if value % 2 == 0:
+            raise typer.BadParameter("must be odd")
+        return value
+
+    @cli.app.command("zz-test-callback", hidden=True)
+    def _cb(n: int = typer.Option(1, "--n", callback=odd)) -> None:
+        pass
+
+    try:
+        assert cli.main(["zz-test-callback", "--n", "2"]) == 2
+        assert capsys.readouterr().err == "rtadvisor: error: --n: must be odd\n"
+        assert cli.main(["zz-test-callback", "--n", "x"]) == 2
+        assert "--n: expected an integer, got 'x'" in capsys.readouterr().err
+    finally:
+        cli.app.registered_commands[:] = [c for c in cli.app.registered_commands if c.name != "zz-test-callback"]

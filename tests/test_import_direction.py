@@ -133,7 +133,6 @@ FRONT_END_MAY_IMPORT = ("rtadvisor.app", "rtadvisor.model", "rtadvisor.errors")
 NOT_YET_ON_THE_APP_LAYER = {
     "rtadvisor.cli.bench",  # prepare, bench, history/show/compare, report, claims: bench, store, backends
     "rtadvisor.cli.measure",  # the hidden `bench measure`: bench.measure (folded into `bench` next)
-    "rtadvisor.cli.deploy",  # generate, image, doctor: k8s, image, doctor, store, kb
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -109,7 +110,7 @@ def test_overhead_says_where_it_came_from(tmp_path: Path) -> None:
 
 def test_overhead_from_this_nodes_measurements(monkeypatch: pytest.MonkeyPatch) -> None:
     """A measurement counts only for the runtime measured: runsc is gVisor; the emulated micro-VM is not Kata."""
-    from rtadvisor.cli.deploy import pod_overheads
+    from rtadvisor.app.deploy import pod_overheads
     from rtadvisor.model import Evidence, Measurement
 
     evidence = Evidence(measurements=(
@@ -151,3 +152,27 @@ def test_names_from_the_users_files_never_become_paths_or_markup(tmp_path: Path,
     written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
     assert all(p.startswith(("out/", "m.yaml", "[bold]")) for p in written), written
     assert (out / "patches" / "deployment-escape.json").is_file()
+
+
+def test_force_never_writes_through_a_link_nor_half_a_bundle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every target is checked before the first file is replaced: a symbolic link (to a file outside),
+    or a file where the bundle needs a directory, stops the whole write."""
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not yours\n")
+    out = tmp_path / "out"
+    assert main(["generate", "-r", "crun", "-o", str(out)]) == 0
+    before = {p.name: p.read_text() for p in out.iterdir() if p.is_file()}
+    (out / "NOTES.md").unlink()
+    (out / "NOTES.md").symlink_to(outside)
+    capsys.readouterr()
+    assert main(["generate", "-r", "gvisor", "-o", str(out), "--force"]) == 2
+    assert "NOTES.md exists and is not a regular file; nothing written" in capsys.readouterr().err
+    assert outside.read_text() == "not yours\n"
+    assert {p.name: p.read_text() for p in out.iterdir() if p.is_file() and not p.is_symlink()} == \
+        {k: v for k, v in before.items() if k != "NOTES.md"}  # the earlier bundle is untouched
+    (out / "NOTES.md").unlink()
+    shutil.rmtree(out / "containerd")
+    (out / "containerd").write_text("a file where a directory goes\n")
+    assert main(["generate", "-r", "gvisor", "-o", str(out), "--force"]) == 2
+    assert "containerd exists and is not a directory; nothing written" in capsys.readouterr().err
+    assert not (out / "NOTES.md").exists()

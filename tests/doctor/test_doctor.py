@@ -259,3 +259,69 @@ def test_symptom_shows_the_nodes_likely_cause(tmp_path: Path, capsys: pytest.Cap
     out = json.loads(capsys.readouterr().out)
     ids = {f["id"] for f in out["diagnoses"][0]["on_this_node"]}
     assert {"containerd-v2-keys-in-v3", "rc-w"} <= ids
+
+
+@pytest.mark.parametrize("text,titles", [
+    ("version = 2\nplugins = 5\n", ["plugins: expected a table, found an integer"]),
+    ('version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd]\nruntimes = [1, 2]\n',
+     ['plugins."io.containerd.grpc.v1.cri".containerd.runtimes: expected a table, found an array']),
+    ('version = 2\nroot = 5\ndisabled_plugins = "cri"\n', ["root: expected a string, found an integer",
+                                                          "disabled_plugins: expected an array, found a string"]),
+    (('version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.crun]\nruntime_type = 7\n'
+      'pod_annotations = [1]\nprivileged_without_host_devices = "yes"\n[plugins."io.containerd.grpc.v1.cri"'
+      '.containerd.runtimes.crun.options]\nBinaryName = ["crun"]\n'),
+     ["runtimes.crun.runtime_type: expected a string, found an integer",
+      "runtimes.crun.pod_annotations: expected an array of strings, found an integer in it",
+      "runtimes.crun.privileged_without_host_devices: expected true or false, found a string",
+      "runtimes.crun.options.BinaryName: expected a string, found an array"]),
+    ("version = inf\n", ["version = inf is not a containerd config version"]),
+    ('version = 3\n[plugins."io.containerd.cri.v1.runtime".containerd]\ndefault_runtime_name = 1\n',
+     ['plugins."io.containerd.cri.v1.runtime".containerd.default_runtime_name: expected a string']),
+])
+def test_values_containerd_cannot_decode_are_failures_naming_the_key(tmp_path: Path, text: str,
+                                                                     titles: list[str]) -> None:
+    """containerd 1.6 stops on them (`Can't convert 5(int64) to map`): each is a fail, never a crash."""
+    config = write(tmp_path, "config.toml", text)
+    report = run_doctor(containerd_config=config, facts=gather("", live=False), use_cluster=False)
+    fails = [f.title for f in report.findings if f.status == "fail"]
+    for title in titles:
+        assert any(title in f for f in fails), (title, fails)
+    assert report.exit_code == 3
+
+
+def test_runtimeclasses_are_checked_against_the_kubernetes_schema(tmp_path: Path) -> None:
+    """What the API server would refuse is a fail naming the field; the valid classes are still checked."""
+    path = write(tmp_path, "rc.yaml", """apiVersion: node.k8s.io/v1
+kind: RuntimeClass
+metadata: [x]
+handler: runc
+---
+apiVersion: node.k8s.io/v1
+kind: RuntimeClass
+metadata: {name: y}
+handler: [runc]
+---
+apiVersion: node.k8s.io/v1
+kind: RuntimeClass
+metadata: {name: Not_A_Name}
+handler: runc
+---
+apiVersion: node.k8s.io/v1
+kind: RuntimeClass
+metadata: {name: good}
+handler: runc
+---
+apiVersion: v1
+kind: List
+items: {a: b}
+""")
+    config = write(tmp_path, "config.toml", 'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]\n'
+                   'runtime_type = "io.containerd.runc.v2"\n')
+    report = run_doctor(containerd_config=config, runtimeclasses=[path], facts=gather("", live=False),
+                        use_cluster=False)
+    titles = {f.title: f.status for f in report.findings if f.area == "runtimeclass"}
+    assert titles[f"{path}: RuntimeClass #1: metadata: ['x'] is not of type 'object', 'null'"] == "fail"
+    assert titles[f"{path}: RuntimeClass y: handler: ['runc'] is not of type 'string', 'null'"] == "fail"
+    assert any("metadata.name: 'Not_A_Name' is not a DNS subdomain" in t for t in titles)
+    assert titles[f"{path}: List.items: expected a list, found a table"] == "fail"
+    assert titles[f"RuntimeClass good: handler 'runc' is configured in {config}"] == "ok"

@@ -102,7 +102,9 @@ def _blob(layout: Path, data: bytes) -> str:
 
 def _layout(path: Path, index_mutator: Callable[[dict[str, Any]], Any] | None = None,
             layer: bytes | None = None, config: Any = None, manifest_override: Any = None,
-            annotations: dict[str, str] | None = None) -> None:
+            annotations: dict[str, str] | None = None,
+            config_media_type: str = "application/vnd.oci.image.config.v1+json",
+            layer_media_type: str = "application/vnd.oci.image.layer.v1.tar+gzip") -> None:
     """A one-image OCI layout (a compat image of the empty module), with hostile parts swapped in."""
     module = b"\0asm\x01\x00\x00\x00"
     tar = io.BytesIO()
@@ -118,10 +120,8 @@ def _layout(path: Path, index_mutator: Callable[[dict[str, Any]], Any] | None = 
     cfg_bytes = json.dumps(cfg).encode()
     manifest = manifest_override if manifest_override is not None else {
         "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": _blob(path, cfg_bytes),
-                   "size": len(cfg_bytes)},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": _blob(path, layer_bytes),
-                    "size": len(layer_bytes)}],
+        "config": {"mediaType": config_media_type, "digest": _blob(path, cfg_bytes), "size": len(cfg_bytes)},
+        "layers": [{"mediaType": layer_media_type, "digest": _blob(path, layer_bytes), "size": len(layer_bytes)}],
         "annotations": {"module.wasm.image/variant": "compat-smart"},
     }
     man_bytes = json.dumps(manifest).encode()
@@ -209,6 +209,17 @@ def _layouts(g: Path) -> None:
     _write(o / "good.tar", buf.getvalue())
     _write(o / "compressed.tar", gzip.compress(buf.getvalue(), mtime=0))
     _write(o / "noise.tar", (hashlib.sha256(b"noise").digest() * (BIG // 32)))
+    # a Spin application as `spin registry push` stores it: Spin's config media type, Wasm content layers
+    _layout(o / "spin-app", layer=b"\0asm\x01\x00\x00\x00", config={"spin_lock_version": 1, "components": []},
+            config_media_type="application/vnd.fermyon.spin.application.v1+config",
+            layer_media_type="application/vnd.wasm.content.layer.v1+wasm",
+            annotations={"org.opencontainers.image.ref.name": "v1"})
+    # a layout whose layer blob was swapped for other bytes after the manifest was written
+    _layout(o / "layer-digest-mismatch")
+    index = json.loads((o / "layer-digest-mismatch" / "index.json").read_text())
+    blobs = o / "layer-digest-mismatch" / "blobs" / "sha256"
+    manifest = json.loads((blobs / index["manifests"][0]["digest"][7:]).read_text())
+    (blobs / manifest["layers"][0]["digest"][7:]).write_bytes(gzip.compress(b"other bytes", mtime=0))
     # a layout `image build -o` is asked to add to, holding a symlink to a host file
     _layout(o / "append-symlink")
     os.symlink("/etc/passwd", o / "append-symlink" / "blobs" / "sha256" / ("0" * 64))
@@ -303,6 +314,23 @@ def output_is_file(ws: Path) -> None:
     _write(ws / "out", "I am a file, not a directory\n")
 
 
+def output_with_link_out(ws: Path) -> None:
+    """A generated bundle's directory where one file is a symbolic link to a file outside: `generate
+    --force` must not write through it (nor write any file)."""
+    _write(ws / "out" / "runtimeclass.yaml", "# an earlier bundle\n")
+    os.symlink(ws / "outside" / "sentinel.yaml", ws / "out" / "NOTES.md")
+
+
+def output_with_file_for_dir(ws: Path) -> None:
+    """`out/containerd` is a file where the bundle needs a directory: nothing may be written."""
+    _write(ws / "out" / "containerd", "not a directory\n")
+
+
+def output_is_symlink(ws: Path) -> None:
+    """`out` is a symbolic link to a directory outside."""
+    os.symlink(ws / "outside", ws / "out")
+
+
 PREPARE: dict[str, Callable[..., None]] = {
     "fix-tree-with-link-out": fix_tree_with_link_out,
     "fix-given-link": fix_given_link,
@@ -313,4 +341,7 @@ PREPARE: dict[str, Callable[..., None]] = {
     "layout-append-symlink": layout_copy_append_symlink,
     "layout-append-bad-index": layout_copy_append_bad_index,
     "output-is-file": output_is_file,
+    "output-with-link-out": output_with_link_out,
+    "output-with-file-for-dir": output_with_file_for_dir,
+    "output-is-symlink": output_is_symlink,
 }

@@ -319,3 +319,70 @@ def test_append_refuses_a_layout_with_a_symlink(tmp_path: Path, module: Path) ->
     before = sorted(p.name for p in (out / "blobs" / "sha256").iterdir())
     assert main(["image", "build", str(module), "-o", str(out), "--kind", "artifact"]) == 2
     assert sorted(p.name for p in (out / "blobs" / "sha256").iterdir()) == before
+
+
+def _handlers(report: object) -> dict[str | None, list[str]]:
+    out: dict[str | None, list[str]] = {}
+    for h in report.handlers:  # type: ignore[attr-defined]
+        out.setdefault(h.route, []).append(h.handler)
+    return out
+
+
+def test_handlers_per_route_are_the_ones_generate_writes() -> None:
+    """R2 is crun built with the engine, R3 the engine's runwasi shim (wasmer too), a Linux image runc,
+    crun, runsc and kata-qemu: the names k8s/handlers.py gives RuntimeClass.handler."""
+    from rtadvisor.k8s.handlers import handlers_for
+
+    compat = classify({"layers": [], "annotations": {"module.wasm.image/variant": "compat"}},
+                      _config("wasi", "wasm", ["/app.wasm"]), b.MT_CONFIG, None, "sha256:00")
+    assert _handlers(compat) == {"R2": ["crun-wasmedge", "crun-wasmtime", "crun-wasmer"],
+                                 "R3": ["wasmedge", "wasmtime", "wasmer"]}
+    for h in compat.handlers:
+        (expected,) = handlers_for(h.engine or "", h.route)
+        assert (h.handler, h.runtime_class, h.runtime_type) == (expected.name, expected.runtime_class,
+                                                              expected.runtime_type)
+    artifact = classify({"layers": [{"mediaType": "application/wasm", "size": 8}]},
+                        {"architecture": "wasm", "os": "wasip1"}, b.MT_WASM_CONFIG, None, "sha256:00")
+    assert _handlers(artifact) == {"R3": ["wasmedge", "wasmtime", "wasmer"]}
+    linux = classify({"layers": []}, _config("linux", "amd64", ["/bin/sh"]), b.MT_CONFIG, None, "sha256:00")
+    assert _handlers(linux) == {None: ["runc", "crun", "runsc", "kata-qemu"]}
+    r1 = classify({"layers": []}, _config("linux", "amd64", ["/usr/bin/wasmtime", "/app.wasm"]), b.MT_CONFIG,
+                  None, "sha256:00")
+    assert _handlers(r1) == {"R1": ["runc", "crun", "runsc", "kata-qemu"]}
+    kata = next(h for h in linux.handlers if h.handler == "kata-qemu")
+    assert kata.runtime_class == "kata" and kata.runtime_type == "io.containerd.kata-qemu.v2"
+
+
+def test_a_spin_app_runs_on_spinkubes_shim_only() -> None:
+    from rtadvisor.image.inspect import MT_SPIN_CONFIG
+
+    spin = classify({"layers": [{"mediaType": "application/vnd.wasm.content.layer.v1+wasm", "size": 8}]},
+                    {}, MT_SPIN_CONFIG, "ghcr.io/x/app:v1", "sha256:00")
+    assert spin.kind == "spin-app" and spin.routes == ("R3",)
+    (h,) = spin.handlers
+    assert (h.route, h.handler, h.runtime_class, h.runtime_type) == \
+        ("R3", "spin", "wasmtime-spin-v2", "io.containerd.spin.v2")
+
+
+def test_inspect_exit_codes(tmp_path: Path, module: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """0 valid; 1 read but invalid (the errors listed); 2 cannot be read at all."""
+    out = tmp_path / "lay"
+    assert main(["image", "build", str(module), "-o", str(out), "--kind", "compat"]) == 0
+    capsys.readouterr()
+    assert main(["image", "inspect", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "handlers R2: crun-wasmedge, crun-wasmtime, crun-wasmer" in text
+    assert "handlers R3: wasmedge, wasmtime, wasmer" in text and "layout valid" in text
+    index = json.loads((out / "index.json").read_text())
+    manifest = json.loads((out / "blobs/sha256" / index["manifests"][0]["digest"][7:]).read_text())
+    layer = out / "blobs/sha256" / manifest["layers"][0]["digest"][7:]
+    data = layer.read_bytes()
+    layer.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))  # same size, another digest
+    assert main(["image", "inspect", str(out), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["valid"] is False and report["exit_code"] == 1
+    assert any("layers[0]" in e for e in report["errors"]), report["errors"]
+    assert main(["image", "inspect", str(out)]) == 1
+    assert "layout invalid" in capsys.readouterr().out
+    (out / "index.json").write_text("[]")
+    assert main(["image", "inspect", str(out)]) == 2

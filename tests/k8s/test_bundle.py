@@ -161,3 +161,63 @@ def test_request_from_decision() -> None:
 def test_bad_requests_name_the_option(bad: dict, match: str) -> None:
     with pytest.raises(InputError, match=match):
         build_bundle(GenerateRequest(**bad))
+
+
+@pytest.mark.parametrize("decision,message", [
+    ({"runtime": ["runc"]}, "decision d.json: field 'runtime': expected a runtime id (a string), got a list"),
+    ({"runtime": 5}, "field 'runtime': expected a runtime id (a string), got a number"),
+    ({"runtime": True}, "field 'runtime': expected a runtime id (a string), got a boolean"),
+    ({}, "field 'runtime' missing"),
+    ({"runtime": "nosuch"}, "field 'runtime': unknown runtime 'nosuch'"),
+    ({"runtime": "x" * 5000}, "(5000 characters)"),
+    ({"runtime": "runc", "route": {"a": 1}}, "field 'route': expected R1, R2, R3 or null, got an object"),
+    ({"runtime": "wasmedge", "route": "R9"}, "field 'route': unknown route 'R9'"),
+    ({"runtime": "spin", "route": "R2"}, "field 'route': spin cannot travel route R2"),
+    ({"runtime": "runc", "workload": "x"}, "field 'workload': expected the workload profile (an object)"),
+    ({"runtime": "runc", "workload": {"name": ["a"]}}, "field 'workload.name': expected a string, got a list"),
+    ({"runtime": "runc", "architecture": 5}, "field 'architecture': expected a string, got a number"),
+    ({"runtime": "runc", "service_mesh": "istio"}, "field 'service_mesh': expected a list of names"),
+    ({"runtime": "runc", "service_mesh": [1]}, "field 'service_mesh': expected a list of names (strings)"),
+    ([{"runtime": "runc"}], "decision d.json: expected the JSON object"),
+])
+def test_decision_fields_of_the_wrong_type_are_named(decision: object, message: str) -> None:
+    """A list where the runtime id belongs is bad input naming the field, never a runtime called ['runc']."""
+    with pytest.raises(InputError) as info:
+        request_from_decision(decision, where="decision d.json")  # type: ignore[arg-type]
+    assert message in str(info.value) and str(info.value).startswith("decision d.json")
+
+
+@pytest.mark.parametrize("image", [
+    "nginx", "nginx:1.25", "library/nginx", "registry.example.com/team/app:v1", "localhost:5000/a/b",
+    "ghcr.io/o/r:wasm", "r.example.com/a@sha256:" + "0" * 64, "r.example.com:443/a-b/c__d.e:T_1.0-x",
+    "[::1]:5000/app:1",
+])
+def test_image_references_kubelet_pulls_are_accepted(image: str) -> None:
+    from rtadvisor.k8s.bundle import check_image_reference
+
+    assert check_image_reference(image) == image
+    out = build_bundle(GenerateRequest(runtimes=("runc",), image=image))
+    assert yaml.safe_load(out.files["deployment.yaml"])["spec"]["template"]["spec"]["containers"][0]["image"] == image
+
+
+@pytest.mark.parametrize("image", [
+    "", "Nginx", "nginx:", "nginx\x1b]0;x\x07", "nginx\n  hostPID: true", "a b", "nginx:-tag", "ngïnx",
+    "nginx@sha256:short", "/nginx", "nginx/", "a//b", "x/" + "a" * 300,
+])
+def test_image_references_that_are_not_are_refused(image: str) -> None:
+    with pytest.raises(InputError, match="^--image: "):
+        build_bundle(GenerateRequest(runtimes=("runc",), image=image))
+
+
+def test_a_given_containerd_config_is_checked_even_when_nothing_is_merged() -> None:
+    """K3s configures crun itself, so nothing is merged into the template; a broken one is still named."""
+    with pytest.raises(ctd.ConfigError, match="^t.tmpl: plugins: expected a table, found an integer"):
+        build_bundle(GenerateRequest(runtimes=("crun",), distro="k3s", existing_config='{{ template "base" . }}\n'
+                                     "plugins = 5\n", existing_config_name="t.tmpl"))
+
+
+@pytest.mark.parametrize("image", ["null", "123", "true", "1e3", "[::1]:5000/app:1"])
+def test_the_sample_deployment_keeps_the_image_a_string(image: str) -> None:
+    """Image names YAML would read as null, a number, a boolean or a list are quoted."""
+    out = build_bundle(GenerateRequest(runtimes=("runc",), image=image))
+    assert yaml.safe_load(out.files["deployment.yaml"])["spec"]["template"]["spec"]["containers"][0]["image"] == image

@@ -98,7 +98,7 @@ def test_merge_reads_version_3_from_the_file() -> None:
 
 
 def test_merge_refuses_v2_keys_in_a_v3_file() -> None:
-    with pytest.raises(ArtifactError, match="version 3 .*version 2 keys"):
+    with pytest.raises(ctd.ConfigError, match="version 3 .*version 2 keys"):
         ctd.merge_runtimes(fixture("containerd-v3-with-v2-keys.toml"), [CRUN])
 
 
@@ -119,7 +119,7 @@ def test_merge_into_a_version_1_file_keeps_version_1() -> None:
 def test_merge_refuses_version_2_keys_without_a_version() -> None:
     """containerd reads such a file as version 1 and ignores the tables: the fix is the user's to make."""
     text = '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]\nruntime_type = "io.containerd.runc.v2"\n'
-    with pytest.raises(ArtifactError, match="add `version = 2`"):
+    with pytest.raises(ctd.ConfigError, match="add `version = 2`"):
         ctd.merge_runtimes(text, [CRUN])
 
 
@@ -151,8 +151,30 @@ def test_snippet_has_no_version_line_and_appends_cleanly() -> None:
 
 
 def test_merge_rejects_invalid_toml_naming_the_file() -> None:
-    with pytest.raises(ArtifactError, match="my.toml: not valid TOML"):
+    with pytest.raises(ctd.ConfigError, match="my.toml: not valid TOML") as info:
         ctd.merge_runtimes("version = 2\n[plugins\n", [CRUN], where="my.toml")
+    assert info.value.exit_code == 2  # the user's file: bad input, not a generator failure
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("version = 2\nplugins = 5\n", "plugins: expected a table, found an integer"),
+    ('version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd]\nruntimes = [1, 2]\n',
+     'plugins."io.containerd.grpc.v1.cri".containerd.runtimes: expected a table, found an array'),
+    ('version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes]\ncrun = "x"\n',
+     'runtimes.crun: expected a table, found a string'),
+    ('version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.crun]\npod_annotations = [1]\n',
+     "pod_annotations: expected an array of strings"),
+    ("version = inf\n", "version: expected 1, 2 or 3, got inf"),
+    ("version = nan\n", "version: expected 1, 2 or 3, got nan"),
+    ('version = "2"\n', "version: expected 1, 2 or 3, got '2'"),
+    (f"version = {'9' * 200}\n", "got an integer of 200 digits"),
+    ("plugins = [1]\n", "plugins: expected a table, found an array"),
+])
+def test_merge_names_the_field_of_the_wrong_type(text: str, message: str) -> None:
+    """What containerd would refuse to decode is bad input naming the key, never a traceback."""
+    with pytest.raises(ctd.ConfigError) as info:
+        ctd.merge_runtimes(text, [CRUN], where="my.toml")
+    assert str(info.value).startswith("my.toml: ") and message in str(info.value)
 
 
 def test_merge_into_k3s_template_keeps_the_base_action() -> None:

@@ -179,3 +179,30 @@ def test_manifest_without_workloads_and_bad_yaml_are_input_errors() -> None:
         patch_manifest("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n", WASM_PATCH, where="cm.yaml")
     with pytest.raises(ManifestError, match=r"bad.yaml:\d+: not valid YAML"):
         patch_manifest("kind: Pod\nspec: [\nmetadata: x\n", WASM_PATCH, where="bad.yaml")
+
+
+@pytest.mark.parametrize("text,message", [
+    ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: [x]\n", "m.yaml: Pod/p: spec: expected a mapping, found a list"),
+    ("apiVersion: v1\nkind: Pod\nmetadata: [x]\nspec: {containers: []}\n", "Pod/?: metadata: expected a mapping"),
+    ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {template: {spec: {containers: [[x]]}}}\n",
+     "Deployment/d: spec.template.spec.containers[0]: expected a mapping, found a list"),
+    ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {template: {spec: {containers: {a: b}}}}\n",
+     "spec.template.spec.containers: expected a list, found a mapping"),
+    ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {template: [x]}\n",
+     "Deployment/d: spec.template: expected a mapping, found a list"),
+    ("apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c}\nspec: {jobTemplate: {spec: 5}}\n",
+     "CronJob/c: spec.jobTemplate.spec: expected a mapping, found a number"),
+    ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, resources: [1]}]}\n",
+     "spec.containers[0].resources: expected a mapping, found a list"),
+    ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, env: {a: b}}]}\n",
+     "spec.containers[0].env: expected a list, found a mapping"),
+    ("apiVersion: v1\nkind: Pod\nmetadata: {name: p, annotations: [a]}\nspec: {containers: []}\n",
+     "Pod/p: metadata.annotations: expected a mapping, found a list"),
+])
+def test_fields_of_the_wrong_shape_are_named(text: str, message: str) -> None:
+    """Every field the patch reads or writes must have its Kubernetes shape; else one line naming it."""
+    patch = PodPatch(runtime_class="crun-wasmedge", annotations={"module.wasm.image/variant": "compat-smart"},
+                     resources={"limits": {"memory": "50Mi"}}, env={"WASMEDGE_WASI_SOCKET": "true"})
+    with pytest.raises(ManifestError) as info:
+        patch_manifest(text, patch, where="m.yaml")
+    assert message in str(info.value)

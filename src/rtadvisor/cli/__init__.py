@@ -8,15 +8,16 @@ functions to keep ``rtadvisor --help`` fast.
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 # pydantic looks for plugins in every installed distribution's entry points on first use (~0.1 s of
 # a CLI start); the command line uses none. A user who wants one can set the variable themselves.
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
-import typer  # noqa: E402
+import typer
 
-from rtadvisor.errors import RtadvisorError  # noqa: E402
+from rtadvisor.errors import RtadvisorError
 
 from . import bench, deploy, fleet, kb, recommend, scan, serve
 
@@ -45,9 +46,119 @@ def _strip_control(text: str) -> str:
     return strip_control(text)
 
 
+#: An error line longer than this is cut (a 100 kB option value echoed back helps nobody); a path of
+#: PATH_MAX (4096) bytes still fits.
+MAX_ERROR_CHARS = 5000
+
+
 def _one_line(message: str) -> str:
-    """An error message as the one line we promise: controls visible, newlines folded."""
-    return _strip_control(" ".join(message.splitlines()))
+    """An error message as the one line we promise: controls visible, newlines folded, length bounded."""
+    line = _strip_control(" ".join(message.splitlines()))
+    if len(line) > MAX_ERROR_CHARS:
+        line = f"{line[:MAX_ERROR_CHARS - 60]}... (message cut: {len(line)} characters)"
+    return line
+
+
+def _is_usage_error(exc: BaseException) -> bool:
+    """click's UsageError (or a subclass), whichever click it is: typer >= 0.20 ships its own copy
+    (``typer._click``), older typers use click itself; both name the class the same."""
+    return any(c.__name__ == "UsageError" for c in type(exc).__mro__) and isinstance(getattr(exc, "exit_code", None), int)
+
+
+def _shown_value(value: object) -> str:
+    """A value the user typed, quoted and shortened (a 5000-digit number is not worth echoing)."""
+    text = str(value)
+    if len(text) > 40:
+        text = f"{text[:20]}...{text[-8:]} ({len(text)} characters)"
+    return repr(text)
+
+
+def _param_name(param: object) -> str | None:
+    """``--runs`` for an option (its long name), ``argument PATH`` for an argument."""
+    opts = [o for o in (getattr(param, "opts", None) or []) if isinstance(o, str)]
+    if getattr(param, "param_type_name", None) == "argument":
+        name = getattr(param, "name", None) or (opts[0] if opts else "?")
+        return f"argument {str(name).upper()}"
+    longs = [o for o in opts if o.startswith("--")]
+    return (longs or opts)[0] if opts else None
+
+
+def _expected(param: object) -> str | None:
+    """What the option takes, from its declaration: ``an integer from 1 to 1000000``, ``a number``."""
+    descriptor = getattr(param, "type_descriptor", None)  # typer >= 0.20
+    annotation = getattr(descriptor, "annotation", None)
+    click_type = getattr(param, "type", None)  # click's ParamType (older typer)
+    type_name = getattr(click_type, "name", "") or ""
+    lo = getattr(param, "min", None)
+    hi = getattr(param, "max", None)
+    if lo is None and hi is None:
+        lo, hi = getattr(click_type, "min", None), getattr(click_type, "max", None)
+    if annotation is int or type_name.startswith("integer"):
+        what = "an integer"
+    elif annotation is float or type_name.startswith("float"):
+        what = "a finite number"
+    else:
+        return None
+    if lo is not None and hi is not None:
+        return f"{what} from {lo} to {hi}"
+    if lo is not None:
+        return f"{what} >= {lo}"
+    if hi is not None:
+        return f"{what} <= {hi}"
+    return what
+
+
+def _given(exc: BaseException) -> object | None:
+    """The value that was refused, when the parser kept it (typer's pydantic coercion does)."""
+    errors = getattr(exc.__cause__, "errors", None)
+    if callable(errors):
+        try:
+            first = errors()[0]
+        except (IndexError, TypeError):  # pragma: no cover - not pydantic's shape
+            return None
+        return first.get("input") if isinstance(first, dict) else None
+    return None
+
+
+def _message(exc: BaseException) -> str:
+    format_message = getattr(exc, "format_message", None)
+    return str(format_message()) if callable(format_message) else str(exc)
+
+
+_INVALID_PREFIX = re.compile(r"^Invalid value for [^:]*: ")
+#: click's (and typer's pydantic) messages for a value that is not a number of the option's type/range
+_CONVERSION = re.compile(r"is not a valid (integer|float)|is not in the range|Input should be|unable to parse")
+
+
+def usage_line(exc: BaseException) -> str:
+    """click's usage error as one line naming the option and what it expected.
+
+    click prints three (``Usage: ...``, ``Try ... --help``, ``Error: ...``) with the offending value
+    echoed as typed; the contract of every rtadvisor command is one line, controls made visible:
+
+    ``--runs: expected an integer from 1 to 1000000, got '0'``
+    """
+    param = getattr(exc, "param", None)
+    name = _param_name(param) if param is not None else None
+    name = name or getattr(exc, "option_name", None)
+    kind = type(exc).__name__
+    if kind == "MissingParameter" and name:
+        return f"{name}: required, not given"
+    if kind == "NoSuchOption" and name:
+        maybe = sorted(getattr(exc, "possibilities", None) or ())
+        return f"{name}: no such option" + (f" (did you mean {' or '.join(maybe)}?)" if maybe else "")
+    message = _message(exc)
+    if param is not None and any(c.__name__ == "BadParameter" for c in type(exc).__mro__):
+        message = _INVALID_PREFIX.sub("", message).removeprefix("Value error, ")
+        expected = _expected(param)
+        value = _given(exc)
+        # the parser's own conversion failed (not a callback's message, which is kept as it is)
+        if expected is not None and (value is not None or _CONVERSION.search(message)):
+            got = f", got {_shown_value(value)}" if value is not None else ""
+            return f"{name}: expected {expected}{got}"
+    if name and not message.startswith(name) and name not in message:
+        return f"{name}: {message}"
+    return message
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,17 +180,17 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 1
     except Exception as exc:
-        # Usage errors come from the click that typer ships (vendored in recent typer), so
-        # recognise them by behaviour rather than by importing a private module.
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            # `rtadvisor image` alone: the help is the answer, on stdout like `--help`
+            sys.stdout.write(_strip_control(_message(exc)) + "\n")
+            return 2
+        if _is_usage_error(exc):
+            print(f"rtadvisor: error: {_one_line(usage_line(exc))}", file=sys.stderr)
+            return int(exc.exit_code)  # type: ignore[attr-defined]
         show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
         if callable(show) and isinstance(code, int):
-            # click echoes the offending value; render it into a buffer and print it with its
-            # control characters made visible, like everything else we print
-            import io
-
-            buffer = io.StringIO()
-            show(file=buffer)
-            sys.stderr.write(_strip_control(buffer.getvalue()))
+            # another click exception (FileError, ClickException): its message, on one line
+            print(f"rtadvisor: error: {_one_line(_message(exc))}", file=sys.stderr)
             return code
         if type(exc).__name__ == "Abort":
             print("rtadvisor: aborted", file=sys.stderr)

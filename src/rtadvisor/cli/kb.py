@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -91,8 +91,9 @@ def register(app: typer.Typer) -> None:
 
     @kb_app.command("tables")
     def tables(
-        name: list[str] | None = typer.Option(None, "--table", "-t",
-                                              help="runtimes, scenarios, cases, routes, route-choice, performance, claims, troubleshooting (repeatable; default: all but claims)."),
+        name: Annotated[list[str] | None, typer.Option(
+            "--table", "-t", help="runtimes, scenarios, cases, routes, route-choice, performance, claims, "
+            "troubleshooting (repeatable; default: all but claims).")] = None,
         as_json: bool = JSON_OPT,
     ) -> None:
         """Regenerate the sources' comparison tables from the knowledge base."""
@@ -106,7 +107,8 @@ def register(app: typer.Typer) -> None:
             _print_table(t)
 
     @kb_app.command("troubleshoot")
-    def troubleshoot(symptom: list[str] = typer.Argument(..., help="The symptom in your words, e.g. 'kubectl logs empty'."),
+    def troubleshoot(symptom: Annotated[list[str], typer.Argument(
+                         help="The symptom in your words, e.g. 'kubectl logs empty'.")],
                      as_json: bool = JSON_OPT) -> None:
         """Search the troubleshooting table (S-wasm) by symptom (GET /api/troubleshooting?symptom=...)."""
         from rtadvisor import app as use

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 
@@ -13,11 +15,11 @@ def register(app: typer.Typer) -> None:
         host: str = typer.Option("127.0.0.1", "--host", "-H", help="Address to listen on (loopback by default)."),
         port: int = typer.Option(8765, "--port", "-p", help="TCP port to listen on (0: any free port)."),
         db: str | None = typer.Option(None, "--db", help="Result store (path or URL); default: the bench store."),
-        allowed_host: list[str] | None = typer.Option(
-            None, "--allowed-host", show_default=False,
+        allowed_host: Annotated[list[str] | None, typer.Option(
+            "--allowed-host", show_default=False,
             help="Another name the Host header may carry (repeatable; '*' turns the check off). Default: the "
                  "bind address, plus the loopback names on loopback and this host's name on 0.0.0.0/::. "
-                 "Env: RTADVISOR_ALLOWED_HOSTS (comma-separated)."),
+                 "Env: RTADVISOR_ALLOWED_HOSTS (comma-separated).")] = None,
         max_body_bytes: int | None = typer.Option(
             None, "--max-body-bytes", show_default=False,
             help="Largest request body in bytes; larger ones get 413 (default 1048576). "

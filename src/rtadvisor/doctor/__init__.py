@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rtadvisor.errors import InputError
 from rtadvisor.k8s.upstream import CRUN_WASM_ENGINES, K3S_RUNTIME_CLASSES
 
 from .checks import (
@@ -35,6 +34,7 @@ from .checks import (
     check_programs,
     check_runtime_classes,
     exit_code,
+    read_runtime_classes,
     runtime_classes_from_docs,
     worst,
 )
@@ -142,8 +142,10 @@ def run_doctor(
     if runtimeclasses:
         shipped = dict(K3S_RUNTIME_CLASSES) if facts.k3s_installed else {}
         for path in runtimeclasses:
-            classes = runtime_classes_from_docs(_load_yaml_docs(path))
-            findings += check_runtime_classes(classes, str(path), view)
+            classes, invalid = read_runtime_classes(_load_yaml_docs(path), str(path))
+            findings += invalid
+            if classes or not invalid:
+                findings += check_runtime_classes(classes, str(path), view)
             findings += check_class_conflicts(classes, str(path), shipped, "K3s/RKE2 (manifests/runtimes.yaml)")
         sources["runtimeclasses"] = ", ".join(str(p) for p in runtimeclasses)
     else:

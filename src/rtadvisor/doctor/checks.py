@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from rtadvisor.errors import ArtifactError
+from rtadvisor.errors import ArtifactError, InputError
 from rtadvisor.k8s import containerd as ctd
 from rtadvisor.k8s.handlers import WASM_VARIANT_ANNOTATION, is_dns_label, shim_binary
 
@@ -181,12 +181,25 @@ MIGRATE_V1 = ("containerd config dump > /etc/containerd/config.toml.new  # conta
               "or `containerd config migrate` on 2.x; review, then mv it over config.toml")
 
 
+def check_config_shapes(doc: dict[str, Any], source: str, version: int | None) -> list[Finding]:
+    """Values containerd cannot decode (:func:`rtadvisor.k8s.containerd.shape_problems`): each a fail
+    naming the key, and what stops loading because of it."""
+    return [Finding(f"containerd-config-shape-{p.key}", "containerd", "fail", f"{source}: {p.message()}",
+                    f"containerd cannot decode the value: {p.consequence()}",
+                    f"write {p.key} as {p.expected} (see `containerd config default`)")
+            for p in ctd.shape_problems(doc, version)]
+
+
+def _type_name(value: Any) -> str:
+    return ctd.toml_kind(value)
+
+
 def check_containerd_config(text: str, source: str, facts: NodeFacts) -> tuple[list[Finding], ConfigView]:
     out: list[Finding] = []
     body, hidden = ctd.hide_template_actions(text)
     try:
         doc = _plain(ctd.parse(body, where=source))
-    except ArtifactError as exc:
+    except (ArtifactError, InputError) as exc:
         out.append(Finding("containerd-config-parse", "containerd", "fail", f"{source}: not valid TOML", str(exc),
                            "fix the syntax; `containerd config dump` shows where containerd stops"))
         return out, ConfigView(source, None, {}, None)
@@ -222,7 +235,7 @@ def check_containerd_config(text: str, source: str, facts: NodeFacts) -> tuple[l
             out += _check_version_vs_daemon(1, source, facts)
     elif isinstance(raw_version, bool) or not isinstance(raw_version, int) or raw_version not in ctd.CRI_PLUGIN:
         out.append(Finding("containerd-config-version", "containerd", "fail",
-                           f"{source}: version = {raw_version!r} is not a containerd config version",
+                           f"{source}: version = {_short(raw_version)} is not a containerd config version",
                            "containerd refuses to start", "set version = 2 (containerd 1.x) or 3 (containerd 2.x)"))
         version = None
     else:
@@ -261,6 +274,7 @@ def check_containerd_config(text: str, source: str, facts: NodeFacts) -> tuple[l
             f'move them to [plugins."{ctd.CRI_PLUGIN[version]}".containerd.runtimes.<name>] (same names and '
             "contents)", "no-runtime-configured",
         ))
+    out += check_config_shapes(doc, source, version)
     runtimes = by_version.get(version or 0, {})
     disabled = [str(p) for p in as_list(doc.get("disabled_plugins"))]
     off = [p for p in disabled if p in CRI_PLUGIN_IDS]
@@ -414,13 +428,69 @@ def _check_runtime(name: str, table: dict[str, Any], source: str, facts: NodeFac
 
 
 def runtime_classes_from_docs(docs: list[Any]) -> list[dict[str, Any]]:
+    """Every RuntimeClass object in ``docs``, also inside ``List``/``RuntimeClassList`` items (what
+    ``kubectl get runtimeclass -o yaml`` prints); anything else is skipped."""
     out = []
     for doc in docs:
         if isinstance(doc, dict) and doc.get("kind") == "RuntimeClass":
             out.append(doc)
         elif isinstance(doc, dict) and doc.get("kind") in ("List", "RuntimeClassList"):
-            out += runtime_classes_from_docs(doc.get("items") or [])
+            items = doc.get("items")
+            out += runtime_classes_from_docs(items if isinstance(items, list) else [])
     return out
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value) if not isinstance(value, str) else value
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def read_runtime_classes(docs: list[Any], source: str) -> tuple[list[dict[str, Any]], list[Finding]]:
+    """The RuntimeClasses of a file, each checked against the Kubernetes schema (kubernetes-validate):
+    ``(valid classes, a fail finding per class the API server would refuse)``.
+
+    A class with a list for ``handler`` or ``metadata`` never reaches a node (``kubectl apply``
+    refuses it), so it is reported with the failing field instead of being checked against containerd.
+    """
+    from rtadvisor.k8s.validate import validate_manifest
+
+    valid: list[dict[str, Any]] = []
+    findings: list[Finding] = []
+    for doc in docs:
+        if isinstance(doc, dict) and doc.get("kind") in ("List", "RuntimeClassList") \
+                and not isinstance(doc.get("items"), list | None):
+            findings.append(Finding("rc-list-items", "runtimeclass", "fail",
+                                    f"{source}: {doc.get('kind')}.items: expected a list, found "
+                                    f"{_type_name(doc.get('items'))}",
+                                    "kubectl cannot read the list: none of its RuntimeClasses is applied",
+                                    "items is a list of RuntimeClass objects"))
+    for index, rc in enumerate(runtime_classes_from_docs(docs)):
+        meta = rc.get("metadata")
+        name = meta.get("name") if isinstance(meta, dict) else None
+        label = name if isinstance(name, str) and name else f"#{index + 1}"
+        try:
+            validate_manifest(rc, where=f"RuntimeClass {_short(label, 63)}")
+        except ArtifactError as exc:
+            findings.append(Finding(f"rc-{_short(label, 63)}-schema", "runtimeclass", "fail",
+                                    f"{source}: {_short(str(exc), 200)}",
+                                    "the API server refuses this RuntimeClass (`kubectl apply` fails validation), "
+                                    "so no pod can use it",
+                                    "fix the field named (RuntimeClass node.k8s.io/v1: metadata.name, handler, "
+                                    "overhead.podFixed, scheduling)"))
+            continue
+        valid.append(rc)
+    return valid, findings
+
+
+def _rc_name(rc: dict[str, Any]) -> str:
+    meta = rc.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    return name if isinstance(name, str) else "?"
+
+
+def _rc_handler(rc: dict[str, Any]) -> str:
+    handler = rc.get("handler")
+    return handler if isinstance(handler, str) else ""
 
 
 def check_runtime_classes(classes: list[dict[str, Any]], source: str, view: ConfigView | None) -> list[Finding]:
@@ -428,8 +498,7 @@ def check_runtime_classes(classes: list[dict[str, Any]], source: str, view: Conf
     if not classes:
         return [Finding("runtimeclasses", "runtimeclass", "info", f"{source}: no RuntimeClass found")]
     for rc in classes:
-        name = str((rc.get("metadata") or {}).get("name", "?"))
-        handler = str(rc.get("handler", ""))
+        name, handler = _rc_name(rc), _rc_handler(rc)
         if not is_dns_label(handler):
             out.append(Finding(f"rc-{name}", "runtimeclass", "fail", f"RuntimeClass {name}: handler {handler!r} is not a DNS label",
                                fix="use a lowercase DNS label that matches a containerd runtime name"))
@@ -464,8 +533,7 @@ def check_class_conflicts(classes: list[dict[str, Any]], source: str, existing: 
     """RuntimeClasses that cannot be applied: the name exists with another handler (immutable)."""
     out: list[Finding] = []
     for rc in classes:
-        name = str((rc.get("metadata") or {}).get("name", "?"))
-        handler = str(rc.get("handler", ""))
+        name, handler = _rc_name(rc), _rc_handler(rc)
         theirs = existing.get(name)
         if theirs is not None and theirs != handler:
             out.append(Finding(

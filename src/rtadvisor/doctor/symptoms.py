@@ -126,10 +126,18 @@ def _kb_hits(text: str) -> list[Diagnosis]:
     return out
 
 
+#: A pasted symptom longer than this is refused (an error line, or a `kubectl describe` excerpt, fits).
+MAX_SYMPTOM_CHARS = 10_000
+
+
 def diagnose(text: str) -> list[Diagnosis]:
     """Diagnoses for a pasted symptom, best first; InputError when nothing matches."""
     if not text.strip():
         raise InputError("--symptom: empty")
+    if len(text) > MAX_SYMPTOM_CHARS:
+        # matching costs time per character (the knowledge base's fuzzy search: ~1 s for 100 kB here)
+        raise InputError(f"--symptom: {len(text)} characters, at most {MAX_SYMPTOM_CHARS}; paste the error line "
+                         "(or the few lines around it)")
     found: list[Diagnosis] = []
     for entry in COMMON:
         m = re.search(entry.pattern, text, re.IGNORECASE)
@@ -140,6 +148,7 @@ def diagnose(text: str) -> list[Diagnosis]:
     found += [d for d in _kb_hits(text) if d.id not in {f.id for f in found}]
     if not found:
         known = [e.symptom for e in COMMON]
-        raise InputError(f"--symptom: no known symptom matches {text!r}; try one of: kubectl logs empty, "
+        shown = repr(text) if len(text) <= 120 else repr(text[:100]) + f"... ({len(text)} characters)"
+        raise InputError(f"--symptom: no known symptom matches {shown}; try one of: kubectl logs empty, "
                          f"image pull fails, DNS does not resolve, HPA on CPU never fires, {', '.join(known)}")
     return sorted(found, key=lambda d: -d.score)

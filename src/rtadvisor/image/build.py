@@ -371,15 +371,30 @@ def write_output(dest: Path, build: Any) -> list[BuiltImage]:
     (images with the same ref are replaced); a tar is always written anew.
     """
     as_tar = dest.suffix == ".tar"
+    where = f"--output {show(str(dest))}"
     parent = dest.parent if dest.parent != Path("") else Path(".")
     if not parent.is_dir():
-        raise InputError(f"--output {dest}: directory {parent} does not exist")
-    if not as_tar and dest.exists() and not (dest / "oci-layout").exists() and any(dest.iterdir()):
-        raise InputError(f"--output {dest}: exists, is not empty and is not an OCI layout")
+        raise InputError(f"{where}: directory {show(str(parent))} does not exist")
+    if dest.is_symlink():
+        raise InputError(f"{where}: a symbolic link; give the path it points to (the output replaces what is there)")
+    if dest.exists():
+        if as_tar and not dest.is_file():
+            raise InputError(f"{where}: exists and is not a regular file")
+        if not as_tar and not dest.is_dir():
+            raise InputError(f"{where}: exists and is not a directory (an OCI layout directory, or a file "
+                             "ending in .tar)")
+    try:
+        if not as_tar and dest.exists() and not (dest / "oci-layout").exists() and any(dest.iterdir()):
+            raise InputError(f"{where}: exists, is not empty and is not an OCI layout")
+    except OSError as exc:
+        raise InputError(f"{where}: cannot read: {exc.strerror or exc}") from exc
     existing: list[dict[str, Any]] | None = None
     if not as_tar and (dest / "oci-layout").exists():
         existing = _existing_manifests(dest)
-    stage = Path(tempfile.mkdtemp(prefix=".rtadvisor-image-", dir=parent))
+    try:
+        stage = Path(tempfile.mkdtemp(prefix=".rtadvisor-image-", dir=parent))
+    except OSError as exc:  # the output's directory cannot hold our staging directory
+        raise InputError(f"{where}: cannot write in {show(str(parent))}: {exc.strerror or exc}") from exc
     try:
         layout = stage / "layout"
         if existing is not None:

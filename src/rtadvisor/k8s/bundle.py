@@ -19,15 +19,18 @@ from typing import Any
 
 import yaml as pyyaml
 
-from rtadvisor.errors import ArtifactError, InputError
+from rtadvisor.errors import ArtifactError, InputError, ManifestError
 
 from . import containerd as ctd
 from . import upstream as up
 from .dockerfiles import route1_dockerfile, route1_entrypoint, scratch_dockerfile, spin_dockerfile
 from .handlers import (
+    ROUTES,
     RUNC,
     RUNSC,
+    RUNTIME_IDS,
     WASM_RESOURCES_KINDS,
+    WASM_ROUTES,
     WASM_VARIANT_ANNOTATION,
     Handler,
     effective_route,
@@ -40,6 +43,34 @@ from .validate import validate_manifest
 
 VARIANTS = ("compat-smart", "compat")
 _UNSAFE = re.compile(r"[^a-z0-9.-]+")
+
+# The image reference grammar of the distribution project (github.com/distribution/reference,
+# reference.go), which kubelet and containerd parse ``image:`` with: [domain[:port]/]path[:tag][@digest].
+_DOMAIN_PART = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = rf"(?:{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
+_PATH_PART = r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*"
+_IMAGE_REF = re.compile(
+    rf"(?P<name>(?:{_DOMAIN}/)?{_PATH_PART}(?:/{_PATH_PART})*)"
+    r"(?::(?P<tag>[\w][\w.-]{0,127}))?"
+    r"(?:@(?P<digest>[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?"
+)
+#: distribution/reference: NameTotalLengthMax
+IMAGE_NAME_MAX = 255
+
+
+def check_image_reference(ref: str, *, option: str = "--image") -> str:
+    """``ref`` if it is an image reference kubelet can pull (``registry:5000/team/app:v1@sha256:...``);
+    otherwise an InputError naming the option and the value (controls shown escaped by ``repr``)."""
+    shown = repr(ref) if len(ref) <= 80 else repr(ref[:60]) + f"... ({len(ref)} characters)"
+    match = _IMAGE_REF.fullmatch(ref) if ref.isascii() else None
+    if match is None:
+        raise InputError(f"{option}: {shown} is not an image reference; expected [REGISTRY[:PORT]/]NAME[:TAG]"
+                         "[@DIGEST], lowercase name components (e.g. registry.example.com/team/app:v1)",
+                         field=option.lstrip("-"))
+    if len(match.group("name")) > IMAGE_NAME_MAX:
+        raise InputError(f"{option}: the repository name is longer than {IMAGE_NAME_MAX} characters",
+                         field=option.lstrip("-"))
+    return ref
 
 
 @dataclass(frozen=True)
@@ -131,6 +162,8 @@ def _containerd_files(req: GenerateRequest, handlers: tuple[Handler, ...],
         to_configure = [RUNC] + others if others else list(own)
     files: dict[str, str] = {}
     info: dict[str, Any] = {"distro": preset.distro, "restart": preset.restart, "files": []}
+    if req.existing_config is not None:
+        ctd.check_config(req.existing_config, where=req.existing_config_name)
     if not to_configure:
         return files, info  # the distribution configures everything this bundle needs
     declared = _declared(req) if req.existing_config is not None else None
@@ -192,7 +225,7 @@ def _declared(req: GenerateRequest) -> int:
     declared = ctd.detect_version(doc, where=req.existing_config_name, template=bool(hidden))
     if declared is not None:
         return declared
-    plugins = doc.get("plugins") or {}
+    plugins = _table(doc.get("plugins"))
     if ctd.CRI_PLUGIN[3] in plugins or "v3" in req.existing_config_name.rsplit("/", 1)[-1]:
         return 3
     if ctd.CRI_PLUGIN[2] in plugins:
@@ -201,8 +234,12 @@ def _declared(req: GenerateRequest) -> int:
 
 
 def _check_toml(text: str, where: str) -> None:
+    """Our own output must parse: if it does not, that is our bug, not the user's input."""
     body, _ = ctd.hide_template_actions(text)
-    ctd.parse(body, where=where)
+    try:
+        ctd.parse(body, where=where)
+    except ctd.ConfigError as exc:
+        raise ArtifactError(f"internal: generated {exc}") from exc
 
 
 def _table(value: Any) -> dict[str, Any]:
@@ -222,7 +259,11 @@ def build_bundle(req: GenerateRequest) -> Bundle:
     if req.variant not in VARIANTS:
         raise InputError(f"--variant: expected one of {', '.join(VARIANTS)}, got {req.variant!r}")
     if not is_dns_label(req.name):
-        raise InputError(f"--name: {req.name!r} is not a DNS label (lowercase letters, digits, '-')")
+        shown = repr(req.name) if len(req.name) <= 80 else repr(req.name[:60]) + "..."
+        raise InputError(f"--name: {shown} is not a DNS label (at most 63 lowercase letters, digits, '-')",
+                         field="name")
+    if req.image is not None:
+        check_image_reference(req.image)
     preset = ctd.preset(req.distro)
     handlers = node_handlers(req)
     provided = {h.name: provided_by_distro(h, preset) for h in handlers}
@@ -268,10 +309,16 @@ def build_bundle(req: GenerateRequest) -> Bundle:
     patched = patch_manifest(manifest_text, patch, where=req.manifest_name if req.manifest else "sample deployment")
     for doc in patched.documents:
         if isinstance(doc, dict) and doc.get("kind"):
-            kind, meta = doc.get("kind"), doc.get("metadata") or {}
+            kind, meta = doc.get("kind"), _table(doc.get("metadata"))
+            where = f"{manifest_out}: {kind}/{meta.get('name', '?')}"
             # The user's own manifest may carry fields we do not know; ours must be exact.
-            validate_manifest(json.loads(json.dumps(doc)), where=f"{manifest_out}: {kind}/{meta.get('name', '?')}",
-                              strict=req.manifest is None)
+            if req.manifest is None:
+                validate_manifest(json.loads(json.dumps(doc)), where=where)
+                continue
+            try:
+                validate_manifest(json.loads(json.dumps(doc, default=str)), where=where, strict=False)
+            except ArtifactError as exc:  # the user's manifest breaks the schema: bad input, exit 2
+                raise ManifestError(f"{req.manifest_name}: {str(exc).removeprefix(manifest_out + ': ')}") from exc
     files[manifest_out] = patched.text
     json_patches: dict[str, list[dict[str, Any]]] = {}
     for before, after in zip(patched.originals, patched.documents):
@@ -401,25 +448,82 @@ def _notes(summary: dict[str, Any], req: GenerateRequest) -> str:
     return "\n".join(lines)
 
 
-def request_from_decision(decision: dict[str, Any], **overrides: Any) -> GenerateRequest:
+def _decision_field(decision: dict[str, Any], key: str, kind: type, what: str, *, where: str,
+                    required: bool = False) -> Any:
+    """One field of a decision, of the type ``recommend --json`` gives it; else an InputError naming it."""
+    value = decision.get(key)
+    if value is None:
+        if required:
+            raise InputError(f"{where}: field '{key}' missing; expected {what} (the JSON of "
+                             "`rtadvisor recommend --json`)", field=f"decision.{key}")
+        return None
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise InputError(f"{where}: field '{key}': expected {what}, got {_json_kind(value)}", field=f"decision.{key}")
+    return value
+
+
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= 60 else repr(text[:50]) + f"... ({len(text)} characters)"
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return "a string"
+    return "a number" if isinstance(value, int | float) else type(value).__name__
+
+
+def request_from_decision(decision: dict[str, Any], *, where: str = "decision", **overrides: Any) -> GenerateRequest:
     """Build a request from ``recommend --json`` output (a ``model.Decision`` dump).
 
-    The edge scenario gets the WASI socket env (S-wasm: edge needs networking from Wasm).
+    Only the fields used here are read, each checked for the type the decision gives it (a list
+    where the runtime id belongs is bad input naming the field, never a runtime called ``['runc']``);
+    ``where`` names the decision in messages (``decision plan.json``). The edge scenario gets the WASI
+    socket env (S-wasm: edge needs networking from Wasm).
     """
-    if not isinstance(decision, dict) or "runtime" not in decision:
-        raise InputError("decision on stdin: expected the JSON of `rtadvisor recommend --json` (key 'runtime' missing)")
-    workload = _table(decision.get("workload"))
-    name = str(workload.get("name") or "app").lower()
+    if not isinstance(decision, dict):
+        raise InputError(f"{where}: expected the JSON object of `rtadvisor recommend --json`, got "
+                         f"{_json_kind(decision)}", field="decision")
+    runtime = _decision_field(decision, "runtime", str, "a runtime id (a string)", where=where, required=True)
+    route = _decision_field(decision, "route", str, "R1, R2, R3 or null", where=where)
+    workload = _decision_field(decision, "workload", dict, "the workload profile (an object)", where=where) or {}
+    architecture = _decision_field(decision, "architecture", str, "a string", where=where) or ""
+    mesh = _decision_field(decision, "service_mesh", list, "a list of names", where=where)
+    if mesh is not None and not all(isinstance(m, str) for m in mesh):
+        raise InputError(f"{where}: field 'service_mesh': expected a list of names (strings)",
+                         field="decision.service_mesh")
+    if "runtimes" not in overrides and runtime not in RUNTIME_IDS:
+        # a decision naming a runtime with no handler cannot be deployed: the whole decision is at fault
+        raise InputError(f"{where}: field 'runtime': unknown runtime {_shown(runtime)}; expected one of "
+                         f"{', '.join(RUNTIME_IDS)}", field="decision")
+    if "route" not in overrides and route is not None:
+        if route not in ROUTES:
+            raise InputError(f"{where}: field 'route': unknown route {_shown(route)}; expected one of "
+                             f"{', '.join(ROUTES)} or null", field="decision.route")
+        if "runtimes" not in overrides and runtime in WASM_ROUTES and route not in WASM_ROUTES[runtime]:
+            raise InputError(f"{where}: field 'route': {runtime} cannot travel route {route}; it can travel "
+                             f"{', '.join(WASM_ROUTES[runtime])}", field="decision.route")
+    raw_name = workload.get("name")
+    if raw_name is not None and not isinstance(raw_name, str):
+        raise InputError(f"{where}: field 'workload.name': expected a string, got {_json_kind(raw_name)}",
+                         field="decision.workload.name")
+    name = (raw_name or "app").lower()
     safe = "".join(c if c.isalnum() and c.isascii() else "-" for c in name).strip("-")[:63].strip("-") or "app"
     args: dict[str, Any] = {
-        "runtimes": (str(decision["runtime"]),),
-        "route": decision.get("route"),
+        "runtimes": (runtime,),
+        "route": route,
         "name": safe,
         "wasi_socket": workload.get("scenario") == "edge",
         "decision": decision,
     }
     # "WasmEdge + K3s" and friends: the decision already names the distribution.
-    architecture = str(decision.get("architecture") or "")
     if "K3s" in architecture:
         args["distro"] = "k3s"
     args.update({k: v for k, v in overrides.items() if v is not None})

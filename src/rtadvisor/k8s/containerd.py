@@ -30,7 +30,7 @@ import tomlkit
 from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import Table
 
-from rtadvisor.errors import ArtifactError
+from rtadvisor.errors import ArtifactError, InputError
 
 from . import upstream as up
 from .handlers import Handler
@@ -91,12 +91,22 @@ def _unique(handlers: list[Handler] | tuple[Handler, ...]) -> list[Handler]:
 # --------------------------------------------------------------------------- reading
 
 
+class ConfigError(InputError):
+    """The user's containerd config (or template) cannot be read or merged into: not TOML, a value of
+    the wrong type on the way to the runtimes, an unknown ``version``. Bad input (exit 2), unlike an
+    :class:`ArtifactError`, which would be a config of our own that we failed to render."""
+
+    field = "containerd_config"
+
+
 def parse(text: str, *, where: str = "containerd config") -> tomlkit.TOMLDocument:
     """Parse TOML, turning tomlkit's error into one line naming the file and position."""
     try:
         return tomlkit.parse(text)
     except TOMLKitError as exc:
-        raise ArtifactError(f"{where}: not valid TOML: {exc}") from exc
+        raise ConfigError(f"{where}: not valid TOML: {' '.join(str(exc).split())}") from exc
+    except RecursionError as exc:  # tomlkit recurses per nesting level; callers bound the depth first
+        raise ConfigError(f"{where}: not valid TOML: nested too deep") from exc
 
 
 def detect_version(doc: dict[str, Any], *, where: str = "containerd config", template: bool = False) -> int | None:
@@ -111,21 +121,140 @@ def detect_version(doc: dict[str, Any], *, where: str = "containerd config", tem
         return None  # a K3s/RKE2 template inherits 'version' from the base it extends
     if version is None:
         plugins = doc.get("plugins") or {}
+        if not isinstance(plugins, dict):
+            raise ConfigError(f"{where}: plugins: expected a table, found {toml_kind(plugins)}")
         if not plugins:
             return None
         qualified = [k for k in (CRI_PLUGIN[2], CRI_PLUGIN[3]) if k in plugins]
         if qualified and "cri" not in plugins:
-            raise ArtifactError(
+            raise ConfigError(
                 f'{where}: no \'version\' key, so containerd reads it as config version 1 and ignores '
                 f'plugins."{qualified[0]}" (a version {2 if qualified[0] == CRI_PLUGIN[2] else 3} name): add '
                 f"`version = {2 if qualified[0] == CRI_PLUGIN[2] else 3}` at the top"
             )
         return 1
     if isinstance(version, bool) or not isinstance(version, int):
-        raise ArtifactError(f"{where}: version: expected 1, 2 or 3, got {version!r}")
+        shown = repr(version) if len(repr(version)) <= 40 else f"{type(version).__name__} of {len(repr(version))} characters"
+        raise ConfigError(f"{where}: version: expected 1, 2 or 3, got {shown}")
     if version not in CRI_PLUGIN:
-        raise ArtifactError(f"{where}: version: expected 1, 2 or 3, got {version}")
+        shown = str(version) if len(str(version)) <= 40 else f"an integer of {len(str(version))} digits"
+        raise ConfigError(f"{where}: version: expected 1, 2 or 3, got {shown}")
     return int(version)
+
+
+#: What containerd decodes each key into (its Go config structs: ``services/server/config.Config``, the
+#: CRI plugin's ``Runtime`` and the runc shim's ``options.Options``): a value of another type stops
+#: containerd itself (top level: ``failed to unmarshal TOML: Can't convert 5(int64) to map``, checked
+#: on containerd 1.6), the CRI plugin (its section), or every container of that runtime (options).
+TOP_LEVEL_TYPES: dict[str, tuple[type, ...]] = {
+    "root": (str,), "state": (str,), "temp": (str,), "plugin_dir": (str,), "disabled_plugins": (list,),
+    "required_plugins": (list,), "oom_score": (int,), "imports": (list,), "grpc": (dict,), "ttrpc": (dict,),
+    "debug": (dict,), "metrics": (dict,), "cgroup": (dict,), "proxy_plugins": (dict,), "timeouts": (dict,),
+    "stream_processors": (dict,), "plugins": (dict,),
+}
+CRI_CONTAINERD_TYPES: dict[str, tuple[type, ...]] = {
+    "default_runtime_name": (str,), "snapshotter": (str,), "no_pivot": (bool,),
+    "disable_snapshot_annotations": (bool,), "discard_unpacked_layers": (bool,), "runtimes": (dict,),
+}
+RUNTIME_TYPES: dict[str, tuple[type, ...]] = {
+    "runtime_type": (str,), "runtime_path": (str,), "runtime_engine": (str,), "runtime_root": (str,),
+    "pod_annotations": (list,), "container_annotations": (list,), "privileged_without_host_devices": (bool,),
+    "privileged_without_host_devices_all_devices_allowed": (bool,), "base_runtime_spec": (str,),
+    "cni_conf_dir": (str,), "cni_max_conf_num": (int,), "sandbox_mode": (str,), "snapshotter": (str,),
+    "options": (dict,),
+}
+OPTION_TYPES: dict[str, tuple[type, ...]] = {
+    "BinaryName": (str,), "Root": (str,), "SystemdCgroup": (bool,), "NoPivotRoot": (bool,),
+    "NoNewKeyring": (bool,), "ShimCgroup": (str,), "IoUid": (int,), "IoGid": (int,), "CriuImagePath": (str,),
+    "CriuWorkPath": (str,), "ConfigPath": (str,), "TypeUrl": (str,),
+}
+_LISTS_OF_STRINGS = ("disabled_plugins", "required_plugins", "imports")
+_EXPECTED = {str: "a string", list: "an array", dict: "a table", int: "an integer", bool: "true or false"}
+
+
+@dataclass(frozen=True)
+class ShapeProblem:
+    """A value containerd cannot decode: where (a dotted key), what it needs, what it found, and what
+    fails because of it (``containerd``: it does not start; ``the CRI plugin``: it does not load, no
+    pod starts; ``every container of runtime X``: those cannot start)."""
+
+    key: str
+    expected: str
+    found: str
+    stops: str
+
+    def message(self) -> str:
+        return f"{self.key}: expected {self.expected}, found {self.found}"
+
+    def consequence(self) -> str:
+        if self.stops == "containerd":
+            return "containerd does not start"
+        if self.stops == "the CRI plugin":
+            return "the CRI plugin does not load: no pod starts"
+        return f"{self.stops} cannot start"
+
+
+def _mistyped(value: Any, allowed: tuple[type, ...]) -> bool:
+    if isinstance(value, bool):
+        return bool not in allowed
+    return not isinstance(value, allowed) or (bool in allowed and not isinstance(value, bool))
+
+
+def _check_types(table: dict[str, Any], types: dict[str, tuple[type, ...]], path: tuple[str, ...],
+                 stops: str) -> list[ShapeProblem]:
+    out = []
+    for key, allowed in types.items():
+        if key in table and _mistyped(table[key], allowed):
+            out.append(ShapeProblem(dotted((*path, key)), " or ".join(_EXPECTED[t] for t in allowed),
+                                    toml_kind(table[key]), stops))
+    return out
+
+
+def _strings(table: dict[str, Any], key: str, path: tuple[str, ...], stops: str) -> list[ShapeProblem]:
+    values = table.get(key)
+    if isinstance(values, list) and not all(isinstance(v, str) for v in values):
+        bad = next(v for v in values if not isinstance(v, str))
+        return [ShapeProblem(dotted((*path, key)), "an array of strings", f"{toml_kind(bad)} in it", stops)]
+    return []
+
+
+def shape_problems(doc: dict[str, Any], version: int | None) -> list[ShapeProblem]:
+    """Every value on the way to the runtimes (and the top-level keys) that containerd could not
+    decode, in file order. ``version`` picks the CRI plugin's key; None checks the top level only."""
+    out = _check_types(doc, TOP_LEVEL_TYPES, (), "containerd")
+    for key in _LISTS_OF_STRINGS:
+        out += _strings(doc, key, (), "containerd")
+    plugins = doc.get("plugins")
+    if not isinstance(plugins, dict):
+        return out
+    for name, table in plugins.items():
+        if not isinstance(table, dict):
+            out.append(ShapeProblem(dotted(("plugins", str(name))), "a table", toml_kind(table), "containerd"))
+    if version not in CRI_PLUGIN:
+        return out
+    cri = plugins.get(CRI_PLUGIN[version])
+    section = cri.get("containerd") if isinstance(cri, dict) else None
+    path = ("plugins", CRI_PLUGIN[version], "containerd")
+    if section is None or not isinstance(cri, dict):
+        return out
+    if not isinstance(section, dict):
+        return [*out, ShapeProblem(dotted(path), "a table", toml_kind(section), "the CRI plugin")]
+    out += _check_types(section, CRI_CONTAINERD_TYPES, path, "the CRI plugin")
+    runtimes = section.get("runtimes")
+    if not isinstance(runtimes, dict):
+        return out
+    for name, table in runtimes.items():
+        where = (*path, "runtimes", str(name))
+        if not isinstance(table, dict):
+            out.append(ShapeProblem(dotted(where), "a table", toml_kind(table), "the CRI plugin"))
+            continue
+        out += _check_types(table, RUNTIME_TYPES, where, "the CRI plugin")
+        for key in ("pod_annotations", "container_annotations"):
+            out += _strings(table, key, where, "the CRI plugin")
+        options = table.get("options")
+        if isinstance(options, dict):
+            out += _check_types(options, OPTION_TYPES, (*where, "options"), f"every container of runtime {name}")
+    return out
 
 
 def configured_runtimes(doc: dict[str, Any], version: int) -> dict[str, dict[str, Any]]:
@@ -176,26 +305,47 @@ def _table_for(entry: dict[str, Any]) -> Table:
     return table
 
 
+def toml_kind(value: Any) -> str:
+    """A TOML value's type as a message says it (tomlkit's own class names are ``Array``, ``String``)."""
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, int):
+        return "an integer"
+    return "a float" if isinstance(value, float) else "a date or time"
+
+
+def dotted(path: tuple[str, ...] | list[str]) -> str:
+    """A key path as TOML writes it: ``plugins."io.containerd.grpc.v1.cri".containerd``."""
+    return ".".join(f'"{k}"' if not re.fullmatch(r"[A-Za-z0-9_-]+", k) else k for k in path)
+
+
 def _ensure_path(doc: tomlkit.TOMLDocument, path: tuple[str, ...], where: str = "containerd config") -> Any:
     node: Any = doc
-    for key in path:
+    for depth, key in enumerate(path, 1):
         if key not in node:
             node[key] = tomlkit.table(is_super_table=True)
         node = node[key]
         if not isinstance(node, dict):
-            raise ArtifactError(f"{where}: {'.'.join(path)}: expected a table, found {type(node).__name__}")
+            raise ConfigError(f"{where}: {dotted(path[:depth])}: expected a table, found {toml_kind(node)}")
     return node
 
 
 def _check_shape(table: Any, where: str) -> None:
     """An existing runtime table we are about to update must look like one: say which field does not."""
     if not isinstance(table, dict):
-        raise ArtifactError(f"{where}: expected a table, found {type(table).__name__}")
+        raise ConfigError(f"{where}: expected a table, found {toml_kind(table)}")
     if "options" in table and not isinstance(table["options"], dict):
-        raise ArtifactError(f"{where}.options: expected a table, found {type(table['options']).__name__}")
-    if "pod_annotations" in table and not isinstance(table["pod_annotations"], list):
-        raise ArtifactError(f"{where}.pod_annotations: expected a list of strings, found "
-                            f"{type(table['pod_annotations']).__name__}")
+        raise ConfigError(f"{where}.options: expected a table, found {toml_kind(table['options'])}")
+    if "pod_annotations" in table and (not isinstance(table["pod_annotations"], list)
+                                       or not all(isinstance(a, str) for a in table["pod_annotations"])):
+        raise ConfigError(f"{where}.pod_annotations: expected an array of strings, found "
+                          f"{toml_kind(table['pod_annotations'])}")
 
 
 def _update_table(table: Any, entry: dict[str, Any], same: dict[str, str]) -> bool:
@@ -290,11 +440,12 @@ def merge_runtimes(
         doc.add("version", chosen)
     if chosen == 3 and configured_runtimes(doc, 2):
         # Keeping going would add v3 entries next to v2 ones that containerd 2 ignores: say so.
-        raise ArtifactError(
+        raise ConfigError(
             f"{where}: declares version 3 but configures runtimes under "
             f'plugins."{CRI_PLUGIN[2]}" (version 2 keys), which containerd 2 ignores; '
             f'move those tables to plugins."{CRI_PLUGIN[3]}".containerd.runtimes (same names and contents)'
         )
+    _refuse_shapes(doc, chosen, where)
     runtimes = _ensure_path(doc, runtimes_key(chosen), where)
     added: list[str] = []
     updated: list[str] = []
@@ -303,7 +454,7 @@ def merge_runtimes(
     for handler in _unique(list(handlers)):
         entry = runtime_entry(handler, runtime_types=runtime_types)
         if handler.name in runtimes:
-            _check_shape(runtimes[handler.name], f"{where}: {'.'.join(runtimes_key(chosen))}.{handler.name}")
+            _check_shape(runtimes[handler.name], f"{where}: {dotted((*runtimes_key(chosen), handler.name))}")
             (updated if _update_table(runtimes[handler.name], entry, same) else unchanged).append(handler.name)
         else:
             runtimes[handler.name] = _table_for(entry)
@@ -314,6 +465,28 @@ def merge_runtimes(
         text = body  # byte-for-byte: nothing to do means nothing touched
     text = _restore_template_actions(text, hidden)
     return MergeResult(text, chosen, tuple(added), tuple(updated), tuple(unchanged))
+
+
+def _refuse_shapes(doc: dict[str, Any], version: int | None, where: str) -> None:
+    problems = shape_problems(doc, version)
+    if problems:
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ConfigError(f"{where}: {first.message()}{more}: containerd cannot decode it "
+                          f"({first.consequence()}); fix the file first (`rtadvisor doctor --containerd-config` "
+                          "lists every such value)")
+
+
+def check_config(existing: str, *, where: str = "containerd config") -> int | None:
+    """Refuse a user's config (or template) that merging would refuse: not TOML, an unknown
+    ``version``, v2 names without a version, a value containerd could not decode. Returns the
+    version it declares (None: a template, or a file that says nothing). Also for a bundle that merges
+    nothing into it (the distribution configures every handler): a broken file is still named."""
+    body, hidden = hide_template_actions(existing)
+    doc = parse(body, where=where)
+    declared = detect_version(doc, where=where, template=bool(hidden))
+    _refuse_shapes(doc, declared, where)
+    return declared
 
 
 def render_config(handlers: list[Handler] | tuple[Handler, ...], version: int = 2) -> str:

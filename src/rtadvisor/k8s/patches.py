@@ -34,20 +34,57 @@ class PodPatch:
         return not (self.runtime_class or self.annotations or self.resources or self.env)
 
 
-def pod_template(obj: Any) -> tuple[Any, Any] | None:
-    """``(metadata_parent, pod_spec)`` of a workload object, or None if it has no pod."""
+def _kind(value: Any) -> str:
+    """What a YAML value is, as a message says it."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return "a string"
+    return "a number" if isinstance(value, int | float) else type(value).__name__
+
+
+def _mapping(parent: Any, key: str, path: str, where: str) -> Any:
+    """``parent[key]`` when it is a mapping, None when absent or null; else a ManifestError naming it."""
+    value = parent.get(key)
+    if value is None or isinstance(value, dict):
+        return value
+    raise ManifestError(f"{where}: {path}: expected a mapping, found {_kind(value)}")
+
+
+def _template_path(kind: Any) -> tuple[str, ...] | None:
+    if kind == "Pod":
+        return ()
+    if kind in _TEMPLATED:
+        return ("spec", "template")
+    if kind == "CronJob":
+        return ("spec", "jobTemplate", "spec", "template")
+    return None
+
+
+def pod_template(obj: Any, *, where: str = "manifest") -> tuple[Any, Any, str] | None:
+    """``(metadata_parent, pod_spec, path of the pod spec)`` of a workload object, or None if it has no
+    pod. A field on the way that is not a mapping (``spec: [x]``) is a :class:`ManifestError` naming it."""
     if not isinstance(obj, dict):
         return None
-    kind = obj.get("kind")
-    if kind == "Pod":
-        return obj, obj.get("spec")
-    if kind in _TEMPLATED:
-        template = (obj.get("spec") or {}).get("template")
-        return (template, template.get("spec")) if isinstance(template, dict) else None
-    if kind == "CronJob":
-        template = (((obj.get("spec") or {}).get("jobTemplate") or {}).get("spec") or {}).get("template")
-        return (template, template.get("spec")) if isinstance(template, dict) else None
-    return None
+    steps = _template_path(obj.get("kind"))
+    if steps is None:
+        return None
+    where = f"{where}: {_object_name(obj)}"
+    node: Any = obj
+    path: list[str] = []
+    for key in steps:
+        path.append(key)
+        node = _mapping(node, key, ".".join(path), where)
+        if node is None:
+            return None
+    spec_path = ".".join([*path, "spec"])
+    return node, _mapping(node, "spec", spec_path, where), spec_path
 
 
 def _cmap() -> Any:
@@ -56,54 +93,76 @@ def _cmap() -> Any:
     return CommentedMap()
 
 
-def apply_to_object(obj: Any, patch: PodPatch) -> list[str]:
+def _object_name(obj: dict[str, Any]) -> str:
+    meta = obj.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    kind = obj.get("kind")
+    return f"{kind if isinstance(kind, str) else '?'}/{name if isinstance(name, str) else '?'}"
+
+
+def apply_to_object(obj: Any, patch: PodPatch, *, where: str = "manifest") -> list[str]:
     """Apply ``patch`` in place to one parsed object; return human lines saying what changed.
 
     Existing values the user set (e.g. their own resource limits) are kept: we only fill gaps,
-    except ``runtimeClassName``, which is the point of the patch.
+    except ``runtimeClassName``, which is the point of the patch. Every field written into or read
+    must have the shape Kubernetes gives it; one that does not is a :class:`ManifestError` naming the
+    object and the field (``Deployment/web: spec.template.spec.containers[0]: expected a mapping``).
     """
-    found = pod_template(obj)
+    found = pod_template(obj, where=where)
     if found is None:
         return []
-    holder, spec = found
-    name = f"{obj.get('kind')}/{(obj.get('metadata') or {}).get('name', '?')}"
+    name = _object_name(obj)
+    here = f"{where}: {name}"  # pod_template names the object the same way
+    if not isinstance(obj.get("metadata"), dict | None):
+        raise ManifestError(f"{here}: metadata: expected a mapping, found {_kind(obj.get('metadata'))}")
+    holder, spec, spec_path = found
     changes: list[str] = []
     if not isinstance(spec, dict):
-        raise ManifestError(f"{name}: has no pod spec to patch")
+        raise ManifestError(f"{here}: has no pod spec to patch ({spec_path})")
     if patch.runtime_class and spec.get("runtimeClassName") != patch.runtime_class:
         spec["runtimeClassName"] = patch.runtime_class
         changes.append(f"{name}: runtimeClassName={patch.runtime_class}")
+    meta_path = spec_path.rpartition(".")[0] + ".metadata" if "." in spec_path else "metadata"
     if patch.annotations:
-        if holder.get("metadata") is None:
+        if _mapping(holder, "metadata", meta_path, here) is None:
             holder["metadata"] = _cmap()
         meta = holder["metadata"]
-        if meta.get("annotations") is None:
+        if _mapping(meta, "annotations", f"{meta_path}.annotations", here) is None:
             meta["annotations"] = _cmap()
         for key, value in patch.annotations.items():
             if meta["annotations"].get(key) != value:
                 meta["annotations"][key] = value
                 changes.append(f"{name}: annotation {key}={value}")
-    for container in spec.get("containers") or []:
-        cname = container.get("name", "?")
+    containers = spec.get("containers")
+    if containers is not None and not isinstance(containers, list):
+        raise ManifestError(f"{here}: {spec_path}.containers: expected a list, found {_kind(containers)}")
+    for index, container in enumerate(containers or []):
+        cpath = f"{spec_path}.containers[{index}]"
+        if not isinstance(container, dict):
+            raise ManifestError(f"{here}: {cpath}: expected a mapping, found {_kind(container)}")
+        cname = container.get("name") if isinstance(container.get("name"), str) else "?"
         if patch.resources:
-            if container.get("resources") is None:
+            if _mapping(container, "resources", f"{cpath}.resources", here) is None:
                 container["resources"] = _cmap()
             res = container["resources"]
             for section, values in patch.resources.items():
-                if res.get(section) is None:
+                if _mapping(res, section, f"{cpath}.resources.{section}", here) is None:
                     res[section] = _cmap()
                 for key, value in values.items():
                     if key not in res[section]:
                         res[section][key] = value
                         changes.append(f"{name}: container {cname}: resources.{section}.{key}={value}")
         for key, value in patch.env.items():
-            if container.get("env") is None:
-                container["env"] = []
-            if not any(isinstance(e, dict) and e.get("name") == key for e in container["env"]):
+            env = container.get("env")
+            if env is None:
+                container["env"] = env = []
+            elif not isinstance(env, list):
+                raise ManifestError(f"{here}: {cpath}.env: expected a list, found {_kind(env)}")
+            if not any(isinstance(e, dict) and e.get("name") == key for e in env):
                 entry = _cmap()
                 entry["name"] = key
                 entry["value"] = value
-                container["env"].append(entry)
+                env.append(entry)
                 changes.append(f"{name}: container {cname}: env {key}={value}")
     return changes
 
@@ -155,9 +214,9 @@ def patch_manifest(text: str, patch: PodPatch, *, where: str = "manifest") -> Pa
     changes: list[str] = []
     workloads = 0
     for doc in docs:
-        if pod_template(doc) is not None:
+        if pod_template(doc, where=where) is not None:
             workloads += 1
-        changes.extend(apply_to_object(doc, patch))
+        changes.extend(apply_to_object(doc, patch, where=where))
     if workloads == 0:
         raise ManifestError(f"{where}: no Pod, Deployment, StatefulSet, DaemonSet, Job or CronJob to patch")
     out = io.StringIO()
@@ -196,8 +255,30 @@ def json_patch(before: Any, after: Any, path: str = "") -> list[dict[str, Any]]:
     return []
 
 
+def _plain_scalar(value: str) -> str:
+    """``value`` as YAML writes it: plain when that reads back as the same string, else double-quoted
+    (an image reference may start with ``[`` for an IPv6 registry, which plain would make a list)."""
+    import json
+    import re
+
+    import yaml
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    # plain only for the usual shapes, and only when YAML 1.1 (PyYAML, kubectl's go-yaml) and 1.2
+    # (ruamel.yaml, which patches the file) both read it back as this string: not `null`, `123`, `1e3`
+    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/@-]*(:[A-Za-z0-9._/@-]+)*", value) and len(value) < 1024:
+        try:
+            if yaml.safe_load(value) == value and YAML(typ="safe", pure=True).load(value) == value:
+                return value
+        except (yaml.YAMLError, YAMLError):
+            pass
+    return json.dumps(value)
+
+
 def sample_deployment(name: str, image: str, *, replicas: int = 1) -> str:
     """A minimal Deployment (with comments) to which the patch is applied when no manifest is given."""
+    image = _plain_scalar(image)
     return (
         "# Sample Deployment generated by rtadvisor; replace the image with yours.\n"
         "apiVersion: apps/v1\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rtadvisor.errors import ArtifactError
@@ -28,4 +29,23 @@ def validate_manifest(obj: dict[str, Any], *, where: str = "manifest", strict: b
     except (kubernetes_validate.SchemaNotFoundError, kubernetes_validate.InvalidSchemaError) as exc:
         raise ArtifactError(f"{where}: no Kubernetes schema for {obj.get('apiVersion')}/{obj.get('kind')}") from exc
     if obj.get("kind") == "RuntimeClass" and not is_dns_label(str(obj.get("handler", ""))):
-        raise ArtifactError(f"{where}: handler: {obj.get('handler')!r} is not a DNS label (RFC 1123)")
+        raise ArtifactError(f"{where}: handler: {_shown(obj.get('handler'))} is not a DNS label (RFC 1123)")
+    meta = obj.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    if obj.get("kind") == "RuntimeClass" and isinstance(name, str) and not is_dns_subdomain(name):
+        # the API server's ValidateRuntimeClassName: a DNS subdomain (the schema only says "string")
+        raise ArtifactError(f"{where}: metadata.name: {_shown(name)} is not a DNS subdomain (RFC 1123: at most "
+                            "253 lowercase letters, digits, '-' and '.')")
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:60] + f"... ({len(text)} characters)"
+
+
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+
+
+def is_dns_subdomain(name: str) -> bool:
+    """RFC 1123 subdomain: what Kubernetes requires of most object names (RuntimeClass included)."""
+    return len(name) <= 253 and _DNS_SUBDOMAIN.fullmatch(name) is not None
