@@ -34,8 +34,10 @@ from .evidence import (
     claim_rule,
     claims_vs_measurements,
     compare_runs,
+    isolation_overhead,
     list_runs,
     load_evidence,
+    order_verdicts,
     show_run,
 )
 from .knowledge import (
@@ -108,6 +110,7 @@ __all__ = [
     "diagnose",
     "doctor",
     "generate",
+    "isolation_overhead",
     "knowledge_base",
     "list_runs",
     "load_evidence",
@@ -115,6 +118,7 @@ __all__ = [
     "network",
     "network_summary",
     "observability",
+    "order_verdicts",
     "parse_decision",
     "parse_preference_pairs",
     "parse_workload",

@@ -64,7 +64,15 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from rtadvisor.errors import StoreError
-from rtadvisor.model import BenchResult, BenchRun, Evidence, Measurement, NodeInfo, stand_ins
+from rtadvisor.model import (
+    BenchResult,
+    BenchRun,
+    Evidence,
+    Measurement,
+    NodeInfo,
+    isolation_overhead_figures,
+    stand_ins,
+)
 
 from .documents import read_bench_result, read_bench_run
 
@@ -185,6 +193,9 @@ def extract_measurements(result: BenchResult) -> list[dict[str, Any]]:
     add("artifact_bytes", result.artifact_bytes, 1, method.get("artifact", ""))
     if result.density is not None:
         add("density", result.density.value, 1, f"bound by {result.density.bound_by}; " + method.get("density", ""))
+    # isolation and overhead (model.EVIDENCE_METRICS: isolation.*, overhead.*_ratio, io_uring_supported)
+    rows += [{"metric": f.metric, "value": f.value, "unit": f.unit, "n": f.n, "method": f.method}
+             for f in isolation_overhead_figures(result)]
     return rows
 
 
