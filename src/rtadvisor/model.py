@@ -1089,7 +1089,7 @@ class BenchSettings(_Frozen):
     max_runs: int = Field(default=200, ge=1)
     ci_target_pct: float | None = Field(default=5.0, gt=0)  # None: exactly max_runs timed runs
     time_budget_s: float | None = Field(default=30.0, gt=0)  # per backend, cold-start sampling
-    budget_s: float | None = Field(default=70.0, gt=0)  # the whole bench (prepare not counted)
+    budget_s: float | None = Field(default=80.0, gt=0)  # the whole bench (prepare not counted)
     sweep: tuple[int, ...] = (1, 2, 4, 8)
     pack_sweep: tuple[int, ...] = (1, 50, 100, 200)
     max_pods: int = Field(default=110, ge=1)
