@@ -118,6 +118,11 @@ def settings(*, runs: int = DEFAULTS.max_runs, min_runs: int = DEFAULTS.min_runs
         overhead_min_rounds=overhead_rounds, overhead_max_rounds=overhead_max_rounds)
 
 
+def check_artifacts(*, wasm: Path | None = None, oci_layout: Path | None = None, rootfs: Path | None = None) -> None:
+    """A one-line InputError for a user artifact that is missing or not what its option says."""
+    _assets(wasm, oci_layout, rootfs)
+
+
 def _assets(wasm: Path | None, oci_layout: Path | None, rootfs: Path | None) -> Any:
     """The node assets, with the user's artifact checked (a one-line InputError for a bad one)."""
     from rtadvisor import safeio

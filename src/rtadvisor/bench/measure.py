@@ -90,7 +90,7 @@ class MeasureOptions:
     workload: Literal["probe", "user"] = "probe"  # "user": the user's artifact in Assets (isolation only)
     tmp_root: Path | None = None
     env: Mapping[str, str] = field(default_factory=dict)  # laid over the environment of every process
-    max_rounds: int = 48
+    max_rounds: int | None = None  # None: max(48, rounds)
     ci_target_pct: float | None = 5.0
     deadline: float | None = None
     #: runs setup/cleanup commands (default: subprocess, here); the bench passes its harness's
@@ -102,10 +102,15 @@ class MeasureOptions:
             raise InputError(f"suite: unknown benchmark {unknown[0]!r}: expected some of {', '.join(SUITE)}")
         if self.sample_ms < 1 or not 1 <= self.rounds <= 50 or not 1 <= self.per_turn <= 20:
             raise InputError("sample_ms must be >= 1, rounds between 1 and 50, per_turn between 1 and 20")
-        if not self.rounds <= self.max_rounds <= 500:
+        if self.max_rounds is not None and not self.rounds <= self.max_rounds <= 500:
             raise InputError(f"max_rounds must be between rounds ({self.rounds}) and 500, got {self.max_rounds}")
         if self.ci_target_pct is not None and not 0 < self.ci_target_pct < float("inf"):
             raise InputError(f"ci_target_pct must be a positive number or None, got {self.ci_target_pct!r}")
+
+    @property
+    def round_cap(self) -> int:
+        """Turns per benchmark at most."""
+        return self.max_rounds if self.max_rounds is not None else max(48, self.rounds)
 
     @property
     def samples(self) -> int:
@@ -300,8 +305,8 @@ def _suite_script(options: MeasureOptions, companion: _Companion | None,
                     if half is not None and half <= options.ci_target_pct:
                         record.stop = f"95% CI within ±{options.ci_target_pct:g}% after {turn} rounds"
                         break
-                if turn >= options.max_rounds:
-                    record.stop = (f"the cap of {options.max_rounds} rounds" if options.ci_target_pct is not None
+                if turn >= options.round_cap:
+                    record.stop = (f"the cap of {options.round_cap} rounds" if options.ci_target_pct is not None
                                    else f"{turn} rounds (no CI target)")
                     break
                 if turn < options.rounds:
@@ -901,7 +906,7 @@ def _overhead_result(name: str, observation: _Observation, plan_labels: Mapping[
         runtime=name, status="measured",
         method=(f"the static measure workload inside the runtime ({plan_method}); per benchmark a calibration "
                 f"run (also the warm-up), then "
-                + (f"{options.rounds}-{options.max_rounds} turns (until the 95% CI of the headline figure is "
+                + (f"{options.rounds}-{options.round_cap} turns (until the 95% CI of the headline figure is "
                    f"within ±{options.ci_target_pct:g}% or its share of the time is up)"
                    if options.ci_target_pct is not None else f"{options.rounds} turns")
                 + f" of {options.per_turn} samples of ~{options.sample_ms} ms"

@@ -82,12 +82,12 @@ def register(app: typer.Typer) -> None:
                                       help="Steady-state micro-benchmarks paired with a native process."),
         suite: str | None = typer.Option(None, "--suite", help="Comma-separated overhead benchmarks (default: all: "
                                          + ", ".join(_D.overhead_suite) + ")."),
-        sample_ms: int = typer.Option(_D.overhead_sample_ms, "--sample-ms", min=1, max=1000,
-                                      help="Length of one overhead sample."),
-        overhead_rounds: int = typer.Option(_D.overhead_min_rounds, "--overhead-rounds", min=1, max=50,
-                                            help="Paired rounds per overhead benchmark at least."),
-        overhead_max_rounds: int = typer.Option(_D.overhead_max_rounds, "--overhead-max-rounds", min=1, max=500,
-                                                help="Paired rounds per overhead benchmark at most."),
+        sample_ms: int = typer.Option(_D.overhead_sample_ms, "--sample-ms",
+                                      help="Length of one overhead sample, ms (1-1000)."),
+        overhead_rounds: int = typer.Option(_D.overhead_min_rounds, "--overhead-rounds",
+                                            help="Paired rounds per overhead benchmark at least (1-50)."),
+        overhead_max_rounds: int = typer.Option(_D.overhead_max_rounds, "--overhead-max-rounds",
+                                                help="Paired rounds per overhead benchmark at most (up to 500)."),
         wasm: Path | None = typer.Option(None, "--wasm", help="Time (and trace) your own WASI module instead of hello."),  # noqa: B008
         oci_layout: Path | None = typer.Option(None, "--oci-layout", help="Your OCI image layout (dir or tar)."),  # noqa: B008
         rootfs: Path | None = typer.Option(None, "--rootfs", help="Your root filesystem directory."),  # noqa: B008
@@ -105,6 +105,7 @@ def register(app: typer.Typer) -> None:
                                suite=suite, sample_ms=sample_ms, overhead_rounds=overhead_rounds,
                                overhead_max_rounds=overhead_max_rounds)
         names = use.parse_runtimes(runtimes)
+        use.check_artifacts(wasm=wasm, oci_layout=oci_layout, rootfs=rootfs)
         location = None if no_store else use.open_store(db)  # fail early, before minutes of measuring
         try:
             run = _run_with_progress(names, options, wasm=wasm, oci_layout=oci_layout, rootfs=rootfs)
