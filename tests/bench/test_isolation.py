@@ -131,6 +131,28 @@ def test_stale_instance_of_a_dead_process_is_swept() -> None:
                 stale.rmdir()
 
 
+@NEEDS_ROOT
+def test_bench_cleanup_lists_then_removes_a_dead_runs_tracing_instance() -> None:
+    from rtadvisor.bench.cleanup import summary, sweep_stale
+
+    with tracefs.TraceFS(sweep=False) as fs:
+        assert fs.root is not None
+        pid = _dead_pid()
+        stale = fs.root / "instances" / f"rtadvisor-{pid}-abc123"
+        stale.mkdir()
+        try:
+            listed = [i for i in sweep_stale(dry_run=True) if i.kind == "tracing-instance"]
+            assert [(i.what, i.owner, i.removed) for i in listed] == [
+                (f"tracing instance {stale.name}", f"pid {pid} (dead)", False)]
+            assert stale.exists()  # a dry run removes nothing
+            removed = [i for i in sweep_stale() if i.kind == "tracing-instance"]
+            assert [i.removed for i in removed] == [True] and not stale.exists()
+            assert "1 tracing instance" in summary(removed) and str(pid) in summary(removed)
+        finally:
+            if stale.exists():
+                stale.rmdir()
+
+
 def _dead_pid() -> int:
     proc = subprocess.Popen(["true"])
     proc.wait()
