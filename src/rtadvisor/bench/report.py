@@ -223,7 +223,7 @@ def _overhead_cell(metric: OverheadMetric | None) -> str:
         text = f"{m.value:.4g} {metric.unit or ''} [±{m.half_width_pct or 0:.2g}%]"
     else:
         return f"[dim]{escape(metric.status)}[/dim]"
-    return f"[yellow]{escape(text)}[/yellow]" if missed else escape(text)
+    return f"[yellow]{escape(text)} †[/yellow]" if missed else escape(text)
 
 
 def overhead_table(items: BenchRun | Iterable[Any]) -> Table:
@@ -244,7 +244,7 @@ def overhead_table(items: BenchRun | Iterable[Any]) -> Table:
         table.add_row(name, *(_overhead_cell(result.metric(m)) for m in OVERHEAD_SUITE))
     table.caption = ("* not the same operation as native's (a WASI host call); not comparable = different storage "
                      "(the micro-VM has no disk); not supported / not expressible = the runtime cannot run it; "
-                     "yellow: the ±CI target was not reached (see ci_note in the JSON)")
+                     "† (yellow): the ±CI target was not reached, ci_note in the JSON says why")
     return table
 
 
