@@ -169,7 +169,7 @@ def orders_table(verdicts: Sequence[OrderVerdict]) -> Table:
 
 def _sections(items: BenchRun | Iterable[Any], key: str) -> list[tuple[str, Any]]:
     """(runtime, section) of each item that has the section (BenchResult, RuntimeMeasurement, ...)."""
-    rows = items.results if isinstance(items, BenchRun) else items
+    rows: Iterable[Any] = items.results if isinstance(items, BenchRun) else items
     return [(r.runtime, getattr(r, key)) for r in rows if getattr(r, key, None) is not None]
 
 
@@ -344,15 +344,15 @@ def render_html(run: BenchRun, checks: Sequence[ClaimVerdict], orders: Sequence[
             items += f"<li><b>sampling</b>: {html.escape(r.sampling.detail)}</li>"
         for s in r.stands_for:
             items += f"<li><b>stands for</b>: {html.escape(s.label)} ({html.escape(s.relation)})</li>"
-        for key, section in (("isolation", r.isolation), ("overhead", r.overhead)):
-            if section is not None and section.method:
-                items += f"<li><b>{key}</b>: {html.escape(section.method)}</li>"
+        for key, part in (("isolation", r.isolation), ("overhead", r.overhead)):
+            if part is not None and part.method:
+                items += f"<li><b>{key}</b>: {html.escape(part.method)}</li>"
         methods += f"<h3>{html.escape(r.runtime)}</h3><ul>{items}</ul>"
     hist = ""
     if history:
-        rows = "".join(f"<tr><td>{html.escape(str(h.get('id')))}</td><td>{html.escape(str(h.get('created')))}</td>"
-                       f"<td>{html.escape(', '.join(h.get('runtimes') or []))}</td></tr>" for h in history)
-        hist = f"<h2>Stored runs</h2><table><tr><th>run</th><th>date</th><th>runtimes</th></tr>{rows}</table>"
+        lines = "".join(f"<tr><td>{html.escape(str(h.get('id')))}</td><td>{html.escape(str(h.get('created')))}</td>"
+                        f"<td>{html.escape(', '.join(h.get('runtimes') or []))}</td></tr>" for h in history)
+        hist = f"<h2>Stored runs</h2><table><tr><th>run</th><th>date</th><th>runtimes</th></tr>{lines}</table>"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>rtadvisor bench report</title>
 <style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:1400px}} td,th{{padding:2px 8px}}</style>
