@@ -309,6 +309,22 @@ def test_a_user_rootfs_is_traced_over_its_whole_life(tmp_path: Path) -> None:
 
 
 @NEEDS_ROOT
+@pytest.mark.runtime("wasmtime", "node-wasi")
+def test_the_bench_traces_a_user_wasm_module_over_its_life() -> None:
+    """``rtadvisor bench --wasm FILE``: the same bench, the user's module traced spawn to exit, no overhead."""
+    from rtadvisor.bench import BenchOptions, run_bench
+
+    run = run_bench(["wasmtime", "node-wasi"], BenchOptions(runs=3, warmups=0, memory=False, workload="user"),
+                    Assets(user_wasm=Assets().wasm("hello")))
+    assert run.options.workload == "user" and run.options.overhead is False
+    for result in run.results:
+        assert result.error is None and result.cold_start_ms is not None, result.error
+        assert result.overhead is None
+        assert result.isolation is not None and result.isolation.status == "measured", result.isolation
+        assert result.isolation.workload == "user" and result.isolation.window("lifecycle") is not None
+
+
+@NEEDS_ROOT
 @pytest.mark.parametrize("name", per_runtime(WASM))
 def test_a_user_wasm_module_is_traced(name: str) -> None:
     module = Assets().wasm("hello")
