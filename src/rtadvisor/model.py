@@ -491,7 +491,9 @@ class ClaimVerdict(_Frozen):
     """A claim of the sources checked against this node's closest measurement."""
 
     claim: Claim
-    verdict: Literal["holds", "does not hold", "not measurable here"]
+    # "holds in part": judged on several relations, some of which cannot be measured here (the
+    # kernel-I/O speedup against the emulated VM); "inconclusive": a CI straddles the bound
+    verdict: Literal["holds", "does not hold", "holds in part", "inconclusive", "not measurable here"]
     why: str
     measurement: ClaimMeasurement | None = None
     stand_in: str | None = None
@@ -574,6 +576,7 @@ class PrepareReport(_Frozen):
     built: int
     fresh: int
     outcomes: tuple[PrepareOutcome, ...]
+    root: str | None = None  # where the node assets are
 
 # =========================================================================== bench results
 #
@@ -583,8 +586,10 @@ class PrepareReport(_Frozen):
 # untyped version-1 documents) or through ``ResultStore.load_run``.
 
 #: Version of the :class:`BenchRun` document. Bump it when a field changes meaning or a required
-#: field is added; readers refuse documents newer than the version they know.
-BENCH_SCHEMA_VERSION = 2
+#: field is added; readers refuse documents newer than the version they know. 3: the ``isolation``
+#: and ``overhead`` sections are the measurement's own models (windows, pass-through, confinement;
+#: paired samples with CIs), no longer the generic metric maps reserved in version 2.
+BENCH_SCHEMA_VERSION = 3
 
 StandInRelation = Literal["itself", "through", "same-engine", "stand-in", "relative"]
 _RELATION_RANK: dict[str, int] = {"itself": 3, "through": 2, "same-engine": 2, "stand-in": 1, "relative": 0}
@@ -746,53 +751,310 @@ class BenchDensity(_Frozen):
     pid_limit: int | None = None
 
 
-MeasureStatus = Literal["measured", "not supported", "not measurable"]
+MeasureStatus = Literal["measured", "not measurable", "not supported", "error"]
+"""``measured``; ``not measurable`` (this node cannot: no tracefs, the runtime is not installed);
+``not supported`` (the runtime cannot run the workload at all: a result); ``error`` (it failed)."""
+
+# ----------------------------------------------------------------------- isolation (host exposure)
+#
+# How much of the host kernel one sandbox exposes to its workload, after Anjali, Caraza-Harter and
+# Swift (VEE 2020): host system calls of every host process of the sandbox, whether the workload's
+# own call reaches the host kernel, the function tracer where the kernel allows it, and what
+# confines each host process. Measured by ``rtadvisor.bench.measure`` (method in ``method``).
+
+IsolationRole = Literal["workload", "runtime", "shim", "sandbox kernel", "gofer", "vmm", "engine", "client",
+                        "launcher", "other"]
 
 
-class BenchMetric(_Frozen):
-    """One figure of an isolation or overhead measurement, with its uncertainty and its ratio to
-    native. ``status`` "not supported" (the runtime cannot do it: a result, e.g. io_uring in gVisor)
-    and "not measurable" (this node cannot measure it) come with a ``reason`` and no value."""
+class SyscallCount(_Frozen):
+    name: str
+    count: int
 
-    status: MeasureStatus = "measured"
-    value: float | None = None
-    unit: str = ""
-    n: int | None = Field(default=None, ge=1)
-    ci_low: float | None = None
-    ci_high: float | None = None
-    ratio_to_native: float | None = None
-    ratio_ci_low: float | None = None
-    ratio_ci_high: float | None = None
+
+class ProcessExposure(_Frozen):
+    """One host process of the sandbox in one window."""
+
+    pid: int
+    comm: str
+    exe: str | None = None
+    role: IsolationRole
+    syscalls: int
+    distinct: int
+    top: tuple[SyscallCount, ...] = ()
+
+
+class SyscallWindow(_Frozen):
+    """Host system calls in one window, summed over every host process of the sandbox: ``startup``
+    (spawn until the probe is ready), ``workload`` (the probe's fixed mix), ``lifecycle`` (a user
+    artifact, spawn to exit)."""
+
+    name: Literal["startup", "workload", "lifecycle"]
+    what: str
+    syscalls: int
+    distinct: int
+    by_syscall: tuple[SyscallCount, ...]
+    processes: tuple[ProcessExposure, ...]
+    duration_ms: float | None = None
+
+
+class PassThrough(_Frozen):
+    """Did the host kernel execute the workload's own rare call (``probe``) itself?"""
+
+    probe: str
+    outcome: Literal["passed through", "not passed through", "not expressible", "not run"]
+    seen_in: tuple[str, ...] = ()
+    inside: str | None = None  # what the call returned inside the sandbox (the probe's own report)
+    detail: str
+
+
+class Confinement(_Frozen):
+    """What confines one host process while the workload runs (``/proc/PID/status``)."""
+
+    pid: int
+    comm: str
+    exe: str | None = None
+    role: IsolationRole
+    uid: int | None = None
+    seccomp: Literal["disabled", "strict", "filter"] | None = None
+    seccomp_filters: int | None = None
+    no_new_privs: bool | None = None
+    capabilities: tuple[str, ...] = ()  # effective
+    all_capabilities: bool = False
+    host_namespaces: tuple[str, ...] = ()  # which of user/pid/net/mnt it shares with the host
+
+
+class KernelFunctions(_Frozen):
+    """Host kernel functions executed for the sandbox (the ftrace function tracer), or why not."""
+
+    status: Literal["measured", "not measurable"]
+    distinct: int | None = None
+    complete: bool | None = None
     reason: str | None = None
-    detail: str = ""
-
-    @model_validator(mode="after")
-    def _status_fits(self) -> BenchMetric:
-        if self.status == "measured" and self.value is None:
-            raise ValueError("a measured metric needs a value")
-        if self.status != "measured" and (self.value is not None or not self.reason):
-            raise ValueError(f"a {self.status!r} metric has no value and needs a reason")
-        return self
 
 
-class _BenchSection(_Frozen):
+class IsolationResult(_Frozen):
+    """Host-kernel exposure of one runtime: the ``isolation`` section of a :class:`BenchResult`.
+    ``status`` other than ``measured`` comes with a ``reason``; counts from one traced launch."""
+
+    runtime: str
+    workload: Literal["probe", "user"] = "probe"
+    status: MeasureStatus
+    reason: str | None = None
+    method: str = ""
+    windows: tuple[SyscallWindow, ...] = ()
+    pass_through: PassThrough | None = None
+    confinement: tuple[Confinement, ...] = ()
+    kernel_functions: KernelFunctions | None = None
+    events_lost: int = 0
+    complete: bool = True  # False: the ring buffer lost events, counts are lower bounds
+    emulated: bool = False
+    notes: tuple[str, ...] = ()
+    duration_s: float | None = None
+
+    def window(self, name: str) -> SyscallWindow | None:
+        return next((w for w in self.windows if w.name == name), None)
+
+    @property
+    def unconfined(self) -> tuple[Confinement, ...]:
+        """Host processes with no seccomp filter (every host system call is reachable from them)."""
+        return tuple(c for c in self.confinement if c.seccomp not in ("filter", "strict"))
+
+
+# ----------------------------------------------------------------------- steady-state overhead
+
+#: The steady-state micro-benchmarks of the built-in ``measure`` workload, in the order it runs them.
+OVERHEAD_SUITE: tuple[str, ...] = ("null_call", "file_write_fsync", "file_read", "epoll_pingpong", "io_uring_nop",
+                                   "tcp_loopback", "cpu")
+
+OverheadMetricStatus = Literal["measured", "not supported", "not expressible", "not comparable", "error"]
+
+
+class Interval(_Frozen):
+    """A point estimate with its 95% confidence interval."""
+
+    value: float
+    low: float
+    high: float
+
+    @property
+    def half_width_pct(self) -> float | None:
+        """The larger half of the interval as a % of the value (None for a value of 0)."""
+        if self.value == 0:
+            return None
+        return 100.0 * max(self.value - self.low, self.high - self.value) / abs(self.value)
+
+
+class OverheadMetric(_Frozen):
+    """One micro-benchmark in one runtime: its rate (median, 95% CI) and, paired sample by sample
+    with a native process run beside it, its ``slowdown`` (native rate / this rate: 1 = native
+    speed). ``ci_half_width_pct`` is of the headline figure (the slowdown; native: its rate);
+    ``target_met``/``ci_note`` say whether sampling reached the run's CI target and why not."""
+
+    name: str
+    status: OverheadMetricStatus
+    reason: str | None = None
+    unit: str | None = None  # of the rates (per second)
+    how: str | None = None
+    n: int = 0
+    median: Interval | None = None  # rate, with the 95% CI of the median
+    samples: tuple[float, ...] = ()
+    slowdown: Interval | None = None  # median of paired native/this rates (1 = native speed), 95% CI
+    native_median: Interval | None = None  # native's rate in the same pairs
+    native_samples: tuple[float, ...] = ()  # native_samples[i] was taken beside samples[i]
+    pairs: int = 0
+    note: str | None = None
+    ci_half_width_pct: float | None = None
+    target_pct: float | None = None
+    target_met: bool | None = None
+    ci_note: str | None = None
+
+
+class OverheadResult(_Frozen):
+    """Steady-state overhead of one runtime: the ``overhead`` section of a :class:`BenchResult`."""
+
+    runtime: str
+    status: MeasureStatus
+    reason: str | None = None
+    method: str = ""
+    metrics: tuple[OverheadMetric, ...] = ()
+    storage: str | None = None
+    emulated: bool = False
+    sample_ms: int | None = None
+    samples: int | None = None  # samples per benchmark at least (more when sampling adapted)
+    notes: tuple[str, ...] = ()
+    duration_s: float | None = None
+
+    def metric(self, name: str) -> OverheadMetric | None:
+        return next((m for m in self.metrics if m.name == name), None)
+
+
+# ----------------------------------------------------------------------- verdicts on claimed orders
+
+
+OrderVerdictValue = Literal["holds", "does not hold", "holds in part", "inconclusive", "not measurable here"]
+RelationVerdict = Literal["holds", "does not hold", "inconclusive", "not measurable here"]
+
+
+class OrderRelation(_Frozen):
+    """One pairwise relation a claim implies (``gvisor > runc``, ``L-4 > L-3``), judged on the
+    runtimes that measure its two sides, with the figures."""
+
+    claim: str
+    left: tuple[str, ...]  # measured runtimes on the left side
+    right: tuple[str, ...]
+    verdict: RelationVerdict
+    figures: str
+    caveats: tuple[str, ...] = ()
+
+
+class OrderVerdict(_Frozen):
+    """An isolation or overhead claim (a claimed order or ratio) with its verdict on this node."""
+
+    id: str
+    kind: Literal["isolation", "overhead"]
+    source: str
+    text: str
+    claims: tuple[str, ...] = ()  # knowledge-base claim ids it is made of
+    basis: str
+    verdict: OrderVerdictValue
+    why: str
+    relations: tuple[OrderRelation, ...] = ()
+
+
+class RuntimeIsolationOverhead(_Frozen):
+    """One backend's latest isolation and overhead sections, with the run they came from."""
+
+    runtime: str
+    run_id: str
+    date: str
+    host: str | None = None
+    emulated: bool = False
+    stands_for: tuple[StandIn, ...] = ()
+    isolation: IsolationResult | None = None
+    overhead: OverheadResult | None = None
+
+
+class IsolationOverheadView(_Frozen):
+    """This node's measured isolation and overhead per runtime and the verdicts on the claimed
+    orders (``GET /api/isolation``; the page's isolation/overhead view)."""
+
+    available: bool
+    reason: str | None = None
+    runtimes: tuple[RuntimeIsolationOverhead, ...] = ()
+    verdicts: tuple[OrderVerdict, ...] = ()
+    kernel_functions: str | None = None  # why the function tracer could not be used, if it could not
+
+
+# ----------------------------------------------------------------------- evidence from these sections
+
+#: The Measurement metrics the isolation and overhead sections give ``--evidence`` (with their units);
+#: docs/bench.md documents them. ``overhead.<benchmark>_ratio`` is the slowdown against native.
+EVIDENCE_METRICS: dict[str, str] = {
+    "isolation.host_syscalls": "calls",
+    "isolation.host_syscalls_distinct": "syscalls",
+    "isolation.startup_syscalls_distinct": "syscalls",
+    "isolation.syscall_passthrough": "bool",
+    "isolation.unconfined_processes": "processes",
+    "io_uring_supported": "bool",
+    **{f"overhead.{name}_ratio": "x native" for name in OVERHEAD_SUITE},
+}
+
+
+class EvidenceFigure(_Frozen):
+    """One figure of a bench result that ``--evidence`` can use (the store files it as a Measurement)."""
+
+    metric: str
+    value: float
+    unit: str
+    n: int = 1
     method: str
-    status: MeasureStatus = "measured"
-    reason: str | None = None
-    metrics: dict[str, BenchMetric] = Field(default_factory=dict)
-    facts: dict[str, str | int | float | bool | tuple[str, ...]] = Field(default_factory=dict)
 
 
-class IsolationResult(_BenchSection):
-    """How much of the host kernel one sandbox of this runtime exposes (issue 10: host syscalls,
-    pass-through, kernel functions, seccomp/capabilities). ``metrics`` e.g. ``host_syscalls_distinct``;
-    ``facts`` e.g. ``seccomp_mode``. Filled by the isolation measurement."""
-
-
-class OverheadResult(_BenchSection):
-    """Steady-state cost while the workload runs (syscall loop, fsync, epoll, io_uring, TCP, CPU),
-    each a metric with its ratio to native measured in the same run. Filled by the overhead
-    measurement."""
+def isolation_overhead_figures(result: BenchResult) -> tuple[EvidenceFigure, ...]:
+    """The isolation and overhead figures of one backend's result as evidence (see
+    :data:`EVIDENCE_METRICS`); none unless measured. Booleans are 1.0 / 0.0."""
+    out: list[EvidenceFigure] = []
+    iso, ovh = result.isolation, result.overhead
+    if iso is not None and iso.status == "measured" and iso.workload == "probe":
+        workload, startup = iso.window("workload"), iso.window("startup")
+        where = f"backend {result.runtime}: {iso.method.split(';')[0]}"
+        if workload is not None:
+            out.append(EvidenceFigure(metric="isolation.host_syscalls", value=float(workload.syscalls), unit="calls",
+                                      method=f"{where}; host system calls in the probe's workload window"
+                                             + ("" if iso.complete else " (lower bound: events lost)")))
+            out.append(EvidenceFigure(metric="isolation.host_syscalls_distinct", value=float(workload.distinct),
+                                      unit="syscalls", method=f"{where}; distinct host system calls in the probe's "
+                                                              "workload window"))
+        if startup is not None:
+            out.append(EvidenceFigure(metric="isolation.startup_syscalls_distinct", value=float(startup.distinct),
+                                      unit="syscalls", method=f"{where}; distinct host system calls while the "
+                                                              "sandbox was created"))
+        if iso.pass_through is not None and iso.pass_through.outcome in ("passed through", "not passed through"):
+            out.append(EvidenceFigure(metric="isolation.syscall_passthrough",
+                                      value=1.0 if iso.pass_through.outcome == "passed through" else 0.0,
+                                      unit="bool", method=f"{where}; {iso.pass_through.detail}"))
+        if iso.confinement:
+            out.append(EvidenceFigure(metric="isolation.unconfined_processes", value=float(len(iso.unconfined)),
+                                      unit="processes",
+                                      method=f"{where}; host processes without a seccomp filter, of "
+                                             f"{len(iso.confinement)}"))
+    if ovh is not None and ovh.status == "measured":
+        uring = ovh.metric("io_uring_nop")
+        if uring is not None and uring.status in ("measured", "not supported"):
+            out.append(EvidenceFigure(metric="io_uring_supported", value=1.0 if uring.status == "measured" else 0.0,
+                                      unit="bool", method=f"backend {result.runtime}: io_uring_setup inside the "
+                                                          "runtime" + (f" ({uring.reason})" if uring.reason else "")))
+        for m in ovh.metrics:
+            if m.status != "measured" or m.slowdown is None or m.note:
+                continue
+            s = m.slowdown
+            out.append(EvidenceFigure(
+                metric=f"overhead.{m.name}_ratio", value=s.value, unit="x native", n=m.pairs or m.n,
+                method=(f"backend {result.runtime}: slowdown vs a native process run beside it (1 = native speed), "
+                        f"median of {m.pairs} paired samples, 95% CI {s.low:.4g}-{s.high:.4g}"
+                        + (f", ±{m.ci_half_width_pct:.3g}%" if m.ci_half_width_pct is not None else "")
+                        + ("; emulated (TCG)" if ovh.emulated else ""))))
+    return tuple(out)
 
 
 KvmKind = Literal["kvm_intel", "kvm_amd", "kvm_pvm", "kvm", "absent", "unknown"]
@@ -829,11 +1091,17 @@ class BenchSettings(_Frozen):
     max_runs: int = Field(default=200, ge=1)
     ci_target_pct: float | None = Field(default=5.0, gt=0)  # None: exactly max_runs timed runs
     time_budget_s: float | None = Field(default=30.0, gt=0)  # per backend, cold-start sampling
-    budget_s: float | None = Field(default=70.0, gt=0)  # the whole bench (prepare not counted)
+    budget_s: float | None = Field(default=80.0, gt=0)  # the whole bench (prepare not counted)
     sweep: tuple[int, ...] = (1, 2, 4, 8)
     pack_sweep: tuple[int, ...] = (1, 50, 100, 200)
     max_pods: int = Field(default=110, ge=1)
     memory: bool = True
+    isolation: bool = True  # trace host-kernel exposure (the measurement phase)
+    overhead: bool = True  # steady-state micro-benchmarks against a native process beside them
+    overhead_suite: tuple[str, ...] = OVERHEAD_SUITE
+    overhead_sample_ms: int = Field(default=5, ge=1)
+    overhead_min_rounds: int = Field(default=12, ge=1)
+    overhead_max_rounds: int = Field(default=48, ge=1)
 
 
 class BenchResult(_Frozen):

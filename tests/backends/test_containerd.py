@@ -14,13 +14,14 @@ from rtadvisor.backends import oci
 from rtadvisor.backends.base import HELLO_OUTPUT, IDLE_READY, Assets
 from rtadvisor.backends.containerd import (
     CRI_PLUGIN,
+    CRI_PLUGIN_V1,
     RUN_CONTAINERD,
     PrivateContainerd,
     containerd_config,
     other_containerd_running,
     runsc_wrapper_text,
 )
-from rtadvisor.errors import InputError
+from rtadvisor.errors import BenchError, InputError
 
 
 def instance_id() -> str:
@@ -36,6 +37,41 @@ def test_config_is_private_and_disables_cri() -> None:
     assert doc["grpc"]["address"] == "/p/containerd.sock"
     assert doc["ttrpc"]["address"] == "/p/containerd.sock.ttrpc"
     assert CRI_PLUGIN in doc["disabled_plugins"]
+
+
+def test_config_states_its_version_and_keeps_a_version_1_file_version_1(tmp_path: Path) -> None:
+    made = tomlkit.parse(containerd_config(tmp_path)).unwrap()
+    assert made["version"] == 2 and CRI_PLUGIN in made["disabled_plugins"]
+    # containerd reads a file without `version` as version 1 (plugins by id): it stays version 1,
+    # said explicitly, and CRI is disabled under its version-1 name
+    v1 = tmp_path / "v1.toml"
+    v1.write_text('disabled_plugins = ["cri"]\n[plugins.cri]\n  sandbox_image = "example.invalid/pause:1"\n')
+    doc = tomlkit.parse(containerd_config(tmp_path / "d", config_path=v1)).unwrap()
+    assert doc["version"] == 1 and doc["disabled_plugins"] == [CRI_PLUGIN_V1]
+    assert doc["plugins"]["cri"]["sandbox_image"] == "example.invalid/pause:1"
+    kept = tomlkit.parse(containerd_config(tmp_path / "d", config_path=v1, disable_cri=False)).unwrap()
+    assert kept["version"] == 1 and kept["disabled_plugins"] == []
+    v2 = tmp_path / "v2.toml"
+    v2.write_text('version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n  sandbox_image = "x"\n')
+    assert tomlkit.parse(containerd_config(tmp_path / "e", config_path=v2)).unwrap()["version"] == 2
+
+
+@pytest.mark.runtime("containerd")
+def test_a_version_1_config_runs_as_version_1_for_real(tmp_path: Path) -> None:
+    """The trap this avoids: adding `version = 2` to a version-1 file makes containerd refuse it."""
+    v1 = tmp_path / "v1.toml"
+    v1.write_text('[plugins.cri]\n  sandbox_image = "example.invalid/pause:1"\n')
+    for disable, listed in ((False, True), (True, False)):
+        with PrivateContainerd(config_path=v1, disable_cri=disable) as daemon:
+            assert daemon.config_file.read_text().startswith("version = 1") or "\nversion = 1\n" in \
+                daemon.config_file.read_text()
+            plugins = daemon.ctr("plugins", "ls").stdout.splitlines()
+            cri = [line.split() for line in plugins if line.split()[:2] == ["io.containerd.grpc.v1", "cri"]]
+            assert (cri != []) is listed and all(c[-1] == "ok" for c in cri), plugins
+    wrong = tmp_path / "wrong.toml"
+    wrong.write_text('version = 2\n[plugins.cri]\n  sandbox_image = "example.invalid/pause:1"\n')
+    with pytest.raises(BenchError, match='invalid plugin key URI "cri"'), PrivateContainerd(config_path=wrong):
+        pass
 
 
 def test_config_merges_a_fragment_and_keeps_paths_private(tmp_path: Path) -> None:

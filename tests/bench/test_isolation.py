@@ -1,6 +1,7 @@
 """Isolation, measured for real: kernel tracepoints over every host process of each sandbox.
 
-The shared measurement (``measured.full_report``) runs the nine runtimes once; these tests read it.
+The shared bench (``measured.full_run``: ``run_bench`` of the nine runtimes, each measured from
+one launch inside its bench session) runs once; these tests read it.
 Cross-checks against independent tools (strace) and the clean-up guarantees (private tracefs
 mount, tracing instances, SIGKILL followed by the next run) run their own launches.
 """
@@ -18,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from measured import full_report, leftovers, measured, per_runtime
+from measured import full_run, leftovers, measured, per_runtime
 
 from rtadvisor.backends.base import Assets
 from rtadvisor.bench import isolation as iso
@@ -125,6 +126,28 @@ def test_stale_instance_of_a_dead_process_is_swept() -> None:
         try:
             assert stale.name in tracefs.sweep_stale_instances(fs.root)
             assert not stale.exists()
+        finally:
+            if stale.exists():
+                stale.rmdir()
+
+
+@NEEDS_ROOT
+def test_bench_cleanup_lists_then_removes_a_dead_runs_tracing_instance() -> None:
+    from rtadvisor.bench.cleanup import summary, sweep_stale
+
+    with tracefs.TraceFS(sweep=False) as fs:
+        assert fs.root is not None
+        pid = _dead_pid()
+        stale = fs.root / "instances" / f"rtadvisor-{pid}-abc123"
+        stale.mkdir()
+        try:
+            listed = [i for i in sweep_stale(dry_run=True) if i.kind == "tracing-instance"]
+            assert [(i.what, i.owner, i.removed) for i in listed] == [
+                (f"tracing instance {stale.name}", f"pid {pid} (dead)", False)]
+            assert stale.exists()  # a dry run removes nothing
+            removed = [i for i in sweep_stale() if i.kind == "tracing-instance"]
+            assert [i.removed for i in removed] == [True] and not stale.exists()
+            assert "1 tracing instance" in summary(removed) and str(pid) in summary(removed)
         finally:
             if stale.exists():
                 stale.rmdir()
@@ -286,6 +309,22 @@ def test_a_user_rootfs_is_traced_over_its_whole_life(tmp_path: Path) -> None:
 
 
 @NEEDS_ROOT
+@pytest.mark.runtime("wasmtime", "node-wasi")
+def test_the_bench_traces_a_user_wasm_module_over_its_life() -> None:
+    """``rtadvisor bench --wasm FILE``: the same bench, the user's module traced spawn to exit, no overhead."""
+    from rtadvisor.bench import BenchOptions, run_bench
+
+    run = run_bench(["wasmtime", "node-wasi"], BenchOptions(runs=3, warmups=0, memory=False, workload="user"),
+                    Assets(user_wasm=Assets().wasm("hello")))
+    assert run.options.workload == "user" and run.options.overhead is False
+    for result in run.results:
+        assert result.error is None and result.cold_start_ms is not None, result.error
+        assert result.overhead is None
+        assert result.isolation is not None and result.isolation.status == "measured", result.isolation
+        assert result.isolation.workload == "user" and result.isolation.window("lifecycle") is not None
+
+
+@NEEDS_ROOT
 @pytest.mark.parametrize("name", per_runtime(WASM))
 def test_a_user_wasm_module_is_traced(name: str) -> None:
     module = Assets().wasm("hello")
@@ -312,7 +351,7 @@ def test_unusable_and_unsupported_runtimes_say_why() -> None:
 
 @NEEDS_ROOT
 def test_the_shared_measurement_left_nothing_behind() -> None:
-    full_report()
+    full_run()
     time.sleep(0.2)
     assert leftovers(os.getpid()) == {"instances": [], "processes": [], "temp": [], "cgroups": []}
 
@@ -320,13 +359,16 @@ def test_the_shared_measurement_left_nothing_behind() -> None:
 @NEEDS_ROOT
 @pytest.mark.runtime("runc")
 def test_sigkill_mid_run_then_the_next_run_cleans_up() -> None:
-    """SIGKILL the measuring process while the workload runs: the workload exits by itself (end of
+    """SIGKILL the bench while the measure workload runs: the workload exits by itself (end of
     input), and the next run sweeps the stale tracing instance, temp directory and cgroups."""
-    child = subprocess.Popen([sys.executable, "-m", "rtadvisor", "bench", "measure", "-r", "runc", "--json"],
+    child = subprocess.Popen([sys.executable, "-m", "rtadvisor", "bench", "-r", "runc", "--runs", "3", "--warmups",
+                              "0", "--no-memory", "--no-store", "--json"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    # wait until its tracing instance exists (the launch has started), then kill it hard
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not leftovers(child.pid)["processes"]:
+    # wait until the measure workload's native companion runs (the phase's launch is under way), then
+    # kill the bench hard
+    companion = str(Path.home() / ".cache/rtadvisor/assets/native/measure")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not any(companion in p for p in leftovers(child.pid)["processes"]):
         time.sleep(0.02)
     assert leftovers(child.pid)["processes"], "the measure workload never started"
     os.kill(child.pid, signal.SIGKILL)
@@ -335,7 +377,10 @@ def test_sigkill_mid_run_then_the_next_run_cleans_up() -> None:
     while time.monotonic() < deadline and leftovers(child.pid)["processes"]:
         time.sleep(0.1)
     assert leftovers(child.pid)["processes"] == []  # nothing keeps running without the bench
-    measure_runtime("native", Assets(), MeasureOptions(overhead=False))  # the next run sweeps
+    from rtadvisor.bench import BenchOptions, run_bench
+
+    # the next bench sweeps what the dead one left (its session directory, cgroups, tracing instance)
+    run_bench(["native"], BenchOptions(runs=3, warmups=0, memory=False, overhead=False))
     left = leftovers(child.pid)
     assert left["instances"] == [] and left["temp"] == [] and left["cgroups"] == [], left
 

@@ -217,4 +217,78 @@ def test_overhead_alone_in_process_still_pairs_with_native() -> None:
     result = measure_overhead("wasmtime")
     assert result.status == "measured"
     cpu = result.metric("cpu")
-    assert cpu is not None and cpu.pairs == MeasureOptions().samples and cpu.slowdown is not None
+    assert cpu is not None and cpu.slowdown is not None
+    # at least the minimum of rounds, more while the CI was wider than the target; every one paired
+    assert MeasureOptions().samples <= cpu.pairs == len(cpu.native_samples) <= MeasureOptions().round_cap
+    assert cpu.target_pct == 5.0 and (cpu.target_met or cpu.ci_note)
+
+
+# ------------------------------------------------------------------------------------ adaptive rounds
+
+
+class _Companion:
+    """Native's side of the pairs, answering from a list of rates."""
+
+    def __init__(self, rates: list[float]) -> None:
+        self.rates = iter(rates)
+
+    def ask(self, command: str) -> dict[str, object]:
+        if command.startswith("setup"):
+            return {"event": "setup", "status": "ok", "unit": "ops/s"}
+        if command.startswith("sample"):
+            return {"event": "samples", "samples": [next(self.rates)]}
+        return {"event": "teardown"}
+
+
+def _drive(options: MeasureOptions, runtime_rates: list[float], native_rates: list[float]) -> object:
+    """Run the suite script for one benchmark against scripted answers; the record it filled."""
+    from rtadvisor.bench.measure import _suite_script
+
+    records: dict[str, object] = {}
+    rates = iter(runtime_rates)
+    script = _suite_script(options, _Companion(native_rates), records)  # type: ignore[arg-type]
+    command = next(script)
+    while True:
+        if command.startswith("setup"):
+            answer: dict[str, object] = {"event": "setup", "status": "ok", "unit": "ops/s"}
+        elif command.startswith("sample"):
+            answer = {"event": "samples", "samples": [next(rates)]}
+        else:
+            answer = {"event": command.split()[0]}
+        try:
+            command = script.send(answer)
+        except StopIteration:
+            return records["cpu"]
+
+
+def test_steady_pairs_stop_at_the_minimum_of_rounds() -> None:
+    from rtadvisor.bench.overhead import build_metric
+
+    record = _drive(MeasureOptions(suite=("cpu",), isolation=False), [50.0] * 100, [100.0] * 100)
+    assert record.rounds == 12 and "within ±5% after 12 rounds" in record.stop  # type: ignore[attr-defined]
+    metric = build_metric(record)  # type: ignore[arg-type]
+    assert metric.slowdown is not None and metric.slowdown.value == 2.0 and metric.pairs == 12
+    assert metric.target_met is True and metric.ci_half_width_pct == 0.0 and metric.ci_note is None
+
+
+def test_noisy_pairs_sample_on_to_the_cap_and_say_so() -> None:
+    from rtadvisor.bench.overhead import build_metric
+
+    noisy = [50.0 if i % 2 else 150.0 for i in range(200)]
+    record = _drive(MeasureOptions(suite=("cpu",), isolation=False, max_rounds=20), noisy, [100.0] * 200)
+    assert record.rounds == 20 and record.stop == "the cap of 20 rounds"  # type: ignore[attr-defined]
+    metric = build_metric(record)  # type: ignore[arg-type]
+    assert metric.pairs == 20 and metric.target_met is False
+    assert metric.ci_note == "target ±5% not reached after 20 rounds: the cap of 20 rounds"
+
+
+def test_a_spent_deadline_stops_after_the_minimum_and_no_target_means_fixed_rounds() -> None:
+    import time
+
+    noisy = [50.0 if i % 2 else 150.0 for i in range(200)]
+    late = _drive(MeasureOptions(suite=("cpu",), isolation=False, deadline=time.monotonic() - 1), noisy, [100.0] * 200)
+    assert late.rounds == 12 and "share of the measurement's time ran out" in late.stop  # type: ignore[attr-defined]
+    fixed = _drive(MeasureOptions(suite=("cpu",), isolation=False, ci_target_pct=None), noisy, [100.0] * 200)
+    assert fixed.rounds == 12 and fixed.stop == "12 rounds (no CI target)"  # type: ignore[attr-defined]
+    with pytest.raises(InputError, match="max_rounds"):
+        MeasureOptions(rounds=20, max_rounds=10)

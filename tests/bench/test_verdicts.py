@@ -1,5 +1,5 @@
 """Verdicts on the isolation and overhead claims: the rules on hand-made results, then the real
-measurement and the hidden ``bench measure`` command end to end."""
+measurement (through the bench) and the ``bench`` / ``claims`` commands end to end."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
-from measured import full_report
+from measured import full_run
 
 from rtadvisor.bench import verdicts as v
 from rtadvisor.bench.isolation import Confinement, IsolationResult, PassThrough, SyscallCount, Window
@@ -22,7 +23,7 @@ def _isolation(name: str, *, passes: bool | None, distinct: int, emulated: bool 
     window = Window(name="workload", what="w", syscalls=distinct * 3, distinct=distinct,
                     by_syscall=tuple(SyscallCount(name=f"s{i}", count=3) for i in range(distinct)), processes=())
     return IsolationResult(runtime=name, status="measured", windows=(window,), emulated=emulated,
-                           pass_through=PassThrough(outcome=outcome, detail="d"),  # type: ignore[arg-type]
+                           pass_through=PassThrough(probe="p", outcome=outcome, detail="d"),  # type: ignore[arg-type]
                            confinement=(Confinement(pid=1, comm=name, role="workload", seccomp=seccomp),))  # type: ignore[arg-type]
 
 
@@ -123,7 +124,9 @@ def test_gpu_claims_are_not_measurable_but_show_a_cpu_reference() -> None:
 
 @pytest.mark.runtime("runc", "runsc", "microvm")
 def test_verdicts_from_the_real_measurement() -> None:
-    found = {c.id: c for c in v.verdicts_for_report(full_report())}
+    run = full_run()
+    found = {c.id: c for c in v.all_verdicts({r.runtime: r.isolation for r in run.results if r.isolation},
+                                            {r.runtime: r.overhead for r in run.results if r.overhead})}
     assert {"isolation-ratings", "isolation-order", "overhead-order", "kernel-io-speedup"} <= set(found)
     ratings = {r.claim: r for r in found["isolation-ratings"].relations}
     # on this node's figures: gVisor does not pass the workload's calls through, runc does
@@ -131,34 +134,59 @@ def test_verdicts_from_the_real_measurement() -> None:
     io = {r.claim: r for r in found["kernel-io-speedup"].relations}
     assert io["runc vs runsc, epoll_pingpong"].verdict in ("holds", "does not hold")  # judged, with figures
     assert "faster than runsc" in io["runc vs runsc, epoll_pingpong"].figures
+    assert io["runc vs microvm, epoll_pingpong"].verdict == "not measurable here"  # TCG: the emulator's cost
     for verdict in found.values():
         assert verdict.why and verdict.basis
 
 
+def _rtadvisor(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "rtadvisor", *args], capture_output=True, text=True,
+                          timeout=timeout, check=False, env=env)
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="kernel tracing needs root (CI runs as root)")
-@pytest.mark.runtime("native", "runc")
-def test_bench_measure_command_json() -> None:
-    proc = subprocess.run([sys.executable, "-m", "rtadvisor", "bench", "measure", "-r", "native,runc", "--rounds",
-                           "3", "--json"], capture_output=True, text=True, timeout=300, check=False)
+@pytest.mark.runtime("native", "runc", "runsc")
+def test_bench_measures_isolation_and_overhead_and_claims_judge_them(tmp_path: Path) -> None:
+    env = {**os.environ, "RTADVISOR_DB": str(tmp_path / "results.db")}
+    proc = _rtadvisor("bench", "-r", "native,runc,runsc", "--runs", "3", "--warmups", "0", "--no-memory",
+                      "--overhead-rounds", "3", "--overhead-max-rounds", "3", "--json", env=env)
     assert proc.returncode == 0, proc.stderr
     document = json.loads(proc.stdout)
-    runtimes = {r["runtime"]: r for r in document["report"]["runtimes"]}
-    assert set(runtimes) == {"native", "runc"}
-    assert runtimes["runc"]["isolation"]["pass_through"]["outcome"] == "passed through"
-    assert runtimes["runc"]["overhead"]["metrics"][0]["pairs"] == 3
-    assert document["report"]["schema_version"] == 1
-    assert {d["id"] for d in document["verdicts"]} >= {"isolation-ratings", "kernel-io-speedup"}
+    results = {r["runtime"]: r for r in document["results"]}
+    assert document["options"]["isolation"] is True and document["options"]["overhead"] is True
+    assert results["runc"]["isolation"]["pass_through"]["outcome"] == "passed through"
+    assert results["runsc"]["isolation"]["pass_through"]["outcome"] == "not passed through"
+    epoll = next(m for m in results["runc"]["overhead"]["metrics"] if m["name"] == "epoll_pingpong")
+    assert epoll["pairs"] == 3 and epoll["slowdown"] is not None and epoll["target_pct"] == 5.0
+    assert epoll["target_met"] is True or "not reached after 3 rounds" in epoll["ci_note"]
+    claims = json.loads(_rtadvisor("claims", "--json", env=env).stdout)
+    orders = {o["id"]: o for o in claims["orders"]}
+    assert {"isolation-ratings", "isolation-order", "overhead-order", "kernel-io-speedup"} <= set(orders)
+    assert orders["isolation-ratings"]["verdict"] in ("holds", "holds in part")  # gvisor > runc on this node
+    speedup = next(c for c in claims["claims"] if c["claim"]["id"] == "kernel-io-speedup")
+    assert speedup["verdict"] in ("holds", "does not hold", "holds in part")
+    assert speedup["measurement"]["runtime"] == "runc vs runsc" and speedup["measurement"]["unit"] == "x"
+    text = _rtadvisor("claims", env=env).stdout
+    assert "claimed orders vs this node" in text and "kernel-io-speedup" in text
+    evidence = _rtadvisor("recommend", "--name", "x", "--scenario", "serverless", "--evidence", "--json", env=env)
+    assert evidence.returncode == 0, evidence.stderr
 
 
 @pytest.mark.parametrize(("args", "field"), [
     (["--runtimes", "nope"], "--runtimes"),
     (["--suite", "nope"], "--suite"),
+    (["--suite", ","], "--suite"),
     (["--wasm", "/nonexistent.wasm"], "--wasm"),
-    (["--no-isolation", "--no-overhead"], "nothing to measure"),
+    (["--overhead-rounds", "20", "--overhead-max-rounds", "10"], "--overhead-max-rounds"),
+    (["--sample-ms", "0"], "--sample-ms"),
 ])
-def test_bench_measure_bad_input_is_one_line_exit_2(args: list[str], field: str) -> None:
-    proc = subprocess.run([sys.executable, "-m", "rtadvisor", "bench", "measure", *args], capture_output=True,
-                          text=True, timeout=60, check=False)
+def test_bench_bad_measurement_options_are_one_line_exit_2(args: list[str], field: str) -> None:
+    proc = _rtadvisor("bench", "--no-store", *args, timeout=60)
     assert proc.returncode == 2, proc.stderr
     assert field in proc.stderr and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_the_hidden_measure_command_is_gone() -> None:
+    proc = _rtadvisor("bench", "measure", timeout=60)
+    assert proc.returncode == 2 and "measure" in proc.stderr

@@ -173,7 +173,7 @@ def test_a_version_1_store_is_migrated_in_place(tmp_path: Path) -> None:
     store = ResultStore.open(str(db), create=False)
     with create_engine(f"sqlite:///{db}").connect() as conn:
         assert conn.execute(text("SELECT version FROM schema_version")).scalars().all() == [SCHEMA_VERSION]
-        assert conn.execute(text("SELECT document_version, node_name FROM runs")).one() == (2, "node-a")
+        assert conn.execute(text("SELECT document_version, node_name FROM runs")).one() == (BENCH_SCHEMA_VERSION, "node-a")
     run = store.load_run("old-run")
     assert run.result("runsc") is not None and run.node.runtime_versions == {"runsc": "runsc 20221219"}
     evidence = store.evidence()

@@ -3,8 +3,11 @@
 - axe-core (npm, pinned in package-lock.json, injected from node_modules: no CDN) reports no serious or
   critical violation of the WCAG 2.0/2.1 A/AA rules or axe's best practices in any state: empty,
   filled, each verdict (both rulebooks), each artifact tab, every <details> open, a refusal, an
-  unavailable area, the doctor's table, a selected network node, and the phone's open menu. Every
-  violation found (of any impact) is written to ``test-artifacts/axe-WxH.json``.
+  unavailable area, the doctor's table, a selected network node, and the phone's open menu; and the
+  isolation/overhead view in its states: nothing measured (the page above, on an empty store), the
+  claimed orders over a stored bench of the nine backends, each relation list and both tables open,
+  each table scrolled into view by keyboard. Every violation found (of any impact) is written to
+  ``test-artifacts/axe-WxH.json`` / ``axe-isolation-WxH.json``.
 - Focus is visible on every control reached by Tab: a ring at least 2 px wide whose colour has a
   contrast of at least 3:1 with the surface it is drawn on (WCAG 2.4.7, 1.4.11).
 - A skip link is the first thing Tab reaches; it is visible when focused and moves focus to the content.
@@ -61,6 +64,7 @@ def states(run: PageRun) -> list[tuple[str, Callable[[Any], Any]]]:
         ("error-unavailable", lambda p: (p.fill("#f-services", "3"), p.check("#f-evidence"), submit(p), p.uncheck("#f-evidence"))),
         ("doctor", lambda p: (p.click("#doctor-run"), p.wait_for_selector("#doctor table, #doctor .unavailable", timeout=60000))),
         ("network-selected", select_node),
+        ("isolation-empty", lambda p: p.locator("#isolation-card").scroll_into_view_if_needed()),
     ]
     if is_phone(run):
         out.insert(1, ("menu-open", lambda p: p.click("#nav-toggle")))
@@ -81,10 +85,65 @@ def test_axe_reports_no_serious_or_critical_violation_in_any_state(vp_run: PageR
     blocking = {name: [f"{v['impact']} {v['id']}: {v['help']} {v['nodes'][:3]}" for v in found if v["impact"] in BLOCKING]
                 for name, found in report.items()}
     assert {k: v for k, v in blocking.items() if v} == {}
-    assert len(report) >= 11
-    # the last state really is what it says (axe ran on a page with a verdict, an error and the doctor)
+    assert len(report) >= 12
+    assert page.locator("#isolation-status .unavailable").count() == 1  # the view's empty state was checked
+    # the last states really are what they say (axe ran on a page with a verdict, an error and the doctor)
     assert page.locator("#doctor table, #doctor .unavailable").count() == 1
     assert page.locator("#network .gnode.selected").count() == 1
+
+
+@pytest.fixture(scope="module")
+def measured_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The page over a store holding a real bench of the nine backends (tests/data, see test_web_isolation)."""
+    import json
+
+    from webutil import REPO_ROOT
+
+    from rtadvisor.store import ResultStore
+    from rtadvisor.web import create_app
+
+    path = str(tmp_path_factory.mktemp("a11y-measured") / "results.db")
+    ResultStore.open(path).save(json.loads((REPO_ROOT / "tests" / "data" / "bench-run-9-backends.json").read_text()))
+    server = LiveServer(create_app(db=path)).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS, ids=viewport_name)
+def test_axe_on_the_isolation_view_with_measurements(browser: Any, measured_server: LiveServer,
+                                                     viewport: dict[str, int]) -> None:
+    with page_at(browser, measured_server.url, viewport) as run:
+        page = run.open()
+        page.wait_for_selector("#isolation-orders table")
+
+        def open_relations(p: Any) -> None:
+            for i in range(p.locator("#isolation-orders details.relations-box").count()):
+                p.click(f"#isolation-orders details.relations-box >> nth={i} >> summary")
+
+        def tables_by_keyboard(p: Any) -> None:
+            p.click("#isolation-exposure-box summary")
+            p.click("#isolation-overhead-box summary")
+            for region in ("#isolation-exposure .scroll-x", "#isolation-overhead .scroll-x"):
+                p.focus(region)
+                p.keyboard.press("End")
+
+        report: dict[str, list[dict[str, Any]]] = {}
+        for name, act in (("orders", lambda p: p.locator("#isolation-card").scroll_into_view_if_needed()),
+                          ("relations-open", open_relations), ("tables-open", tables_by_keyboard)):
+            act(page)
+            page.wait_for_timeout(100)
+            report[name] = axe_violations(page)
+        save_json(f"axe-isolation-{viewport_name(viewport)}", report)
+        blocking = {name: [f"{v['impact']} {v['id']}: {v['help']} {v['nodes'][:3]}" for v in found
+                           if v["impact"] in BLOCKING] for name, found in report.items()}
+        assert {k: v for k, v in blocking.items() if v} == {}
+        # the states were what they say: every relation list and both tables open, nine rows each
+        assert page.locator("#isolation-orders details.relations-box[open]").count() >= 4
+        assert page.locator("#isolation-exposure tbody tr").count() == 9
+        assert page.locator("#isolation-overhead tbody tr").count() == 9
+        assert run.errors == []
 
 
 # The ring of the focused element: its outline (or, for a segmented yes/no/unknown control, the

@@ -36,8 +36,10 @@ from .evidence import (
     claim_rule,
     claims_vs_measurements,
     compare_runs,
+    isolation_overhead,
     list_runs,
     load_evidence,
+    order_verdicts,
     show_run,
 )
 from .knowledge import (
@@ -151,6 +153,7 @@ __all__ = [
     "fleet_report",
     "generate",
     "generate_fleet",
+    "isolation_overhead",
     "knowledge_base",
     "list_runs",
     "load_evidence",
@@ -159,6 +162,7 @@ __all__ = [
     "network",
     "network_summary",
     "observability",
+    "order_verdicts",
     "parse_decision",
     "parse_preference_pairs",
     "parse_duration",

@@ -1,4 +1,5 @@
-"""This node's measurements: stored bench runs, run comparison, claim checks and the claims-vs-
+"""This node's measurements: stored bench runs, run comparison, claim checks (every numeric claim,
+and the claimed isolation/overhead orders), the isolation/overhead view and the claims-vs-
 measurements comparison the page charts. The result store belongs to the bench area; these are
 its use cases as both front ends call them.
 """
@@ -16,10 +17,13 @@ from rtadvisor.model import (
     ComparePoint,
     Comparison,
     Evidence,
+    IsolationOverheadView,
     Measurement,
+    OrderVerdict,
     RunComparison,
     RunComparisonRow,
     RunSummary,
+    RuntimeIsolationOverhead,
     StoredRun,
 )
 
@@ -29,6 +33,13 @@ def load_evidence(db: str | None = None) -> Evidence:
     from rtadvisor.store import load_evidence as load
 
     return load(db)
+
+
+def store_location(db: str | None = None) -> str:
+    """Where the result store is (a path, or a URL without its password)."""
+    from rtadvisor.store import describe, resolve_url
+
+    return describe(resolve_url(db))
 
 
 def _open(db: str | None) -> Any:
@@ -107,15 +118,28 @@ def compare_runs(db: str | None, run_a: str, run_b: str) -> RunComparison:
     return RunComparison(a=a.run_id, b=b.run_id, rows=tuple(rows))
 
 
-def check_claims(db: str | None = None) -> tuple[ClaimVerdict, ...]:
+def _latest(db: str | None, *, missing_ok: bool = False) -> dict[str, Any]:
+    """The latest stored result per backend ({} for a store that does not exist, with ``missing_ok``)."""
+    try:
+        store = _open(db)
+    except StoreError as exc:
+        # the store's own wording for "this SQLite file does not exist yet" (ResultStore.open)
+        if missing_ok and str(exc).startswith("no stored bench results"):
+            return {}
+        raise
+    return dict(store.latest_results())
+
+
+def check_claims(db: str | None = None, *, missing_ok: bool = False) -> tuple[ClaimVerdict, ...]:
     """Every numeric claim with the closest measurement of this node and a verdict.
 
-    ``StoreError`` when nothing is stored yet (there is nothing to check the claims against).
+    ``StoreError`` when nothing is stored yet (there is nothing to check the claims against), unless
+    ``missing_ok``: then every claim is "not measurable here" and says to run ``rtadvisor bench``.
     """
     from rtadvisor.bench.claims import check_claims_here
     from rtadvisor.kb import load
 
-    latest = _open(db).latest_results()
+    latest = _latest(db, missing_ok=missing_ok)
     out = []
     for check in check_claims_here(load().claims, latest):
         doc = check.as_dict()
@@ -124,6 +148,43 @@ def check_claims(db: str | None = None) -> tuple[ClaimVerdict, ...]:
                                 measurement=None if m is None else ClaimMeasurement(**m),
                                 stand_in=doc["stand_in"], tolerance=doc["tolerance"]))
     return tuple(out)
+
+
+def order_verdicts(db: str | None = None, *, missing_ok: bool = False) -> tuple[OrderVerdict, ...]:
+    """Verdicts on the claimed isolation and overhead orders (the isolation ratings read as an order,
+    S-network's isolation and overhead orders of the layers, the kernel-I/O speedup, the GPU claims),
+    from the latest isolation/overhead measurement of each backend."""
+    from rtadvisor.bench.claims import order_verdicts as judge
+
+    return tuple(judge(_latest(db, missing_ok=missing_ok)))
+
+
+def isolation_overhead(db: str | None = None) -> IsolationOverheadView:
+    """This node's latest isolation and overhead per backend, with the order verdicts (the page's
+    isolation/overhead view). Nothing stored, or no run with these sections: ``available`` is false
+    and ``reason`` says why (never an error: the page shows the claims alone)."""
+    try:
+        latest = _latest(db)
+    except StoreError as exc:
+        return IsolationOverheadView(available=False, reason=str(exc))
+    rows = tuple(RuntimeIsolationOverhead(
+        runtime=backend, run_id=stored.run_id, date=stored.started, host=stored.node.hostname,
+        emulated=stored.result.emulated, stands_for=stored.result.stands_for, isolation=stored.result.isolation,
+        overhead=stored.result.overhead)
+        for backend, stored in latest.items() if stored.result.isolation is not None or stored.result.overhead is not None)
+    if not rows:
+        return IsolationOverheadView(available=False, reason="no stored run measured isolation or overhead: run "
+                                                             "`rtadvisor bench` (it measures both by default)")
+    from rtadvisor.backends import names
+    from rtadvisor.bench.claims import order_verdicts as judge
+
+    order = {name: i for i, name in enumerate(names())}
+    rows = tuple(sorted(rows, key=lambda r: order.get(r.runtime, len(order))))
+    refusal = next((r.isolation.kernel_functions.reason for r in rows if r.isolation is not None
+                    and r.isolation.kernel_functions is not None and r.isolation.kernel_functions.status != "measured"
+                    and r.isolation.kernel_functions.reason), None)
+    return IsolationOverheadView(available=True, runtimes=rows, verdicts=tuple(judge(latest)),
+                                 kernel_functions=refusal)
 
 
 def claim_rule() -> str:

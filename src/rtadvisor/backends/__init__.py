@@ -15,6 +15,7 @@ True
 from __future__ import annotations
 
 import importlib
+import threading
 
 from rtadvisor.errors import InputError
 
@@ -50,6 +51,10 @@ _PROVIDER: dict[str, str] = {
 
 _REGISTRY: dict[str, Backend] = {}
 _loaded = False
+_loading = False
+#: The web server answers from several threads: a second thread must wait for the first one's
+#: imports instead of seeing a half-filled registry (it once listed the backends in another order).
+_LOCK = threading.RLock()
 
 
 def register(backend: Backend) -> Backend:
@@ -59,17 +64,24 @@ def register(backend: Backend) -> Backend:
 
 
 def _load() -> None:
-    global _loaded
+    global _loaded, _loading
     if _loaded:
         return
-    _loaded = True
-    for module in _MODULES:
-        qualified = f"{__name__}.{module}"
+    with _LOCK:
+        if _loaded or _loading:  # done meanwhile, or re-entered by a module being imported here
+            return
+        _loading = True
         try:
-            importlib.import_module(qualified)
-        except ModuleNotFoundError as exc:
-            if exc.name != qualified:  # a real missing dependency inside the module: a bug
-                raise
+            for module in _MODULES:
+                qualified = f"{__name__}.{module}"
+                try:
+                    importlib.import_module(qualified)
+                except ModuleNotFoundError as exc:
+                    if exc.name != qualified:  # a real missing dependency inside the module: a bug
+                        raise
+            _loaded = True
+        finally:
+            _loading = False
 
 
 def names() -> tuple[str, ...]:

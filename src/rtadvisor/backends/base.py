@@ -271,9 +271,12 @@ class Backend(ABC):
         return nullcontext()
 
     def supports(self, workload: str, assets: Assets) -> str | None:
-        """None if this backend can run ``workload`` with these assets, else the reason why not."""
+        """None if this backend can run ``workload`` with these assets, else the reason why not.
+        The isolation/overhead workload (``measure``) is planned only by backends that say so."""
         if workload == "user":
             return f"{self.name} cannot run a user artifact"
+        if workload == "measure":
+            return f"{self.name} does not plan the built-in measure workload"
         return None
 
     def pack_plan(self, count: int, assets: Assets, workdir: Path, *, instance_id: str) -> LaunchPlan | None:

@@ -72,6 +72,7 @@ from rtadvisor.errors import BenchError, InputError
 
 RUN_CONTAINERD = Path("/run/containerd")
 CRI_PLUGIN = "io.containerd.grpc.v1.cri"
+CRI_PLUGIN_V1 = "cri"  # the same plugin in a version-1 config (plugins are named by id there)
 #: The name a user's ``--oci-layout`` image is imported under.
 USER_IMAGE = "localhost/rtadvisor/user"
 
@@ -165,6 +166,10 @@ def containerd_config(directory: Path, *, extra_config: str | Mapping[str, Any] 
     >>> "disabled_plugins" in containerd_config(Path("/x"))
     True
     """
+    # The config this writes always states its version. One made here is version 2; a given file
+    # without ``version`` is what containerd reads as version 1 (its plugin sections named by short
+    # id, ``[plugins.cri]``), so it stays version 1, written out explicitly -- adding ``version = 2``
+    # to it would silently turn its plugin sections into unknown keys.
     doc: dict[str, Any] = {"version": 2}
     if config_path is not None:
         try:
@@ -186,11 +191,16 @@ def containerd_config(directory: Path, *, extra_config: str | Mapping[str, Any] 
     doc.setdefault("ttrpc", {})["address"] = str(directory / "containerd.sock.ttrpc")
     doc.setdefault("debug", {})["address"] = ""  # no debug socket in /run/containerd
     doc.setdefault("metrics", {})["address"] = ""
-    disabled = [p for p in doc.get("disabled_plugins", []) if p != CRI_PLUGIN]
+    version = doc.get("version")
+    if version is None:
+        version = 1 if config_path is not None else 2
+    doc["version"] = version
+    # version 1 names plugins by id ("cri"), version 2 by URI (containerd's V1/V2DisabledFilter)
+    cri = CRI_PLUGIN_V1 if version == 1 else CRI_PLUGIN
+    disabled = [p for p in doc.get("disabled_plugins", []) if p not in (CRI_PLUGIN, CRI_PLUGIN_V1)]
     if disable_cri:
-        disabled.append(CRI_PLUGIN)
+        disabled.append(cri)
     doc["disabled_plugins"] = disabled
-    doc.setdefault("version", 2)
     return tomlkit.dumps(doc)
 
 
@@ -376,12 +386,14 @@ class PrivateContainerd(contextlib.AbstractContextManager["PrivateContainerd"]):
         return True
 
     def _log_tail(self) -> str:
+        """The daemon's last error line (or its last line: containerd reports a bad config as a plain
+        line before exiting 0). The log itself goes with the private directory."""
         try:
-            lines = [ln for ln in self.log_file.read_text(errors="replace").splitlines() if "level=error" in ln
-                     or "level=fatal" in ln]
+            every = [ln.strip() for ln in self.log_file.read_text(errors="replace").splitlines() if ln.strip()]
         except OSError:
             return "no log"
-        return (lines[-1] if lines else "see " + str(self.log_file))[-300:]
+        errors = [ln for ln in every if "level=error" in ln or "level=fatal" in ln]
+        return ((errors or every)[-1] if every else "nothing in its log")[-300:]
 
     def stop(self) -> None:
         """Tear everything down; safe to call twice, never raises for leftovers it can't see."""

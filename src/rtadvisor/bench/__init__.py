@@ -20,7 +20,7 @@ from rtadvisor import backends
 from rtadvisor.backends.base import Assets
 from rtadvisor.model import BenchResult, BenchRun, primary_runtime, stand_ins
 
-from . import interrupts
+from . import interrupts, measure_phase, phases
 from .cleanup import Leftover, sweep_stale
 from .harness import BenchOptions, Budget, ProgressFn, Session, bench_backend, family_weight
 from .node import node_info
@@ -69,7 +69,10 @@ def run_bench(names: Sequence[str] | None = None, options: BenchOptions | None =
     run_id = new_run_id(started)
     budget = Budget(options.budget_s)
     results: dict[str, BenchResult] = {}
-    with interrupts.sigterm_unwinds(), Session(options.tmp_root) as session:
+    # measure_phase (imported above) registers the isolation/overhead phase; run_scope releases
+    # what phases keep for the whole run (the tracing instance) however the run ends
+    assert measure_phase.PHASE is not None
+    with interrupts.sigterm_unwinds(), phases.run_scope(), Session(options.tmp_root) as session:
         availability = {name: backends.probe(name) for name in wanted}
         order = run_order([n for n in wanted if availability[n].usable])
         for name in wanted:

@@ -18,8 +18,18 @@ Matching rule (also printed by ``rtadvisor claims``):
 * Verdict: a point claim *holds* when the measurement is within ±TOLERANCE of it; a range or bound
   claim holds when the measurement lies inside the range widened by TOLERANCE on each side; else it
   *does not hold*, and the output says in which direction and by what factor.
+* Overhead claims are judged on the bench's steady-state measurements (the ``overhead`` section):
+  a speedup claim about epoll/io_uring I/O (``kernel-io-speedup``: containers 16-62x faster than
+  sandboxes/VMs) by :func:`rtadvisor.bench.verdicts.kernel_io_verdict` -- per (container, sandbox)
+  pair and benchmark, speedup = the sandbox's slowdown / the container's, each paired with its own
+  native process; a relation holds inside the claimed range widened by TOLERANCE; the claim holds
+  when every measurable relation does ("holds in part" when some cannot be measured here, e.g.
+  the emulated VM). GPU "% of native" claims are not measurable (no GPU work); the CPU loop is shown.
+* Claimed *orders* (the isolation ratings read as an order, S-network's isolation and overhead
+  orders of the layers) get verdicts of their own: :func:`order_verdicts`.
 * Ratings, thresholds, fleet sizes, operational outcomes and configuration values are numbers, but
-  not measurable quantities of this node: *not measurable here*, with the reason.
+  not measurable quantities of this node: *not measurable here*, with the reason (a rating row
+  points to its order's verdict).
 """
 
 from __future__ import annotations
@@ -29,13 +39,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from rtadvisor.model import STAND_INS, BenchResult, Claim, stand_ins
+from rtadvisor.model import (
+    STAND_INS,
+    BenchResult,
+    Claim,
+    IsolationResult,
+    OrderVerdict,
+    OverheadResult,
+    stand_ins,
+)
 
 if TYPE_CHECKING:
     from rtadvisor.store import StoredResult
 
 TOLERANCE = 0.25
-Verdict = Literal["holds", "does not hold", "not measurable here"]
+#: "holds in part" / "inconclusive": a claim judged on several relations (kernel-io-speedup) of
+#: which some could not be measured here / had a CI straddling the bound.
+Verdict = Literal["holds", "does not hold", "holds in part", "inconclusive", "not measurable here"]
 
 def _subject_backends() -> dict[str, tuple[str, ...]]:
     out: dict[str, list[str]] = {}
@@ -202,9 +222,79 @@ def _stand_in_text(subject: str, backend: str) -> str | None:
     return entry.label
 
 
+def overhead_results(latest: Mapping[str, StoredResult]) -> dict[str, OverheadResult]:
+    """The stored ``overhead`` section of each backend's latest result."""
+    return {b: s.result.overhead for b, s in latest.items() if s.result.overhead is not None}
+
+
+def isolation_results(latest: Mapping[str, StoredResult]) -> dict[str, IsolationResult]:
+    """The stored ``isolation`` section of each backend's latest result."""
+    return {b: s.result.isolation for b, s in latest.items() if s.result.isolation is not None}
+
+
+def order_verdicts(latest: Mapping[str, StoredResult], kb: Any = None) -> list[OrderVerdict]:
+    """Verdicts on the claimed isolation and overhead orders (and the kernel-I/O speedup, the GPU
+    claims) from the latest stored isolation/overhead sections (``rtadvisor claims``, report, web)."""
+    from .verdicts import all_verdicts
+
+    return all_verdicts(isolation_results(latest), overhead_results(latest), kb)
+
+
+def _kernel_io_check(claim: Claim, latest: Mapping[str, StoredResult]) -> ClaimCheck:
+    """A speedup claim about epoll/io_uring I/O, judged on the paired overhead measurements."""
+    from .overhead import speedup
+    from .verdicts import KERNEL_IO_METRICS, KERNEL_IO_PAIRS, kernel_io_verdict
+
+    results = overhead_results(latest)
+    verdict = kernel_io_verdict(results, claim=claim)
+    measured: Measured | None = None
+    for container, sandbox in KERNEL_IO_PAIRS:
+        a, b = results.get(container), results.get(sandbox)
+        if a is None or b is None or b.emulated or a.status != "measured" or b.status != "measured":
+            continue
+        for metric in KERNEL_IO_METRICS:
+            found = speedup(a, b, metric)
+            ma, mb = a.metric(metric), b.metric(metric)
+            if found is None or ma is None or mb is None:
+                continue
+            stored = latest[sandbox]
+            measured = Measured(
+                runtime=f"{container} vs {sandbox}", value=found.value, unit="x", n=min(ma.pairs, mb.pairs),
+                run_id=stored.run_id, date=stored.started, host=stored.node.hostname, emulated=False,
+                detail=(f"{metric}: {sandbox}'s slowdown / {container}'s, each against a native process run "
+                        "beside it (median of paired samples, 95% bootstrap CI)"),
+                ci_low=found.low, ci_high=found.high)
+            break
+        if measured is not None:
+            break
+    judged = [f"{r.claim}: {r.verdict} ({r.figures})" for r in verdict.relations if r.verdict != "not measurable here"]
+    skipped = [f"{r.claim} ({r.figures})" for r in verdict.relations if r.verdict == "not measurable here"]
+    why = verdict.why.split(": ", 1)[-1] if judged else "no container/sandbox pair has paired epoll/io_uring figures"
+    if judged:
+        why += "; " + "; ".join(judged)
+    if skipped:
+        why += "; not measurable here: " + "; ".join(skipped)
+    if not judged and not results:
+        why += ": run `rtadvisor bench` (its overhead measurement)"
+    return ClaimCheck(claim, verdict.verdict if judged else "not measurable here", why, measured)
+
+
 def check_claim(claim: Claim, latest: Mapping[str, StoredResult],
                 unavailable: Mapping[str, str] | None = None) -> ClaimCheck:
     """The verdict for one claim, given the latest stored result per backend (and why others are absent)."""
+    from .verdicts import gpu_performance_why, is_kernel_io_claim
+
+    if is_kernel_io_claim(claim):
+        return _kernel_io_check(claim, latest)
+    if claim.metric == "performance" and claim.subject != "wasmedge-crun":
+        return ClaimCheck(claim, "not measurable here", gpu_performance_why(claim, overhead_results(latest)))
+    if claim.metric == "isolation_rating":
+        from .verdicts import ratings_verdict
+
+        order = ratings_verdict(isolation_results(latest))
+        return ClaimCheck(claim, "not measurable here",
+                          f"{_NOT_MEASURABLE_METRICS['isolation_rating']}; read as an order with the other ratings it "
+                          f"is judged on measured host-kernel exposure: isolation-ratings {order.verdict}")
     check = _check_claim(claim, latest, unavailable or {})
     if check.verdict == "not measurable here" and claim.metric in _MEASURED_METRICS:
         return _with_reference(check, latest)

@@ -44,7 +44,7 @@ from rtadvisor.backends.base import OWNER_FILE, boot_id, process_start_ticks
 
 from .procs import TOKEN_VARIABLE
 
-LeftoverKind = Literal["process", "mount", "containerd-state", "cgroup", "directory"]
+LeftoverKind = Literal["process", "mount", "containerd-state", "cgroup", "directory", "tracing-instance"]
 
 #: An owner tag anywhere in a name, command line or environment value.
 TAG_RE = re.compile(r"rtadv-(\d+)-(\d+)-[0-9a-f]{6}")
@@ -410,7 +410,36 @@ def sweep_stale(dry_run: bool = False, *, extra_roots: Iterable[Path] = ()) -> l
             from rtadvisor.backends.containerd import prune_run_skeleton
 
             prune_run_skeleton()
+    # 6. kernel tracing instances of a dead isolation measurement (their ring buffers hold memory)
+    report += _stale_tracing(dry_run)
     return report
+
+
+def _stale_tracing(dry_run: bool) -> list[Leftover]:
+    """Tracing instances named after a dead rtadvisor pid (``instances/rtadvisor-<pid>-<hex>``), seen
+    through tracefs (mounted in a private mount namespace when the host has it unmounted)."""
+    if os.geteuid() != 0:
+        return []
+    from rtadvisor.errors import BenchError
+
+    from .tracefs import TraceFS, remove_instance, stale_instances
+
+    out: list[Leftover] = []
+    try:
+        with TraceFS(sweep=False) as fs:
+            assert fs.root is not None
+            for inst, pid in sorted(stale_instances(fs.root).items()):
+                error = None
+                if not dry_run:
+                    try:
+                        remove_instance(inst)
+                    except OSError as exc:
+                        error = exc.strerror or str(exc)
+                out.append(Leftover("tracing-instance", f"tracing instance {inst.name}", f"pid {pid} (dead)",
+                                    not dry_run and error is None, error))
+    except BenchError:
+        return out  # no tracefs here: no instance could have been made either
+    return out
 
 
 def summary(items: list[Leftover]) -> str:
@@ -421,8 +450,9 @@ def summary(items: list[Leftover]) -> str:
     for item in items:
         counts[item.kind] = counts.get(item.kind, 0) + 1
     plural = {"process": "processes", "mount": "mounts", "containerd-state": "containerd namespaces",
-              "cgroup": "cgroup directories", "directory": "directories"}
-    singular = {"containerd-state": "containerd namespace", "cgroup": "cgroup directory"}
+              "cgroup": "cgroup directories", "directory": "directories", "tracing-instance": "tracing instances"}
+    singular = {"containerd-state": "containerd namespace", "cgroup": "cgroup directory",
+                "tracing-instance": "tracing instance"}
     parts = [f"{n} {plural[kind] if n != 1 else singular.get(kind, kind)}" for kind, n in counts.items()]
     pids = sorted({m.group(1) for item in items for m in [re.search(r"pid (\d+) \(dead\)", item.owner)] if m})
     verb = "removed" if all(i.removed for i in items) else "found"

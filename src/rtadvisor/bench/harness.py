@@ -106,10 +106,25 @@ class BenchOptions:
     memory: bool = True
     workload: str = "hello"  # "user" with a user artifact in Assets
     tmp_root: Path | None = None
+    # the isolation / overhead measurement (rtadvisor.bench.measure_phase): one launch per backend
+    isolation: bool = _DEFAULTS.isolation
+    overhead: bool = _DEFAULTS.overhead
+    overhead_suite: tuple[str, ...] = _DEFAULTS.overhead_suite
+    overhead_sample_ms: int = _DEFAULTS.overhead_sample_ms
+    overhead_min_rounds: int = _DEFAULTS.overhead_min_rounds
+    overhead_max_rounds: int = _DEFAULTS.overhead_max_rounds
 
     def __post_init__(self) -> None:
         if self.runs < 1 or self.min_runs < 1 or self.warmups < 0:
             raise BenchError("runs and min_runs must be >= 1, warmups >= 0")
+        unknown = [s for s in self.overhead_suite if s not in _DEFAULTS.overhead_suite]
+        if unknown or not self.overhead_suite:
+            raise BenchError(f"overhead_suite: expected some of {', '.join(_DEFAULTS.overhead_suite)}, "
+                             f"got {', '.join(unknown) or 'none'}")
+        if not 1 <= self.overhead_min_rounds <= 50 or not self.overhead_min_rounds <= self.overhead_max_rounds <= 500:
+            raise BenchError("overhead rounds: at least 1 to 50, at most between that and 500")
+        if not 1 <= self.overhead_sample_ms <= 1000:
+            raise BenchError(f"overhead_sample_ms must be 1 to 1000, got {self.overhead_sample_ms}")
         for name in ("ci_target_pct", "time_budget_s", "budget_s"):
             value = getattr(self, name)
             if value is not None and not (value > 0 and value < float("inf")):
@@ -125,7 +140,10 @@ class BenchOptions:
             workload=self.workload, warmups=self.warmups, min_runs=self.effective_min_runs, max_runs=self.runs,
             ci_target_pct=self.ci_target_pct, time_budget_s=self.time_budget_s, budget_s=self.budget_s,
             sweep=tuple(sorted(set(self.sweep))), pack_sweep=tuple(sorted(set(self.pack_sweep))),
-            max_pods=self.max_pods, memory=self.memory,
+            max_pods=self.max_pods, memory=self.memory, isolation=self.isolation,
+            overhead=self.overhead and self.workload != "user", overhead_suite=tuple(self.overhead_suite),
+            overhead_sample_ms=self.overhead_sample_ms, overhead_min_rounds=self.overhead_min_rounds,
+            overhead_max_rounds=self.overhead_max_rounds,
         )
 
 
@@ -604,7 +622,11 @@ def sample_cold_starts(session: Session, backend: Backend, assets: Assets, optio
     # the first run's): a 4-second VM boot must not overshoot the budget by a boot.
     cost = per_run_s or 0.0
     warmups = 0
-    for i in range(options.warmups):
+    # A measurement phase that launched this runtime just before (the isolation/overhead launch:
+    # the same runtime binary, the same VMM and guest kernel) has warmed what a warm-up warms; it
+    # counts as one, which spares a VM a boot.
+    prior = 1 if _phase_launched(draft) else 0
+    for i in range(max(0, options.warmups - prior)):
         if warm_deadline is not None and time.monotonic() + cost > warm_deadline:
             break
         t0 = time.monotonic()
@@ -655,7 +677,7 @@ def sample_cold_starts(session: Session, backend: Backend, assets: Assets, optio
         cold = cold.model_copy(update={"note": f"target ±{target:g}% not reached: {why}"})
     draft.cold_start = cold
     draft.sampling = BenchSampling(
-        warmups=warmups, runs=len(samples), min_runs=min_runs, max_runs=options.runs, target_pct=target,
+        warmups=warmups + (prior if options.warmups else 0), runs=len(samples), min_runs=min_runs, max_runs=options.runs, target_pct=target,
         time_budget_s=options.time_budget_s, elapsed_s=round(elapsed, 3), stop_reason=reason, detail=detail,
     )
     draft.samples_ms = [round(x, 4) for x in totals]
@@ -666,6 +688,11 @@ def sample_cold_starts(session: Session, backend: Backend, assets: Assets, optio
     for name in stage_names:
         values = [s.stages[name] for s in samples if name in s.stages]
         draft.stages[name] = _secondary(summarize(values, target_pct=target), cold)
+
+
+def _phase_launched(draft: Draft) -> bool:
+    """Did a measurement phase launch this backend's runtime (a measured section)?"""
+    return any(s is not None and s.status == "measured" for s in (draft.isolation, draft.overhead))
 
 
 def _secondary(stats: BenchStats, headline: BenchStats) -> BenchStats:
@@ -812,9 +839,12 @@ def _method(backend: Backend, plan: LaunchPlan, options: BenchOptions, draft: Dr
     else:
         rule = f"{options.runs} timed runs"
     warm = sampling.warmups if sampling is not None else options.warmups
+    warm_text = f"{warm} warm-ups discarded"
+    if warm and _phase_launched(draft):
+        warm_text += " (the isolation/overhead launch of the same runtime counted as one)"
     method = {
         "cold_start": (
-            f"first run after prepare reported apart (first_run_ms), {warm} warm-ups discarded, then {rule}; "
+            f"first run after prepare reported apart (first_run_ms), {warm_text}, then {rule}; "
             f"each run a fresh instance of the {options.workload!r} workload: "
             f"{plan.method or 'wall clock from spawn to exit'}; p50 with a distribution-free 95% CI of the median; "
             "warm page cache"

@@ -40,9 +40,18 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from rtadvisor.model import (
+    Confinement,
+    IsolationResult,
+    IsolationRole,
+    KernelFunctions,
+    MeasureStatus,
+    PassThrough,
+    ProcessExposure,
+    SyscallCount,
+    SyscallWindow,
+)
 
 from .tracefs import ParsedTrace, SyscallEvent, syscall_name, syscall_number
 
@@ -52,100 +61,15 @@ PROBE_CALL = f"getpriority(PRIO_PROCESS, {PROBE_MAGIC:#x})"
 #: How many system calls each per-process breakdown lists (all are counted).
 TOP_CALLS = 12
 
-Status = Literal["measured", "not measurable", "not supported", "error"]
-Role = Literal["workload", "runtime", "shim", "sandbox kernel", "gofer", "vmm", "engine", "client", "launcher",
-               "other"]
+Status = MeasureStatus
+Role = IsolationRole
+#: The typed sections live in the model (every layer reads them from a stored BenchResult); this
+#: module measures and analyses. ``Window`` is :class:`rtadvisor.model.SyscallWindow`.
+Window = SyscallWindow
 
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class SyscallCount(_Model):
-    name: str
-    count: int
-
-
-class ProcessExposure(_Model):
-    """One host process of the sandbox in one window."""
-
-    pid: int
-    comm: str
-    exe: str | None = None
-    role: Role
-    syscalls: int
-    distinct: int
-    top: tuple[SyscallCount, ...] = ()
-
-
-class Window(_Model):
-    """Host system calls in one window, summed over every host process of the sandbox."""
-
-    name: Literal["startup", "workload", "lifecycle"]
-    what: str
-    syscalls: int
-    distinct: int
-    by_syscall: tuple[SyscallCount, ...]
-    processes: tuple[ProcessExposure, ...]
-    duration_ms: float | None = None
-
-
-class PassThrough(_Model):
-    probe: str = PROBE_CALL
-    outcome: Literal["passed through", "not passed through", "not expressible", "not run"]
-    seen_in: tuple[str, ...] = ()
-    inside: str | None = None  # what the call returned inside the sandbox (the probe's own report)
-    detail: str
-
-
-class Confinement(_Model):
-    """What confines one host process while the workload runs (``/proc/PID/status``)."""
-
-    pid: int
-    comm: str
-    exe: str | None = None
-    role: Role
-    uid: int | None = None
-    seccomp: Literal["disabled", "strict", "filter"] | None = None
-    seccomp_filters: int | None = None
-    no_new_privs: bool | None = None
-    capabilities: tuple[str, ...] = ()  # effective
-    all_capabilities: bool = False
-    host_namespaces: tuple[str, ...] = ()  # which of user/pid/net/mnt it shares with the host
-
-
-class KernelFunctions(_Model):
-    status: Literal["measured", "not measurable"]
-    distinct: int | None = None
-    complete: bool | None = None
-    reason: str | None = None
-
-
-class IsolationResult(_Model):
-    """Host-kernel exposure of one runtime (the ``isolation`` section of a bench result)."""
-
-    runtime: str
-    workload: Literal["probe", "user"] = "probe"
-    status: Status
-    reason: str | None = None
-    method: str = ""
-    windows: tuple[Window, ...] = ()
-    pass_through: PassThrough | None = None
-    confinement: tuple[Confinement, ...] = ()
-    kernel_functions: KernelFunctions | None = None
-    events_lost: int = 0
-    complete: bool = True  # False: the ring buffer lost events, counts are lower bounds
-    emulated: bool = False
-    notes: tuple[str, ...] = ()
-    duration_s: float | None = None
-
-    def window(self, name: str) -> Window | None:
-        return next((w for w in self.windows if w.name == name), None)
-
-    @property
-    def unconfined(self) -> tuple[Confinement, ...]:
-        """Host processes with no seccomp filter (every host system call is reachable from them)."""
-        return tuple(c for c in self.confinement if c.seccomp not in ("filter", "strict"))
+__all__ = ["PROBE_CALL", "PROBE_MAGIC", "Confinement", "IsolationResult", "KernelFunctions", "PassThrough",
+           "ProcessExposure", "SyscallCount", "Window", "classify", "pass_through", "read_confinement",
+           "window_exposure"]
 
 
 # ------------------------------------------------------------------------------------ /proc facts
@@ -297,7 +221,7 @@ def pass_through(trace: ParsedTrace, window: str, *, expressible: bool, inside: 
                  exclude: Iterable[int] = (), roles: Mapping[int, Role] | None = None) -> PassThrough:
     """Did the host kernel execute the probe's own ``getpriority(PRIO_PROCESS, MAGIC)``?"""
     if not expressible:
-        return PassThrough(outcome="not expressible", inside=inside,
+        return PassThrough(probe=PROBE_CALL, outcome="not expressible", inside=inside,
                            detail="WASI has no raw system calls: the module cannot ask the host kernel for "
                                   "getpriority at all; the engine makes every host call on its behalf")
     nr = syscall_number("getpriority")
@@ -307,8 +231,8 @@ def pass_through(trace: ParsedTrace, window: str, *, expressible: bool, inside: 
     if hits:
         seen = sorted({f"{e.comm} (pid {process_of(e, trace)}, {(roles or {}).get(process_of(e, trace), 'workload')})"
                        for e in hits})
-        return PassThrough(outcome="passed through", seen_in=tuple(seen), inside=inside,
+        return PassThrough(probe=PROBE_CALL, outcome="passed through", seen_in=tuple(seen), inside=inside,
                            detail=f"the host kernel executed {PROBE_CALL} itself, with the workload's own argument")
-    return PassThrough(outcome="not passed through", inside=inside,
+    return PassThrough(probe=PROBE_CALL, outcome="not passed through", inside=inside,
                        detail=f"no host process made {PROBE_CALL} while the probe ran: the sandbox's own kernel "
                               f"answered it" + (f" ({inside})" if inside else ""))

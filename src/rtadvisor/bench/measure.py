@@ -70,12 +70,18 @@ process.exitCode = wasi.start(instance);
 
 @dataclass(frozen=True)
 class MeasureOptions:
-    """What to measure and how much (the defaults keep all nine runtimes within ~20 s here)."""
+    """What to measure and how much (the defaults keep all nine runtimes within ~20 s here).
+
+    Sampling of each micro-benchmark is adaptive, like the bench's cold starts: at least ``rounds``
+    turns, then more until the 95% CI of its headline figure (the paired slowdown; native: its
+    rate) is within ±``ci_target_pct`` %, at most ``max_rounds`` turns, and never past ``deadline``
+    (a ``time.monotonic()`` value: each benchmark gets an equal share of the time left).
+    ``ci_target_pct=None``: exactly ``rounds`` turns."""
 
     isolation: bool = True
     overhead: bool = True
     sample_ms: int = 5
-    rounds: int = 12  # turns per benchmark; each turn takes per_turn samples of native and of the runtime
+    rounds: int = 12  # turns per benchmark at least; each turn takes per_turn samples of native and of the runtime
     per_turn: int = 1  # one: the tightest pairing (a turn's command round trip is outside the timing)
     suite: tuple[str, ...] = SUITE
     timeout_s: float = 120.0  # per launch
@@ -84,6 +90,11 @@ class MeasureOptions:
     workload: Literal["probe", "user"] = "probe"  # "user": the user's artifact in Assets (isolation only)
     tmp_root: Path | None = None
     env: Mapping[str, str] = field(default_factory=dict)  # laid over the environment of every process
+    max_rounds: int | None = None  # None: max(48, rounds)
+    ci_target_pct: float | None = 5.0
+    deadline: float | None = None
+    #: runs setup/cleanup commands (default: subprocess, here); the bench passes its harness's
+    runner: Callable[[Command], object] | None = None
 
     def __post_init__(self) -> None:
         unknown = [s for s in self.suite if s not in SUITE]
@@ -91,10 +102,19 @@ class MeasureOptions:
             raise InputError(f"suite: unknown benchmark {unknown[0]!r}: expected some of {', '.join(SUITE)}")
         if self.sample_ms < 1 or not 1 <= self.rounds <= 50 or not 1 <= self.per_turn <= 20:
             raise InputError("sample_ms must be >= 1, rounds between 1 and 50, per_turn between 1 and 20")
+        if self.max_rounds is not None and not self.rounds <= self.max_rounds <= 500:
+            raise InputError(f"max_rounds must be between rounds ({self.rounds}) and 500, got {self.max_rounds}")
+        if self.ci_target_pct is not None and not 0 < self.ci_target_pct < float("inf"):
+            raise InputError(f"ci_target_pct must be a positive number or None, got {self.ci_target_pct!r}")
+
+    @property
+    def round_cap(self) -> int:
+        """Turns per benchmark at most."""
+        return self.max_rounds if self.max_rounds is not None else max(48, self.rounds)
 
     @property
     def samples(self) -> int:
-        """Samples per benchmark and runtime."""
+        """Samples per benchmark and runtime (at least)."""
         return self.rounds * self.per_turn
 
 
@@ -248,23 +268,56 @@ def _suite_script(options: MeasureOptions, companion: _Companion | None,
                   records: dict[str, BenchRecord]) -> Generator[str, dict[str, Any], None]:
     """The command sequence for a runtime's workload (a generator: yields a command, receives the
     answer). With a native ``companion`` its samples are interleaved turn by turn, the order
-    swapped every round, so both sides of a pair see the same machine load."""
+    swapped every round, so both sides of a pair see the same machine load.
+
+    Stopping rule per benchmark (after each turn, the first that applies): ``max_rounds`` reached;
+    at least ``rounds`` turns and the headline's 95% CI within ±``ci_target_pct`` %; the next turn
+    would end past this benchmark's share of the time left before ``deadline``."""
     k = options.per_turn
     suite = options.suite if options.overhead else ()
-    for name in suite:
-        record = records[name] = BenchRecord(name)
+    for index, name in enumerate(suite):
+        record = records[name] = BenchRecord(name, target_pct=options.ci_target_pct)
         record.setup = yield f"setup {name}"
         if companion is not None:
             record.native_setup = companion.ask(f"setup {name}")
         paired = companion is not None and (record.native_setup or {}).get("status") == "ok"
+        record.paired = paired
         if (record.setup or {}).get("status") == "ok":
-            for turn in range(options.rounds):
+            share_end = None
+            if options.deadline is not None:
+                now = time.monotonic()
+                share_end = now + max(0.0, options.deadline - now) / (len(suite) - index)
+            turn = 0
+            while True:
+                started = time.monotonic()
                 native_first = paired and turn % 2 == 0
                 if native_first:
                     record.native_samples += _rates(companion.ask(f"sample {name} {k}"))  # type: ignore[union-attr]
                 record.samples += _rates((yield f"sample {name} {k}"))
                 if paired and not native_first:
                     record.native_samples += _rates(companion.ask(f"sample {name} {k}"))  # type: ignore[union-attr]
+                turn += 1
+                record.rounds = turn
+                cost = time.monotonic() - started
+                if turn >= options.rounds and options.ci_target_pct is not None:
+                    headline = record.headline()
+                    half = headline.half_width_pct if headline is not None else None
+                    if half is not None and half <= options.ci_target_pct:
+                        record.stop = f"95% CI within ±{options.ci_target_pct:g}% after {turn} rounds"
+                        break
+                if turn >= options.round_cap:
+                    record.stop = (f"the cap of {options.round_cap} rounds" if options.ci_target_pct is not None
+                                   else f"{turn} rounds (no CI target)")
+                    break
+                if turn < options.rounds:
+                    continue
+                if options.ci_target_pct is None:
+                    record.stop = f"{turn} rounds (no CI target)"
+                    break
+                if share_end is not None and time.monotonic() + cost > share_end:
+                    record.stop = (f"its share of the measurement's time ran out after {turn} rounds "
+                                   f"({cost * 1000:.0f} ms per round)")
+                    break
         yield f"teardown {name}"
         if companion is not None:
             companion.ask(f"teardown {name}")
@@ -291,7 +344,7 @@ class _Companion:
     def start(self) -> None:
         env = {**os.environ, **self.options.env}
         for command in self.plan.setup:
-            _run_untimed(command, env)
+            _run_untimed(command, env, self.options.runner)
         self.proc = subprocess.Popen(list(self.plan.stages[-1].command.argv), stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
                                      start_new_session=True, close_fds=True)
@@ -342,7 +395,12 @@ class _Companion:
         _kill_group(proc)
 
 
-def _run_untimed(command: Command, env: Mapping[str, str]) -> None:
+def _run_untimed(command: Command, env: Mapping[str, str], runner: Callable[[Command], object] | None = None) -> None:
+    """Run a setup/cleanup command to completion (``runner``: the bench harness's, which reaps the
+    orphans a subreaper inherits while it waits -- ``runsc delete`` waits for its sandbox to go)."""
+    if runner is not None:
+        runner(command)
+        return
     try:
         proc = subprocess.run(list(command.argv), input=command.stdin, cwd=command.cwd, capture_output=True,
                               timeout=command.timeout_s, check=False, env={**env, **(command.env or {})},
@@ -398,7 +456,7 @@ def _launch(plan: LaunchPlan, options: MeasureOptions, tracer: Tracer | None, *,
     env = {**os.environ, **options.env}
     observation = _Observation()
     for command in plan.setup:
-        _run_untimed(command, env)
+        _run_untimed(command, env, options.runner)
     stages = plan.stages
     if not stages:
         raise BenchError("a measure plan needs a stage")
@@ -450,7 +508,7 @@ def _launch(plan: LaunchPlan, options: MeasureOptions, tracer: Tracer | None, *,
         for command in plan.cleanup:
             with contextlib.suppress(BenchError):
                 _run_untimed(Command(command.argv, env=command.env, cwd=command.cwd, timeout_s=command.timeout_s,
-                                     stdin=command.stdin, check=False), env)
+                                     stdin=command.stdin, check=False), env, options.runner)
         for proc in procs:
             _kill_group(proc)
     if inst is not None:
@@ -847,8 +905,11 @@ def _overhead_result(name: str, observation: _Observation, plan_labels: Mapping[
     return OverheadResult(
         runtime=name, status="measured",
         method=(f"the static measure workload inside the runtime ({plan_method}); per benchmark a calibration "
-                f"run (also the warm-up), then {options.rounds} turns of {options.per_turn} samples of "
-                f"~{options.sample_ms} ms"
+                f"run (also the warm-up), then "
+                + (f"{options.rounds}-{options.round_cap} turns (until the 95% CI of the headline figure is "
+                   f"within ±{options.ci_target_pct:g}% or its share of the time is up)"
+                   if options.ci_target_pct is not None else f"{options.rounds} turns")
+                + f" of {options.per_turn} samples of ~{options.sample_ms} ms"
                 + (", alternating turn by turn with a native measure process run beside it (order swapped every "
                    "round); slowdown = median of the paired native/runtime rate ratios" if paired else "")
                 + "; medians with 95% percentile-bootstrap CIs"),
@@ -912,11 +973,11 @@ def measure_runtime(name: str, assets: Assets | None = None, options: MeasureOpt
     companion run beside it). A runtime that is not usable here, or cannot run the workload, gets
     "not measurable" / "not supported" results with the reason; a runtime that fails gets "error"
     results: never an exception for those. Bad options raise :class:`InputError`.
+
+    ``rtadvisor bench`` does the same inside each backend's session (:func:`measure_in_session`).
     """
-    options = options or MeasureOptions()
+    options = _effective(options or MeasureOptions())
     assets = assets or Assets()
-    if options.workload == "user" and options.overhead:
-        options = MeasureOptions(**{**options.__dict__, "overhead": False})  # overhead: built-ins only
     if options.isolation and tracer is None:
         sweep_stale(options.tmp_root)
         try:
@@ -936,52 +997,85 @@ def measure_runtime(name: str, assets: Assets | None = None, options: MeasureOpt
         return _unmeasured(name, options, "not measurable", availability.reason or "not usable on this node",
                            availability.emulated)
     backend = backends.get(name)
-    workload = "user" if options.workload == "user" else "measure"
-    user = workload == "user"
-    unsupported = _supports(backend, workload, assets)
+    unsupported = _supports(backend, _workload(options), assets)
     if unsupported:
         return _unmeasured(name, options, "not supported", unsupported, availability.emulated)
+    try:
+        backend.prepare(assets)
+        with backend.session(assets), _workdir(options, name) as workdir:
+            instance_id = f"{INSTANCE_PREFIX}{os.getpid()}-{name}-{os.urandom(3).hex()}"
+            return _measure_prepared(backend, assets, options, tracer, workdir, instance_id, started,
+                                     availability.emulated)
+    except RtadvisorError as exc:
+        return _unmeasured(name, options, "error", str(exc), availability.emulated)
+
+
+def measure_in_session(backend: Backend, assets: Assets, options: MeasureOptions, *, tracer: Tracer | None,
+                       workdir: Path, instance_id: str, emulated: bool = False) -> RuntimeMeasurement:
+    """:func:`measure_runtime` for a backend that is prepared and whose session is entered (the
+    bench's measurement phase: its private containerd daemon, its budget): one launch in
+    ``workdir`` (removed by the caller), named ``instance_id``. Failures become results, as there."""
+    options = _effective(options)
+    started = time.monotonic()
+    unsupported = _supports(backend, _workload(options), assets)
+    if unsupported:
+        return _unmeasured(backend.name, options, "not supported", unsupported, emulated)
+    try:
+        return _measure_prepared(backend, assets, options, tracer, workdir, instance_id, started, emulated)
+    except RtadvisorError as exc:
+        return _unmeasured(backend.name, options, "error", str(exc), emulated)
+
+
+def _effective(options: MeasureOptions) -> MeasureOptions:
+    if options.workload == "user" and options.overhead:
+        return MeasureOptions(**{**options.__dict__, "overhead": False})  # overhead: built-in workload only
+    return options
+
+
+def _workload(options: MeasureOptions) -> str:
+    return "user" if options.workload == "user" else "measure"
+
+
+def _measure_prepared(backend: Backend, assets: Assets, options: MeasureOptions, tracer: Tracer | None,
+                      workdir: Path, instance_id: str, started: float, emulated: bool) -> RuntimeMeasurement:
+    """One launch of a prepared backend inside its session; raises RtadvisorError on failure."""
+    name = backend.name
+    user = _workload(options) == "user"
     probe = options.isolation and not user
     active_tracer = tracer if options.isolation else None
     in_process = backend.name == "wasmtime"
-    try:
-        backend.prepare(assets)
-        if backend.family == "wasm":
-            _wasm_assets(backend, assets)
-        native_storage = None
-        with backend.session(assets), _workdir(options, name) as workdir:
-            companion = None
-            if options.overhead and name != "native":
-                backends.get("native").prepare(assets)
-                companion_dir = workdir / "native"
-                companion_dir.mkdir()
-                companion = _Companion(assets, options, companion_dir)
-                native_storage = str(companion.plan.labels.get("storage"))
-            if in_process:
-                from rtadvisor.backends.wasm import CWASM_SUFFIX
+    if backend.family == "wasm":
+        _wasm_assets(backend, assets)
+    native_storage = None
+    companion = None
+    if options.overhead and name != "native":
+        backends.get("native").prepare(assets)
+        companion_dir = workdir / "native"
+        companion_dir.mkdir()
+        companion = _Companion(assets, options, companion_dir)
+        native_storage = str(companion.plan.labels.get("storage"))
+    if in_process:
+        from rtadvisor.backends.wasm import CWASM_SUFFIX
 
-                module = assets.user_wasm if user else assets.dir("measure-wasm") / f"measure.{CWASM_SUFFIX}"
-                assert module is not None
-                scratch = workdir / "scratch"
-                scratch.mkdir()
-                labels: Mapping[str, Any] = {"measure_dir": "/work", "storage": "host directory pre-opened at /work"}
-                plan_method = "wasmtime in this process (wasmtime-py): precompiled module, one pre-opened directory"
-                observation = _in_process(module, None if user else scratch, options, active_tracer, probe=probe,
-                                          workdir=workdir, user=user, companion=companion)
-            else:
-                if backend.family == "wasm":
-                    plan = _wasm_launch(backend, assets, workdir, user=user)
-                else:
-                    plan = backend.plan(workload, assets, workdir,
-                                        instance_id=f"{INSTANCE_PREFIX}{os.getpid()}-{name}-{os.urandom(3).hex()}")
-                labels, plan_method = plan.labels, plan.method
-                engine = getattr(backend, "engine_pids", lambda: ())() if active_tracer is not None else ()
-                observation = _launch(plan, options, active_tracer, probe=probe, follow=engine, companion=companion)
-    except RtadvisorError as exc:
-        return _unmeasured(name, options, "error", str(exc), availability.emulated)
+        module = assets.user_wasm if user else assets.dir("measure-wasm") / f"measure.{CWASM_SUFFIX}"
+        assert module is not None
+        scratch = workdir / "scratch"
+        scratch.mkdir()
+        labels: Mapping[str, Any] = {"measure_dir": "/work", "storage": "host directory pre-opened at /work"}
+        plan_method = "wasmtime in this process (wasmtime-py): precompiled module, one pre-opened directory"
+        observation = _in_process(module, None if user else scratch, options, active_tracer, probe=probe,
+                                  workdir=workdir, user=user, companion=companion)
+    else:
+        if backend.family == "wasm":
+            plan = _wasm_launch(backend, assets, workdir, user=user)
+        else:
+            plan = backend.plan(_workload(options), assets, workdir, instance_id=instance_id)
+        labels, plan_method = plan.labels, plan.method
+        engine = getattr(backend, "engine_pids", lambda: ())() if active_tracer is not None else ()
+        observation = _launch(plan, options, active_tracer, probe=probe, follow=engine, companion=companion)
     duration = time.monotonic() - started
     if not user and observation.event("end") is None:
-        return _unmeasured(name, options, "error", "the measure workload did not finish", availability.emulated)
+        return _unmeasured(name, options, "error", "the measure workload did not finish", emulated)
     isolation = (_isolation_result(name, backend, observation, labels, active_tracer, plan_method, user=user,
                                    in_process=in_process, duration_s=duration) if options.isolation else None)
     overhead = (_overhead_result(name, observation, labels, plan_method, options, native_storage, duration)

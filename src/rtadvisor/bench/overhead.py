@@ -32,70 +32,25 @@ comparable" with native's and gets no ratio. TCG micro-VM figures are emulated a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+
+from rtadvisor.model import OVERHEAD_SUITE, Interval, OverheadMetric, OverheadMetricStatus, OverheadResult
 
 #: The benchmarks of the suite, in the order the workload runs them.
-SUITE: tuple[str, ...] = ("null_call", "file_write_fsync", "file_read", "epoll_pingpong", "io_uring_nop",
-                          "tcp_loopback", "cpu")
+SUITE: tuple[str, ...] = OVERHEAD_SUITE
 FILE_METRICS = frozenset({"file_write_fsync", "file_read"})
 BOOTSTRAP_RESAMPLES = 2000
 CONFIDENCE = 0.95
 _SEED = 20200317  # fixed: the same samples always give the same interval
 
-MetricStatus = Literal["measured", "not supported", "not expressible", "not comparable", "error"]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Interval(_Model):
-    """A point estimate with its 95% confidence interval."""
-
-    value: float
-    low: float
-    high: float
-
-
-class OverheadMetric(_Model):
-    """One benchmark in one runtime."""
-
-    name: str
-    status: MetricStatus
-    reason: str | None = None
-    unit: str | None = None  # of the rates (per second)
-    how: str | None = None
-    n: int = 0
-    median: Interval | None = None  # rate, with the 95% CI of the median
-    samples: tuple[float, ...] = ()
-    slowdown: Interval | None = None  # median of paired native/this rates (1 = native speed), 95% CI
-    native_median: Interval | None = None  # native's rate in the same pairs
-    native_samples: tuple[float, ...] = ()  # native_samples[i] was taken beside samples[i]
-    pairs: int = 0
-    note: str | None = None
-
-
-class OverheadResult(_Model):
-    """Steady-state overhead of one runtime (the ``overhead`` section of a bench result)."""
-
-    runtime: str
-    status: Literal["measured", "not measurable", "not supported", "error"]
-    reason: str | None = None
-    method: str = ""
-    metrics: tuple[OverheadMetric, ...] = ()
-    storage: str | None = None
-    emulated: bool = False
-    sample_ms: int | None = None
-    samples: int | None = None
-    notes: tuple[str, ...] = ()
-    duration_s: float | None = None
-
-    def metric(self, name: str) -> OverheadMetric | None:
-        return next((m for m in self.metrics if m.name == name), None)
+MetricStatus = OverheadMetricStatus
+#: The typed section lives in the model (Interval, OverheadMetric, OverheadResult); this module
+#: computes its statistics.
+__all__ = ["SUITE", "BenchRecord", "Interval", "OverheadMetric", "OverheadResult", "build_metric", "median_ci",
+           "paired_slowdowns", "ratio_ci", "speedup"]
 
 
 # ------------------------------------------------------------------------------------ statistics
@@ -147,6 +102,18 @@ class BenchRecord:
     samples: list[float] = field(default_factory=list)
     native_setup: Mapping[str, Any] | None = None
     native_samples: list[float] = field(default_factory=list)  # native_samples[i] pairs with samples[i]
+    paired: bool = False  # the native companion answered setup: samples are taken in pairs
+    rounds: int = 0  # turns taken
+    target_pct: float | None = None
+    stop: str | None = None  # why sampling stopped (see measure._suite_script)
+
+    def headline(self) -> Interval | None:
+        """The figure sampling is judged on: the paired slowdown, or (no companion) the rate."""
+        if self.paired:
+            pairs = [n / b for n, b in zip(self.native_samples, self.samples, strict=False) if n > 0 and b > 0]
+            return median_ci(pairs) if len(pairs) >= 2 else None
+        rates = [x for x in self.samples if x > 0]
+        return median_ci(rates) if len(rates) >= 2 else None
 
 
 def build_metric(record: BenchRecord, *, comparable: str | None = None) -> OverheadMetric:
@@ -163,7 +130,9 @@ def build_metric(record: BenchRecord, *, comparable: str | None = None) -> Overh
     if not samples:
         return OverheadMetric(name=record.name, status="error", reason="no sample completed", unit=unit, how=how)
     metric = OverheadMetric(name=record.name, status="measured", unit=unit, how=how, n=len(samples),
-                            median=median_ci(samples), samples=samples)
+                            median=median_ci(samples), samples=samples,
+                            # a figure with no ratio (not comparable) is judged on its rate
+                            **_ci_fields(replace(record, paired=False) if comparable is not None else record))
     native = record.native_setup or {}
     if record.native_setup is None:
         return metric
@@ -181,6 +150,24 @@ def build_metric(record: BenchRecord, *, comparable: str | None = None) -> Overh
         "native_median": median_ci([n for n, _ in pairs]) if pairs else None,
         "native_samples": tuple(n for n, _ in pairs),
         "pairs": len(pairs), "note": note})
+
+
+def _ci_fields(record: BenchRecord) -> dict[str, Any]:
+    """How well the headline figure is pinned down: its CI half-width, whether the target was met,
+    and when not, why sampling stopped."""
+    headline = record.headline()
+    half = headline.half_width_pct if headline is not None else None
+    target = record.target_pct
+    out: dict[str, Any] = {"ci_half_width_pct": None if half is None else round(half, 2), "target_pct": target}
+    if target is None:
+        return out
+    met = half is not None and half <= target
+    out["target_met"] = met
+    if not met:
+        why = record.stop or "sampling stopped"
+        out["ci_note"] = (f"target ±{target:g}% not reached after {record.rounds} rounds: {why}"
+                          if half is not None else f"no CI: {why}")
+    return out
 
 
 def storage_comparable(storage: str | None, native_storage: str | None) -> str | None:

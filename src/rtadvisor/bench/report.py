@@ -1,17 +1,29 @@
-"""Presenting bench results: the terminal table and the self-contained HTML report (plotly, JS inlined)."""
+"""Presenting bench results: the terminal tables (start-up/memory/density, isolation, overhead,
+claims, claimed orders) and the self-contained HTML report (plotly, JS inlined). Pure: typed results
+in, rich tables / HTML out."""
 
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from rich.markup import escape
 from rich.table import Table
 
-from rtadvisor.model import BenchRun, BenchStats, Claim
+from rtadvisor.model import (
+    OVERHEAD_SUITE,
+    BenchRun,
+    BenchStats,
+    Claim,
+    ClaimVerdict,
+    IsolationResult,
+    OrderVerdict,
+    OverheadMetric,
+    OverheadResult,
+)
 
-from .claims import TOLERANCE, ClaimCheck
+from .claims import TOLERANCE
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
@@ -114,28 +126,129 @@ def claimed_text(c: Claim) -> str:
     return f"> {c.low:g} {c.unit}"
 
 
-def claims_table(checks: Sequence[ClaimCheck]) -> Table:
+_VERDICT_STYLE = {"holds": "green", "does not hold": "red", "holds in part": "yellow", "inconclusive": "yellow",
+                  "not measurable here": "dim"}
+
+
+def claims_table(verdicts: Sequence[ClaimVerdict]) -> Table:
+    """Every numeric claim: claimed, measured (runtime, n), verdict, why (and the stand-in's sense)."""
     table = Table(title=f"claims vs measurements (point claims ±{TOLERANCE:.0%}, ranges widened by "
                   f"{TOLERANCE:.0%})", title_justify="left")
     for col in ("claim", "subject", "metric", "claimed", "source", "measured", "verdict", "why"):
         table.add_column(col)
-    colours = {"holds": "green", "does not hold": "red", "not measurable here": "yellow"}
-    for check in checks:
+    for check in verdicts:
         c = check.claim
-        claimed = claimed_text(c)
-        m = check.measured
-        measured = "-" if m is None else f"{m.value:.4g} {m.unit} ({m.runtime}, n={m.n})"
+        m = check.measurement
+        measured = "-" if m is None else escape(f"{m.value:.4g} {m.unit} ({m.runtime}, n={m.n})")
         if m is not None and check.verdict == "not measurable here":
-            measured = f"[dim]ref: {escape(measured)}[/dim]"
-        colour = colours[check.verdict]
+            measured = f"[dim]ref: {measured}[/dim]"
+        style = _VERDICT_STYLE.get(check.verdict, "yellow")
         why = check.why + (f" [stand-in: {check.stand_in}]" if check.stand_in else "")
-        table.add_row(escape(c.id), escape(c.subject), escape(c.metric), escape(claimed), c.source,
-                      measured if measured.startswith("[dim]") else escape(measured),
-                      f"[{colour}]{check.verdict}[/{colour}]", escape(why))
+        table.add_row(escape(c.id), escape(c.subject), escape(c.metric), escape(claimed_text(c)), c.source,
+                      measured, f"[{style}]{check.verdict}[/{style}]", escape(why))
     return table
 
 
-def render_html(run: BenchRun, checks: Sequence[ClaimCheck],
+def orders_table(verdicts: Sequence[OrderVerdict]) -> Table:
+    """The claimed isolation and overhead orders (and ratios) with their verdicts on this node."""
+    table = Table(title="claimed orders vs this node (isolation: host-kernel exposure; overhead: paired slowdowns)",
+                  title_justify="left")
+    for col in ("claim", "source", "as stated", "verdict", "why"):
+        table.add_column(col, overflow="fold")
+    for v in verdicts:
+        style = _VERDICT_STYLE.get(v.verdict, "")
+        lines = [escape(v.why)]
+        for r in v.relations:  # each judged relation with its figures; the unjudged ones say why
+            rs = _VERDICT_STYLE.get(r.verdict, "")
+            lines.append(f"• {escape(r.claim)}: [{rs}]{r.verdict}[/{rs}] — {escape(r.figures)}"
+                         + (f" [dim]({escape('; '.join(r.caveats))})[/dim]" if r.caveats else ""))
+        table.add_row(escape(v.id), escape(v.source), escape(v.text), f"[{style}]{v.verdict}[/{style}]",
+                      "\n".join(lines))
+    return table
+
+
+def _sections(items: BenchRun | Iterable[Any], key: str) -> list[tuple[str, Any]]:
+    """(runtime, section) of each item that has the section (BenchResult, RuntimeMeasurement, ...)."""
+    rows: Iterable[Any] = items.results if isinstance(items, BenchRun) else items
+    return [(r.runtime, getattr(r, key)) for r in rows if getattr(r, key, None) is not None]
+
+
+def isolation_table(items: BenchRun | Iterable[Any]) -> Table:
+    """One row per runtime: host system calls per window, pass-through, confinement, kernel functions."""
+    table = Table(title="isolation: host-kernel exposure (raw_syscalls tracepoint, every host process of the sandbox)",
+                  title_justify="left")
+    for col in ("runtime", "startup calls (distinct)", "workload calls (distinct)", "host processes",
+                "workload's own call", "no seccomp", "kernel functions"):
+        table.add_column(col)
+    refusal = None
+    for runtime, result in _sections(items, "isolation"):
+        assert isinstance(result, IsolationResult)
+        if result.status != "measured":
+            table.add_row(escape(runtime), f"[dim]{escape(result.status)}: {escape(result.reason or '')}[/dim]",
+                          "", "", "", "", "")
+            continue
+        cells = []
+        for name in ("startup", "workload"):
+            window = result.window(name)
+            cells.append(f"{window.syscalls} ({window.distinct})" if window is not None else "-")
+        lifecycle = result.window("lifecycle")
+        if lifecycle is not None:  # a user artifact: its whole life, spawn to exit
+            cells[0] = f"lifecycle: {lifecycle.syscalls} ({lifecycle.distinct})"
+        roles = sorted({c.role for c in result.confinement})
+        passthrough = result.pass_through.outcome if result.pass_through is not None else "-"
+        functions = result.kernel_functions
+        if functions is not None and functions.status != "measured":
+            refusal = refusal or functions.reason
+        shown = (str(functions.distinct) if functions is not None and functions.status == "measured"
+                 else "not measurable")
+        name = escape(runtime) + (" [yellow](emulated)[/yellow]" if result.emulated else "")
+        if not result.complete:
+            cells = [c + " ≥" for c in cells]
+        table.add_row(name, *cells[:2], escape(", ".join(roles) or "-"), passthrough,
+                      f"{len(result.unconfined)}/{len(result.confinement)}", shown)
+    if refusal:
+        table.caption = escape(f"kernel functions: {refusal}")
+    return table
+
+
+def _overhead_cell(metric: OverheadMetric | None) -> str:
+    if metric is None:
+        return "-"
+    missed = metric.target_met is False
+    if metric.status == "measured" and metric.slowdown is not None:
+        s = metric.slowdown
+        text = f"{s.value:.3g}x [{s.low:.3g}-{s.high:.3g}]" + (" *" if metric.note else "")
+    elif metric.status == "measured" and metric.median is not None:
+        m = metric.median
+        text = f"{m.value:.4g} {metric.unit or ''} [±{m.half_width_pct or 0:.2g}%]"
+    else:
+        return f"[dim]{escape(metric.status)}[/dim]"
+    return f"[yellow]{escape(text)} †[/yellow]" if missed else escape(text)
+
+
+def overhead_table(items: BenchRun | Iterable[Any]) -> Table:
+    """One row per runtime: slowdown against the native process beside it (95% CI) per benchmark;
+    native shows its own rates. Yellow: the CI target was not reached (the result says why)."""
+    table = Table(title="steady-state overhead: slowdown vs native run beside it (1 = native speed), median [95% CI]",
+                  title_justify="left")
+    table.add_column("runtime")
+    for name in OVERHEAD_SUITE:
+        table.add_column(name)
+    for runtime, result in _sections(items, "overhead"):
+        assert isinstance(result, OverheadResult)
+        if result.status != "measured":
+            table.add_row(escape(runtime), f"[dim]{escape(result.status)}: {escape(result.reason or '')}[/dim]",
+                          *[""] * (len(OVERHEAD_SUITE) - 1))
+            continue
+        name = escape(runtime) + (" [yellow](emulated)[/yellow]" if result.emulated else "")
+        table.add_row(name, *(_overhead_cell(result.metric(m)) for m in OVERHEAD_SUITE))
+    table.caption = ("* not the same operation as native's (a WASI host call); not comparable = different storage "
+                     "(the micro-VM has no disk); not supported / not expressible = the runtime cannot run it; "
+                     "† (yellow): the ±CI target was not reached, ci_note in the JSON says why")
+    return table
+
+
+def render_html(run: BenchRun, checks: Sequence[ClaimVerdict], orders: Sequence[OrderVerdict] = (),
                 history: Sequence[Mapping[str, Any]] = ()) -> str:
     """A self-contained HTML page: plotly's JS is inlined once; no network access needed to view it."""
     import plotly.graph_objects as go
@@ -168,13 +281,40 @@ def render_html(run: BenchRun, checks: Sequence[ClaimCheck],
                       yaxis_title="PSS MB", xaxis_type="log")
     figures.append(("Memory vs N", mem))
 
-    measured_checks = [c for c in checks if c.measured is not None and c.verdict != "not measurable here"]
+    overheads = [(r.runtime, r.overhead) for r in results if r.overhead is not None and r.overhead.status == "measured"]
+    if any(m.slowdown is not None for _, o in overheads for m in o.metrics):
+        ovh = go.Figure()
+        for runtime, section in overheads:
+            shown = [m for m in section.metrics if m.slowdown is not None]
+            if not shown:
+                continue
+            ovh.add_trace(go.Bar(
+                x=[m.name for m in shown], y=[m.slowdown.value for m in shown if m.slowdown],
+                name=runtime + (" (emulated)" if section.emulated else ""),
+                error_y={"type": "data", "symmetric": False,
+                         "array": [m.slowdown.high - m.slowdown.value for m in shown if m.slowdown],
+                         "arrayminus": [m.slowdown.value - m.slowdown.low for m in shown if m.slowdown]}))
+        ovh.update_layout(title="Steady-state overhead: slowdown vs a native process beside it (95% CI; 1 = native)",
+                          barmode="group", yaxis_type="log", yaxis_title="x native (log scale)")
+        figures.append(("Steady-state overhead", ovh))
+    exposures = [(r.runtime, r.isolation) for r in results if r.isolation is not None and r.isolation.status == "measured"]
+    if exposures:
+        iso = go.Figure()
+        for window in ("startup", "workload"):
+            rows = [(name, section.window(window)) for name, section in exposures]
+            iso.add_trace(go.Bar(x=[name for name, w in rows if w], y=[w.distinct for _, w in rows if w],
+                                 name=f"{window} window"))
+        iso.update_layout(title="Isolation: distinct host system calls of every host process of the sandbox",
+                          barmode="group", yaxis_title="distinct system calls")
+        figures.append(("Host-kernel exposure", iso))
+
+    measured_checks = [c for c in checks if c.measurement is not None and c.verdict != "not measurable here"]
     if measured_checks:
         cvm = go.Figure()
-        labels = [f"{c.claim.id} ({c.measured.runtime})" for c in measured_checks if c.measured]
+        labels = [f"{c.claim.id} ({c.measurement.runtime})" for c in measured_checks if c.measurement]
         claimed = [c.claim.value if c.claim.value is not None else
                    (c.claim.high if c.claim.high is not None else c.claim.low) for c in measured_checks]
-        measured = [c.measured.value for c in measured_checks if c.measured]
+        measured = [c.measurement.value for c in measured_checks if c.measurement]
         cvm.add_trace(go.Bar(x=labels, y=claimed, name="claimed"))
         cvm.add_trace(go.Bar(x=labels, y=measured, name="measured here"))
         cvm.update_layout(title="Claims vs measurements (each in the claim's unit)", barmode="group",
@@ -183,7 +323,13 @@ def render_html(run: BenchRun, checks: Sequence[ClaimCheck],
 
     console = Console(record=True, width=180, file=open("/dev/null", "w"))  # noqa: SIM115 - record only
     console.print(results_table(run))
+    if any(r.isolation is not None for r in run.results):
+        console.print(isolation_table(run))
+    if any(r.overhead is not None for r in run.results):
+        console.print(overhead_table(run))
     console.print(claims_table(checks))
+    if orders:
+        console.print(orders_table(orders))
     tables_html = console.export_html(inline_styles=True, code_format="<pre style=\"font-size:12px\">{code}</pre>")
 
     parts = []
@@ -198,12 +344,15 @@ def render_html(run: BenchRun, checks: Sequence[ClaimCheck],
             items += f"<li><b>sampling</b>: {html.escape(r.sampling.detail)}</li>"
         for s in r.stands_for:
             items += f"<li><b>stands for</b>: {html.escape(s.label)} ({html.escape(s.relation)})</li>"
+        for key, part in (("isolation", r.isolation), ("overhead", r.overhead)):
+            if part is not None and part.method:
+                items += f"<li><b>{key}</b>: {html.escape(part.method)}</li>"
         methods += f"<h3>{html.escape(r.runtime)}</h3><ul>{items}</ul>"
     hist = ""
     if history:
-        rows = "".join(f"<tr><td>{html.escape(str(h.get('id')))}</td><td>{html.escape(str(h.get('created')))}</td>"
-                       f"<td>{html.escape(', '.join(h.get('runtimes') or []))}</td></tr>" for h in history)
-        hist = f"<h2>Stored runs</h2><table><tr><th>run</th><th>date</th><th>runtimes</th></tr>{rows}</table>"
+        lines = "".join(f"<tr><td>{html.escape(str(h.get('id')))}</td><td>{html.escape(str(h.get('created')))}</td>"
+                        f"<td>{html.escape(', '.join(h.get('runtimes') or []))}</td></tr>" for h in history)
+        hist = f"<h2>Stored runs</h2><table><tr><th>run</th><th>date</th><th>runtimes</th></tr>{lines}</table>"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>rtadvisor bench report</title>
 <style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:1400px}} td,th{{padding:2px 8px}}</style>

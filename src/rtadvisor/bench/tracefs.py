@@ -78,11 +78,12 @@ class TraceFS(contextlib.AbstractContextManager["TraceFS"]):
     ...     with fs.instance() as inst: ...
     """
 
-    def __init__(self, *, start_timeout_s: float = 10.0) -> None:
+    def __init__(self, *, start_timeout_s: float = 10.0, sweep: bool = True) -> None:
         self.root: Path | None = None
         self.private = False
         self._helper: subprocess.Popen[bytes] | None = None
         self._timeout = start_timeout_s
+        self._sweep = sweep  # remove the instances of dead runs on entry
 
     def __enter__(self) -> Self:
         if os.geteuid() != 0:
@@ -93,7 +94,8 @@ class TraceFS(contextlib.AbstractContextManager["TraceFS"]):
         else:
             self._start_helper()
         assert self.root is not None
-        sweep_stale_instances(self.root)
+        if self._sweep:
+            sweep_stale_instances(self.root)
         return self
 
     def _start_helper(self) -> None:
@@ -156,18 +158,30 @@ class TraceFS(contextlib.AbstractContextManager["TraceFS"]):
         return TraceInstance(self.root / "instances" / name, buffer_kb=buffer_kb, events=tuple(events))
 
 
-def sweep_stale_instances(root: Path) -> list[str]:
-    """Remove our instances whose creating process is gone (a run killed by SIGKILL). Returns names."""
-    removed: list[str] = []
+def stale_instances(root: Path) -> dict[Path, int]:
+    """Our instances whose creating process is gone (a run killed by SIGKILL): path -> dead pid."""
+    found: dict[Path, int] = {}
     with contextlib.suppress(OSError):
         for inst in (root / "instances").iterdir():
             match = re.fullmatch(rf"{INSTANCE_PREFIX}(\d+)-[0-9a-f]+", inst.name)
-            if match is None or Path(f"/proc/{match.group(1)}").exists():
-                continue
-            with contextlib.suppress(OSError):
-                _write(inst / "tracing_on", "0")
-                inst.rmdir()
-                removed.append(inst.name)
+            if match is not None and not Path(f"/proc/{match.group(1)}").exists():
+                found[inst] = int(match.group(1))
+    return found
+
+
+def remove_instance(inst: Path) -> None:
+    """Stop and remove one tracing instance (OSError if the kernel refuses)."""
+    _write(inst / "tracing_on", "0")
+    inst.rmdir()
+
+
+def sweep_stale_instances(root: Path) -> list[str]:
+    """Remove our instances whose creating process is gone (a run killed by SIGKILL). Returns names."""
+    removed: list[str] = []
+    for inst in stale_instances(root):
+        with contextlib.suppress(OSError):
+            remove_instance(inst)
+            removed.append(inst.name)
     return removed
 
 

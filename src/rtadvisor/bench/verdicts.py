@@ -44,61 +44,46 @@ from itertools import pairwise
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
 
-from .isolation import IsolationResult
-from .overhead import BOOTSTRAP_RESAMPLES, CONFIDENCE, OverheadResult, paired_slowdowns, speedup
+from rtadvisor.model import STAND_INS as REGISTRY
+from rtadvisor.model import (
+    IsolationResult,
+    OrderRelation,
+    OrderVerdict,
+    OrderVerdictValue,
+    OverheadResult,
+    RelationVerdict,
+    primary_runtime,
+    stand_ins,
+)
+
+from .overhead import BOOTSTRAP_RESAMPLES, CONFIDENCE, paired_slowdowns, speedup
 
 TOLERANCE = 0.25  # the claims' tolerance (rtadvisor.bench.claims.TOLERANCE)
 _SEED = 20200318
 
-Verdict = Literal["holds", "does not hold", "holds in part", "inconclusive", "not measurable here"]
-RelationVerdict = Literal["holds", "does not hold", "inconclusive", "not measurable here"]
+Verdict = OrderVerdictValue
+#: The models live in :mod:`rtadvisor.model` (the web API returns them); the old names still work.
+Relation = OrderRelation
+ClaimVerdict = OrderVerdict
 
-#: knowledge-base subject -> the backends that measure it (best first)
+#: knowledge-base subject -> the backends that measure it (best first), from the one registry
+#: (``rtadvisor.model.STAND_INS``): itself, then through / same engine, then stand-ins.
 SUBJECT_BACKENDS: dict[str, tuple[str, ...]] = {
-    "runc": ("runc", "containerd"),
-    "crun": ("crun",),
-    "gvisor": ("runsc", "containerd-runsc"),
-    "kata": ("microvm",),
-    "wasmedge": ("wasmedge",),
+    runtime: tuple(s.backend for s in stand_ins(runtime=runtime, judging_only=True))
+    for runtime in dict.fromkeys(s.runtime for s in REGISTRY)
+    if stand_ins(runtime=runtime, judging_only=True)
 }
-STAND_INS: dict[str, str] = {
-    "kata": "Kata is represented by rtadvisor's QEMU micro-VM (same VMM + guest-kernel class, not Kata)",
-}
+#: what a stand-in backend is, said beside every relation judged on it ("kata <- microvm: ...")
+STAND_INS: dict[str, str] = {s.runtime: s.label for s in REGISTRY if s.relation == "stand-in"}
 #: subjects that cannot run here: their relations are not judged, these figures are shown instead
-REFERENCES: dict[str, tuple[str, ...]] = {"wasmedge": ("wasmtime", "node-wasi")}
+#: (the registry's "relative" entries, e.g. wasmtime and node-wasi for WasmEdge)
+REFERENCES: dict[str, tuple[str, ...]] = {
+    runtime: tuple(s.backend for s in stand_ins(runtime=runtime) if not s.judges)
+    for runtime in dict.fromkeys(s.runtime for s in REGISTRY if not s.judges)
+}
 #: isolation layers of the backends that have no knowledge-base runtime of their own
 _LAYER_FALLBACK: dict[str, str] = {"node-wasi": "L-4", "microvm": "L-1/L-2"}
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Relation(_Model):
-    """One pairwise relation a claim implies, judged on the runtimes that measure its two sides."""
-
-    claim: str  # e.g. "gvisor > runc" or "L-4 > L-3"
-    left: tuple[str, ...]  # measured runtimes on the left side
-    right: tuple[str, ...]
-    verdict: RelationVerdict
-    figures: str
-    caveats: tuple[str, ...] = ()
-
-
-class ClaimVerdict(_Model):
-    """A claim (or a claimed order) with its verdict on this node."""
-
-    id: str
-    kind: Literal["isolation", "overhead"]
-    source: str
-    text: str
-    claims: tuple[str, ...] = ()  # knowledge-base claim ids it is made of
-    basis: str
-    verdict: Verdict
-    why: str
-    relations: tuple[Relation, ...] = ()
 
 
 # ====================================================================================== isolation
@@ -201,12 +186,7 @@ def _kb() -> Any:
 
 def _layer_of(backend: str, kb: Any) -> str | None:
     """The isolation layer a backend measures (its knowledge-base runtime's layer)."""
-    from rtadvisor import backends
-
-    try:
-        runtime = backends.get(backend).kb_runtime
-    except Exception:  # noqa: BLE001 - an unknown name simply has no layer
-        runtime = None
+    runtime = primary_runtime(backend)
     if runtime and runtime in kb.runtimes:
         return str(kb.runtimes[runtime].isolation_layer)
     return _LAYER_FALLBACK.get(backend)
@@ -412,17 +392,37 @@ def overhead_order_verdict(results: Mapping[str, OverheadResult], kb: Any = None
         verdict=overall, why=_why(relations, overall), relations=tuple(relations))
 
 
-def kernel_io_verdict(results: Mapping[str, OverheadResult], kb: Any = None) -> ClaimVerdict:
-    """``kernel-io-speedup``: containers 16-62x faster than sandboxes/VMs for epoll/io_uring I/O."""
-    kb = kb or _kb()
-    claim = kb.claim("kernel-io-speedup")
+#: The (container, sandbox or VM) backend pairs and benchmarks a "containers are N x faster than
+#: sandboxes/VMs for epoll/io_uring I/O" claim is judged on (each side paired with its own native).
+KERNEL_IO_PAIRS: tuple[tuple[str, str], ...] = (("runc", "runsc"), ("containerd", "containerd-runsc"),
+                                                ("runc", "microvm"))
+KERNEL_IO_METRICS: tuple[str, ...] = ("epoll_pingpong", "io_uring_nop")
+
+
+def is_kernel_io_claim(claim: Any) -> bool:
+    """A speedup claim about epoll/io_uring I/O (judged by :func:`kernel_io_verdict`)."""
+    text = f"{claim.conditions} {claim.text}".lower()
+    return claim.metric == "speedup" and ("epoll" in text or "io_uring" in text)
+
+
+def kernel_io_verdict(results: Mapping[str, OverheadResult], kb: Any = None, claim: Any = None) -> ClaimVerdict:
+    """``kernel-io-speedup``: containers 16-62x faster than sandboxes/VMs for epoll/io_uring I/O
+    (``claim``: that claim, or any other speedup claim about epoll/io_uring I/O)."""
+    if claim is None:
+        kb = kb or _kb()
+        claim = next(c for c in kb.claims if is_kernel_io_claim(c))
     low = (claim.low or claim.value or 0) * (1 - TOLERANCE)
     high = (claim.high or claim.value or float("inf")) * (1 + TOLERANCE)
-    target = f"{claim.low:g}-{claim.high:g}x (±{TOLERANCE:.0%}: {low:.3g}-{high:.3g}x)"
+    if claim.low is not None and claim.high is not None:
+        claimed = f"{claim.low:g}-{claim.high:g}x"
+    elif claim.value is not None:
+        claimed = f"{claim.value:g}x"
+    else:
+        claimed = f"> {claim.low:g}x" if claim.low is not None else f"< {claim.high:g}x"
+    target = f"{claimed} (±{TOLERANCE:.0%}: {low:.3g}-{high:.3g}x)"
     relations: list[Relation] = []
-    pairs = [("runc", "runsc"), ("containerd", "containerd-runsc"), ("runc", "microvm")]
-    for container, sandbox in pairs:
-        for metric in ("epoll_pingpong", "io_uring_nop"):
+    for container, sandbox in KERNEL_IO_PAIRS:
+        for metric in KERNEL_IO_METRICS:
             name = f"{container} vs {sandbox}, {metric}"
             a, b = results.get(container), results.get(sandbox)
             if a is None or b is None or a.status != "measured" or b.status != "measured":
@@ -462,32 +462,34 @@ def kernel_io_verdict(results: Mapping[str, OverheadResult], kb: Any = None) -> 
         verdict=overall, why=_why(relations, overall), relations=tuple(relations))
 
 
+def gpu_performance_why(claim: Any, results: Mapping[str, OverheadResult]) -> str:
+    """Why a '% of native' GPU claim is not measurable here, with the CPU loop's figure of the
+    claim's runtime as a reference (CPU-bound, not GPU)."""
+    from pathlib import Path
+
+    refs = []
+    for backend in SUBJECT_BACKENDS.get(claim.subject, ()):
+        result = results.get(backend)
+        metric = result.metric("cpu") if result is not None else None
+        if metric is not None and metric.slowdown is not None:
+            refs.append(f"{backend}: CPU loop at {100 / metric.slowdown.value:.0f}% of native "
+                        f"(95% CI {100 / metric.slowdown.high:.0f}-{100 / metric.slowdown.low:.0f}%)"
+                        + (" [emulated]" if result is not None and result.emulated else ""))
+    gpu = any(Path("/dev").glob("nvidia[0-9]*")) or Path("/dev/dri/renderD128").exists()
+    why = "GPU workload performance vs native: rtadvisor's bench runs no GPU workload" + (
+        "" if gpu else " (and this node has no GPU)")
+    if refs:
+        why += "; reference only (CPU-bound, not GPU): " + "; ".join(refs)
+    return why
+
+
 def gpu_performance_verdicts(results: Mapping[str, OverheadResult], kb: Any = None) -> list[ClaimVerdict]:
     """The '% of native' GPU claims: not measurable without a GPU; the CPU loop is a reference only."""
     kb = kb or _kb()
-    out: list[ClaimVerdict] = []
-    for claim in kb.claims:
-        if claim.metric != "performance":
-            continue
-        refs = []
-        for backend in SUBJECT_BACKENDS.get(claim.subject, ()) or (("microvm",) if claim.subject == "vm" else ()):
-            result = results.get(backend)
-            metric = result.metric("cpu") if result is not None else None
-            if metric is not None and metric.slowdown is not None:
-                refs.append(f"{backend}: CPU loop at {100 / metric.slowdown.value:.0f}% of native "
-                            f"(95% CI {100 / metric.slowdown.high:.0f}-{100 / metric.slowdown.low:.0f}%)"
-                            + (" [emulated]" if result is not None and result.emulated else ""))
-        from pathlib import Path
-
-        gpu = any(Path("/dev").glob("nvidia[0-9]*")) or Path("/dev/dri/renderD128").exists()
-        why = "GPU workload performance vs native: rtadvisor's bench runs no GPU workload" + (
-            "" if gpu else " (and this node has no GPU)")
-        if refs:
-            why += "; reference only (CPU-bound, not GPU): " + "; ".join(refs)
-        out.append(ClaimVerdict(id=claim.id, kind="overhead", source=claim.source, text=claim.text,
-                                claims=(claim.id,), basis="GPU passthrough performance relative to native",
-                                verdict="not measurable here", why=why))
-    return out
+    return [ClaimVerdict(id=claim.id, kind="overhead", source=claim.source, text=claim.text, claims=(claim.id,),
+                         basis="GPU passthrough performance relative to native", verdict="not measurable here",
+                         why=gpu_performance_why(claim, results))
+            for claim in kb.claims if claim.metric == "performance"]
 
 
 # ====================================================================================== all

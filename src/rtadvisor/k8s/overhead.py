@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from rtadvisor.model import Claim, Evidence, Measurement
+from rtadvisor.model import Claim, Evidence, Measurement, stand_ins
 
 from . import upstream as up
 from .handlers import kata
@@ -23,10 +23,23 @@ from .runtimeclass import Overhead
 
 #: Runtimes whose pods carry a fixed overhead (a sandbox kernel or a VM per pod).
 OVERHEAD_RUNTIMES = ("gvisor", "kata", "vm")
-#: Bench runtime names that *are* the runtime: runsc is gVisor (run directly or through containerd).
-#: Kata and full VMs have no entry: no backend here runs Kata (the "microvm" one is QEMU, emulated).
-MEASURED_AS: dict[str, tuple[str, ...]] = {"gvisor": ("runsc", "gvisor", "containerd-runsc"), "kata": ("kata",),
-                                           "vm": ()}
+#: Registry relations under which a backend's figure is the runtime's own (the store files such a
+#: figure under the runtime's id too). A stand-in (the emulated QEMU micro-VM for Kata or a VM) is not.
+MEASURED_RELATIONS = ("itself", "through", "same-engine")
+
+
+def _measured_as(runtime: str) -> tuple[str, ...]:
+    """The evidence names a runtime's pod overhead may be read under: the backends that measured the
+    runtime *itself* (strongest relation first: runsc itself, then runsc through containerd), then the
+    runtime's own id (where the store files those figures). Empty when none did: no backend here
+    runs Kata or a full VM (the micro-VM is a stand-in)."""
+    backends = tuple(s.backend for s in stand_ins(runtime=runtime) if s.relation in MEASURED_RELATIONS)
+    return (*backends, runtime) if backends else ()
+
+
+#: Evidence names per overhead runtime, read from the one registry (``rtadvisor.model.STAND_INS``):
+#: gvisor -> runsc, containerd-runsc, gvisor; kata and vm -> none (only a stand-in measures them).
+MEASURED_AS: dict[str, tuple[str, ...]] = {runtime: _measured_as(runtime) for runtime in OVERHEAD_RUNTIMES}
 # PSS of one idle instance first: it is the whole sandbox/VM footprint, the conservative choice for
 # a scheduling overhead (as the claims' upper bound is); the sweep's marginal cost comes second.
 MEMORY_METRICS = ("pss_mb", "per_instance_mb")

@@ -9,6 +9,11 @@ an older version is upgraded here, in one place:
   objects, ``kb_runtime`` is recomputed from the registry (version 1 recorded ``kata`` for the
   micro-VM as if it were Kata). Figures a version-1 document did not record stay empty (None):
   nothing is made up.
+* version 2 (the typed result with *reserved* ``isolation``/``overhead`` sections: generic metric
+  maps that no release filled): the sections became the measurement's own models in version 3.
+  A version-2 section keeps its runtime, status, reason and method; its generic metrics are not
+  carried over (their names are listed in the section's ``notes``); ``options.isolation`` /
+  ``options.overhead`` say whether the run had such sections at all.
 
 >>> run = read_bench_run(open("run.json").read(), source="run.json")   # doctest: +SKIP
 """
@@ -62,6 +67,9 @@ def read_bench_run(data: Mapping[str, Any] | str | bytes, source: str = "bench r
     version = document_version(data, source)
     if version == 1:
         data = upgrade_v1(data)
+        version = 2
+    if version == 2:
+        data = upgrade_v2(data)
     try:
         return BenchRun.model_validate(data)
     except ValidationError as exc:
@@ -75,6 +83,9 @@ def read_bench_result(data: Mapping[str, Any], version: int, source: str = "stor
                          f"understands ({BENCH_SCHEMA_VERSION}): upgrade rtadvisor to read it")
     if version == 1:
         data = _upgrade_result_v1(data)
+        version = 2
+    if version == 2:
+        data = _upgrade_result_v2(data)
     try:
         return BenchResult.model_validate(data)
     except ValidationError as exc:
@@ -142,7 +153,7 @@ def _upgrade_result_v1(r: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def upgrade_v1(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """A version-1 document (``host``, flat figures) as a version-2 one."""
+    """A version-1 document (``host``, flat figures) as a version-2 one (then upgraded to the current)."""
     raw_host = doc.get("host")
     host: Mapping[str, Any] = raw_host if isinstance(raw_host, Mapping) else {}
     hostname = str(host.get("hostname") or "unknown")
@@ -172,6 +183,47 @@ def upgrade_v1(doc: Mapping[str, Any]) -> dict[str, Any]:
         stamp = "".join(ch for ch in started[:19] if ch.isdigit())
         run_id = f"{stamp[:8]}T{stamp[8:14]}Z-{digest}" if len(stamp) >= 14 else f"v1-{digest}"
     return {
-        "schema_version": BENCH_SCHEMA_VERSION, "run_id": run_id, "started": started,
+        "schema_version": 2, "run_id": run_id, "started": started,
         "node": node, "options": settings, "results": results,
     }
+
+
+# ------------------------------------------------------------------------------- version 2 -> 3
+
+_SECTION_STATUSES = ("measured", "not measurable", "not supported", "error")
+
+
+def _upgrade_section_v2(section: Any, runtime: str) -> dict[str, Any] | None:
+    if not isinstance(section, Mapping):
+        return None
+    status = section.get("status") if section.get("status") in _SECTION_STATUSES else "measured"
+    out: dict[str, Any] = {"runtime": runtime, "status": status, "method": str(section.get("method") or "")}
+    if section.get("reason"):
+        out["reason"] = str(section["reason"])
+    elif status != "measured":
+        out["reason"] = "no reason recorded (version-2 document)"
+    metrics = section.get("metrics")
+    names = sorted(str(k) for k in metrics) if isinstance(metrics, Mapping) else []
+    if names:
+        out["notes"] = [(f"upgraded from a version-2 document: its generic metrics ({', '.join(names)}) are not "
+                        "carried over")]
+    return out
+
+
+def _upgrade_result_v2(r: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(r)
+    runtime = str(r.get("runtime") or "")
+    for key in ("isolation", "overhead"):
+        out[key] = _upgrade_section_v2(r.get(key), runtime)
+    return out
+
+
+def upgrade_v2(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A version-2 document as a version-3 one: the reserved sections in the measurement's shape,
+    and options saying whether the run measured isolation/overhead at all."""
+    results = [_upgrade_result_v2(r) if isinstance(r, Mapping) else r for r in doc.get("results") or ()]
+    raw_options = doc.get("options")
+    options = dict(raw_options) if isinstance(raw_options, Mapping) else {}
+    for key in ("isolation", "overhead"):
+        options.setdefault(key, any(isinstance(r, Mapping) and r.get(key) is not None for r in results))
+    return {**doc, "schema_version": BENCH_SCHEMA_VERSION, "options": options, "results": results}

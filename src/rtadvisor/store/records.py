@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from rtadvisor.model import BenchResult, Measurement, NodeInfo, stand_ins
+from rtadvisor.model import BenchResult, Measurement, NodeInfo, isolation_overhead_figures, stand_ins
 
 #: Version of the database schema (table ``schema_version``; the migrations keep it in step with
 #: their revisions, see :mod:`rtadvisor.store.migrate`). A store with a newer one is refused.
@@ -79,6 +79,9 @@ def extract_measurements(result: BenchResult) -> list[dict[str, Any]]:
     add("artifact_bytes", result.artifact_bytes, 1, method.get("artifact", ""))
     if result.density is not None:
         add("density", result.density.value, 1, f"bound by {result.density.bound_by}; " + method.get("density", ""))
+    # isolation and overhead (model.EVIDENCE_METRICS: isolation.*, overhead.*_ratio, io_uring_supported)
+    rows += [{"metric": f.metric, "value": f.value, "unit": f.unit, "n": f.n, "method": f.method}
+             for f in isolation_overhead_figures(result)]
     return rows
 
 

@@ -34,6 +34,8 @@ from rtadvisor.model import (
     DoctorReport,
     Evidence,
     GeneratedBundle,
+    IsolationOverheadView,
+    OrderVerdict,
     Preset,
     RelationNetwork,
     RunSummary,
@@ -291,6 +293,21 @@ def create_app(db: str | None = None, *, settings: WebSettings | None = None) ->
     def verdicts() -> tuple[ClaimVerdict, ...]:
         """Every claim with the closest measurement and a verdict (``rtadvisor claims --json``'s ``claims``)."""
         return use.check_claims(store)
+
+    @api.get("/api/verdicts/orders", response_model=list[OrderVerdict], responses=COMMON_RESPONSES,
+             tags=["evidence"])
+    def order_verdicts() -> tuple[OrderVerdict, ...]:
+        """The claimed isolation and overhead orders (isolation ratings, S-network's layer orders, the
+        kernel-I/O speedup, the GPU claims) judged on this node (``rtadvisor claims --json``'s ``orders``)."""
+        return use.order_verdicts(store)
+
+    @api.get("/api/isolation", response_model=IsolationOverheadView, responses=COMMON_RESPONSES, tags=["evidence"])
+    def isolation() -> IsolationOverheadView:
+        """This node's measured isolation (host-kernel exposure) and steady-state overhead per runtime,
+        with the verdicts on the claimed orders (the page's isolation/overhead view). Nothing stored:
+        ``available`` is false and ``reason`` says why."""
+        result = use.isolation_overhead(store)
+        return result.model_copy(update={"reason": redact(result.reason)}) if result.reason else result
 
     @api.get("/api/compare", response_model=Comparison, responses=COMMON_RESPONSES, tags=["evidence"])
     def comparison() -> Comparison:

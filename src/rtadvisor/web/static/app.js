@@ -606,6 +606,119 @@
         RT.h("td", { class: "why", "data-label": "why" }, v.why))))));
   }
 
+  // ------------------------------------------------------------------ isolation and overhead
+
+  function verdictBadge(verdict) {
+    return badge(verdict, "verdict v-" + verdict.replace(/\s+/g, "-"));
+  }
+
+  function stat(iv, unit) {
+    if (!iv) return "–";
+    return `${RT.fmt(iv.value)}${unit || ""} [${RT.fmt(iv.low)}–${RT.fmt(iv.high)}]`;
+  }
+
+  function ordersTable(verdicts) {
+    const cols = ["claim", "source", "verdict", "why, with the figures"];
+    return RT.h("table", { class: "trace verdicts orders stack" },
+      RT.h("caption", { class: "visually-hidden" }, "Claimed isolation and overhead orders judged on this node"),
+      RT.h("thead", {}, RT.h("tr", {}, cols.map((t) => RT.h("th", { scope: "col" }, t)))),
+      RT.h("tbody", {}, verdicts.map((v) => RT.h("tr", { "data-verdict": v.verdict, "data-id": v.id },
+        RT.h("td", { "data-label": "claim" }, RT.h("b", {}, v.id), RT.h("span", { class: "sub" }, v.text)),
+        RT.h("td", { "data-label": "source" }, badge(v.source, "tag")),
+        RT.h("td", { "data-label": "verdict" }, verdictBadge(v.verdict)),
+        RT.h("td", { class: "why", "data-label": "why" }, v.why,
+          v.relations && v.relations.length ? RT.h("details", { class: "relations-box" },
+            RT.h("summary", {}, `The ${v.relations.length} relation(s) and their figures`),
+            RT.h("ul", { class: "relations" }, v.relations.map((r) =>
+              RT.h("li", { "data-verdict": r.verdict }, RT.h("b", {}, r.claim), `: ${r.verdict} — ${r.figures}`,
+                r.caveats && r.caveats.length ? ` (${r.caveats.join("; ")})` : null)))) : null)))));
+  }
+
+  function exposureTable(rows) {
+    const cols = ["runtime", "sandbox creation: host calls (distinct)", "workload: host calls (distinct)",
+      "workload's own call", "host processes without seccomp", "kernel functions"];
+    return RT.h("div", { class: "scroll-x", tabindex: "0", role: "region", "aria-label": "Host-kernel exposure table" },
+      RT.h("table", { class: "trace measured exposure stack" },
+        RT.h("thead", {}, RT.h("tr", {}, cols.map((t) => RT.h("th", { scope: "col" }, t)))),
+        RT.h("tbody", {}, rows.filter((r) => r.isolation).map((r) => {
+          const iso = r.isolation;
+          const label = RT.h("td", { "data-label": "runtime" }, RT.h("b", {}, r.runtime),
+            r.emulated ? RT.h("span", { class: "sub" }, "emulated (TCG)") : null);
+          if (iso.status !== "measured") {
+            return RT.h("tr", { "data-runtime": r.runtime }, label,
+              RT.h("td", { "data-label": "status" }, `${iso.status}: ${iso.reason || ""}`),
+              RT.h("td", {}), RT.h("td", {}), RT.h("td", {}), RT.h("td", {}));
+          }
+          const win = (name) => (iso.windows || []).find((w) => w.name === name);
+          const cell = (w) => (w ? `${w.syscalls} (${w.distinct})` : "–");
+          const unconfined = (iso.confinement || []).filter((c) => c.seccomp !== "filter" && c.seccomp !== "strict").length;
+          const fn = iso.kernel_functions;
+          return RT.h("tr", { "data-runtime": r.runtime }, label,
+            RT.h("td", { class: "mono", "data-label": "sandbox creation" }, cell(win("startup") || win("lifecycle"))),
+            RT.h("td", { class: "mono", "data-label": "workload" }, cell(win("workload"))),
+            RT.h("td", { "data-label": "workload's own call" }, iso.pass_through ? iso.pass_through.outcome : "–"),
+            RT.h("td", { class: "mono", "data-label": "without seccomp" }, `${unconfined} of ${(iso.confinement || []).length}`),
+            RT.h("td", { "data-label": "kernel functions" }, fn && fn.status === "measured" ? String(fn.distinct) : "not measurable"));
+        }))));
+  }
+
+  function overheadTable(rows) {
+    const names = [];
+    for (const r of rows) for (const m of (r.overhead && r.overhead.metrics) || []) if (!names.includes(m.name)) names.push(m.name);
+    const cols = ["runtime", ...names];
+    return RT.h("div", { class: "scroll-x", tabindex: "0", role: "region", "aria-label": "Steady-state overhead table" },
+      RT.h("table", { class: "trace measured overhead stack" },
+        RT.h("thead", {}, RT.h("tr", {}, cols.map((t) => RT.h("th", { scope: "col" }, t)))),
+        RT.h("tbody", {}, rows.filter((r) => r.overhead).map((r) => {
+          const o = r.overhead;
+          const label = RT.h("td", { "data-label": "runtime" }, RT.h("b", {}, r.runtime),
+            o.emulated ? RT.h("span", { class: "sub" }, "emulated (TCG)") : null);
+          if (o.status !== "measured") {
+            return RT.h("tr", { "data-runtime": r.runtime }, label,
+              RT.h("td", { "data-label": "status" }, `${o.status}: ${o.reason || ""}`), ...names.slice(1).map(() => RT.h("td", {})));
+          }
+          return RT.h("tr", { "data-runtime": r.runtime }, label, ...names.map((name) => {
+            const m = (o.metrics || []).find((x) => x.name === name);
+            if (!m) return RT.h("td", { "data-label": name }, "–");
+            if (m.status !== "measured") return RT.h("td", { "data-label": name, title: m.reason || "" }, m.status);
+            const missed = m.target_met === false;
+            const text = m.slowdown ? stat(m.slowdown, "×") : `${stat(m.median)} ${m.unit || ""}`;
+            return RT.h("td", { class: "mono" + (missed ? " missed" : ""), "data-label": name, title: m.ci_note || m.note || "" },
+              text, RT.h("span", { class: "sub" }, `n=${m.n}` + (m.ci_half_width_pct != null ? `, ±${RT.num(m.ci_half_width_pct)}%` : "") +
+                (missed ? " (target missed)" : "") + (m.note ? " *" : "")));
+          }));
+        }))));
+  }
+
+  async function loadIsolation() {
+    const status = RT.clear($("#isolation-status"));
+    const orders = RT.clear($("#isolation-orders"));
+    const exposure = RT.clear($("#isolation-exposure"));
+    const overhead = RT.clear($("#isolation-overhead"));
+    let view;
+    try {
+      view = await RT.api("/api/isolation");
+    } catch (err) {
+      status.appendChild(RT.h("div", { class: "unavailable" }, err.message));
+      return;
+    }
+    if (!view.available) {
+      status.appendChild(RT.h("span", { class: "unavailable" }, (view.reason || "Nothing measured yet") +
+        ". The claimed orders get verdicts once `rtadvisor bench` has measured this node."));
+      exposure.appendChild(RT.h("div", { class: "empty" }, "No isolation measured yet."));
+      overhead.appendChild(RT.h("div", { class: "empty" }, "No overhead measured yet."));
+      return;
+    }
+    const first = view.runtimes[0] || {};
+    status.textContent = `Latest measurement of each runtime (e.g. ${first.runtime} on ${first.host || "this node"}, ` +
+      `${first.date}). Isolation = the host kernel's exposure: system calls of every host process of the sandbox ` +
+      "(fewer is less exposure, not a proof); overhead = slowdown against a native process run beside it (1 = native speed)." +
+      (view.kernel_functions ? ` Kernel functions: ${view.kernel_functions}.` : "");
+    orders.appendChild(ordersTable(view.verdicts || []));
+    exposure.appendChild(exposureTable(view.runtimes));
+    overhead.appendChild(overheadTable(view.runtimes));
+  }
+
   async function loadNetwork() {
     try {
       const net = await RT.api("/api/network");
@@ -709,7 +822,7 @@
     } catch (err) {
       showError(err);
     }
-    await Promise.all([runtimes, loadTree(), loadComparison(), loadNetwork(), loadVerdicts()]);
+    await Promise.all([runtimes, loadTree(), loadComparison(), loadNetwork(), loadVerdicts(), loadIsolation()]);
     document.body.setAttribute("data-ready", "true");
   }
 
