@@ -158,7 +158,7 @@ def test_idle_instances_start_and_are_cleaned_up(name: str, assets: Assets, tmp_
     workdirs = [tmp_path / str(i) for i in range(2)]
     for w in workdirs:
         w.mkdir()
-    plans = [backend.plan("idle", assets, w, instance_id=i) for w, i in zip(workdirs, ids)]
+    plans = [backend.plan("idle", assets, w, instance_id=i) for w, i in zip(workdirs, ids, strict=True)]
     with running(plans[0]) as first, running(plans[1]) as second:
         for outcome in (first, second):
             assert IDLE_READY in outcome.stdout
@@ -168,7 +168,7 @@ def test_idle_instances_start_and_are_cleaned_up(name: str, assets: Assets, tmp_
             if name == "runsc":  # the markers find the whole sandbox: Sentry and gofer
                 found = {p for marker in plan.cmdline_markers for p in processes_mentioning(marker)}
                 assert len(found) >= 2, found
-    for iid, workdir in zip(ids, workdirs):
+    for iid, workdir in zip(ids, workdirs, strict=True):
         _assert_nothing_left(iid, workdir)
 
 

@@ -117,9 +117,15 @@ EXPECTED = {
 
 
 def _bench_wasm(tmp_path: Path, module: Path, env_extra: dict[str, str]) -> tuple[dict[str, object], float, float, int]:
-    """Run ``rtadvisor bench --runtimes wasmtime --wasm MODULE``: (result, seconds, peak RSS MB, exit)."""
+    """Run ``rtadvisor bench --runtimes wasmtime --wasm MODULE``: (result, seconds, peak RSS MB, exit).
+
+    Started through tests/hostile/launch.py, a small interpreter that forks the command and waits
+    for it: Linux hands a child the RSS high-water mark of the process it was forked from (exec
+    records the old address space's peak), so a child forked straight from a long pytest session
+    would report pytest's size as its own peak."""
     import json
     import os
+    import resource
     import subprocess
     import sys
     import time
@@ -128,18 +134,17 @@ def _bench_wasm(tmp_path: Path, module: Path, env_extra: dict[str, str]) -> tupl
            "RTADVISOR_DB": str(tmp_path / "r.db"), **env_extra}
     argv = [str(Path(sys.executable).parent / "rtadvisor"), "bench", "--runtimes", "wasmtime", "--wasm", str(module),
             "--runs", "3", "--warmups", "0", "--no-store", "--json"]
+    usage_file = tmp_path / "usage.json"
+    launcher = Path(__file__).resolve().parents[1] / "hostile" / "launch.py"
     started = time.monotonic()
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out = proc.stdout.read() if proc.stdout else b""
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    # no address-space limit (wasmtime reserves guard regions far larger than it touches)
+    proc = subprocess.run([sys.executable, str(launcher), str(usage_file), str(resource.RLIM_INFINITY), "--", *argv],
+                          env=env, capture_output=True, check=False)
     elapsed = time.monotonic() - started
-    for stream in (proc.stdout, proc.stderr):
-        if stream:
-            stream.close()
-    doc = json.loads(out) if proc.returncode == 0 else {}
+    usage = json.loads(usage_file.read_text())
+    doc = json.loads(proc.stdout) if proc.returncode == 0 else {}
     results = doc.get("results") or [{}]
-    return results[0], elapsed, usage.ru_maxrss / 1024, proc.returncode
+    return results[0], elapsed, usage["maxrss_kb"] / 1024, proc.returncode
 
 
 @pytest.mark.runtime("wasmtime")
@@ -176,7 +181,7 @@ def test_ctrl_c_stops_a_guest_that_never_returns(tmp_path: Path) -> None:
     proc = subprocess.Popen([str(Path(sys.executable).parent / "rtadvisor"), "bench", "--runtimes", "wasmtime",
                              "--wasm", str(module), "--no-store"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # noqa: PLW1509
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(4)  # start-up and compile done: the guest spins in native code now
     sent = time.monotonic()
     proc.send_signal(signal.SIGINT)

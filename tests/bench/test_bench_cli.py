@@ -169,7 +169,7 @@ def test_ctrl_c_leaves_nothing_behind(tmp_path: Path) -> None:
     # A long memory sweep: SIGINT arrives while many idle instances are held.
     proc = subprocess.Popen([*RTADVISOR, "bench", "--runtimes", "native", "--runs", "2", "--warmups", "0",
                              "--sweep", "1,300", "--no-store"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, preexec_fn=_sigint_default)  # noqa: PLW1509
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_sigint_default)
     parent = psutil.Process(proc.pid)
     seen: list[psutil.Process] = []
     deadline = time.monotonic() + 60

@@ -61,7 +61,7 @@ def _wait_for(condition: object, timeout: float, what: str, proc: subprocess.Pop
 def _run(argv: list[str], env: dict[str, str], timeout: float = 120) -> tuple[int, int, str, str]:
     """Run to completion (SIGINT at its default, as in a terminal): pid, exit code, stdout, stderr."""
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=_default_sigint)  # noqa: PLW1509 - single-threaded test
+                            preexec_fn=_default_sigint)  # single-threaded test
     out, err = proc.communicate(timeout=timeout)
     return proc.pid, proc.returncode, out, err
 

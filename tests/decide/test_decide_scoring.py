@@ -8,11 +8,11 @@ import pytest
 
 from rtadvisor.decide import ahp_weights
 from rtadvisor.decide import recommend as _recommend
+from rtadvisor.errors import ProfileError
+from rtadvisor.model import Evidence, Measurement
 
 # These tests check the sources' rules as the sources state them (the `sources` rulebook).
 recommend = functools.partial(_recommend, rulebook="sources")
-from rtadvisor.errors import ProfileError
-from rtadvisor.model import Evidence, Measurement
 
 
 def _m(runtime: str, metric: str, value: float, unit: str) -> Measurement:

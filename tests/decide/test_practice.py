@@ -297,7 +297,7 @@ def test_practice_invariants(w: Workload) -> None:
     if not conflicted:
         assert art in KB.runtime(d.runtime).executes  # only a runtime that executes the artifact
     if w.host_access:
-        assert d.runtime in CONTAINERS or w.artifact is not None and art != "oci-image"
+        assert d.runtime in CONTAINERS or (w.artifact is not None and art != "oci-image")
     elif (w.untrusted_code or w.multi_tenant) and art == "oci-image":
         assert d.runtime in SANDBOXES  # never a plain container for untrusted or tenant code
     if d.slo is not None:

@@ -364,8 +364,7 @@ def test_a_microk8s_template_merged_by_generate_renders_and_loads(tmp_path: Path
     config.write_text(rendered)
     status, types, seen = _start_and_read_cri(config)
     assert status == "ok"
-    assert types == {name: "io.containerd.runc.v2" for name in ("runc", "nvidia-container-runtime", "crun",
-                                                                  "crun-wasmedge")}
+    assert types == dict.fromkeys(("runc", "nvidia-container-runtime", "crun", "crun-wasmedge"), "io.containerd.runc.v2")
     assert "DefaultRuntimeName:runc" in seen
 
 

@@ -78,7 +78,7 @@ class AgentProcess:
         # give the agent the default disposition, as a terminal would
         self.proc = subprocess.Popen([*(prefix or []), RTADVISOR, "agent", *args], stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True, env=env,
-                                     preexec_fn=_sigint_default)  # noqa: PLW1509 - async-signal-safe
+                                     preexec_fn=_sigint_default)  # async-signal-safe
         self.lines: list[str] = []
         self._changed = threading.Condition()
         self._reader = threading.Thread(target=self._read, daemon=True)

@@ -308,7 +308,7 @@ def test_image_reference_grammar(name: str, tag: str, ok: bool) -> None:
     if ok:
         assert b.check_ref(name, tag) == f"{name}:{tag}"
     else:
-        with pytest.raises(InputError, match="--name|--tag"):
+        with pytest.raises(InputError, match=r"--name|--tag"):
             b.check_ref(name, tag)
 
 

@@ -205,13 +205,13 @@ def test_image_references_kubelet_pulls_are_accepted(image: str) -> None:
     "nginx@sha256:short", "/nginx", "nginx/", "a//b", "x/" + "a" * 300,
 ])
 def test_image_references_that_are_not_are_refused(image: str) -> None:
-    with pytest.raises(InputError, match="^--image: "):
+    with pytest.raises(InputError, match=r"^--image: "):
         build_bundle(GenerateRequest(runtimes=("runc",), image=image))
 
 
 def test_a_given_containerd_config_is_checked_even_when_nothing_is_merged() -> None:
     """K3s configures crun itself, so nothing is merged into the template; a broken one is still named."""
-    with pytest.raises(ctd.ConfigError, match="^t.tmpl: plugins: expected a table, found an integer"):
+    with pytest.raises(ctd.ConfigError, match=r"^t\.tmpl: plugins: expected a table, found an integer"):
         build_bundle(GenerateRequest(runtimes=("crun",), distro="k3s", existing_config='{{ template "base" . }}\n'
                                      "plugins = 5\n", existing_config_name="t.tmpl"))
 

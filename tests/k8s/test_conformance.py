@@ -173,7 +173,7 @@ def test_microk8s_merge_keeps_every_placeholder() -> None:
     merged = b.files[f["file"]]
     before = re.findall(r"\$\{\w+\}", src)
     after = re.findall(r"\$\{\w+\}", merged)
-    assert sorted(after) == sorted(before + ["${RUNTIME_TYPE}"])  # all kept, one added (crun-wasmedge)
+    assert sorted(after) == sorted([*before, "${RUNTIME_TYPE}"])  # all kept, one added (crun-wasmedge)
     assert merged.startswith(src.split("[plugins")[0])
     doc = tomlkit.parse(merged).unwrap()
     cri = doc["plugins"]["io.containerd.grpc.v1.cri"]["containerd"]

@@ -98,7 +98,7 @@ def test_merge_reads_version_3_from_the_file() -> None:
 
 
 def test_merge_refuses_v2_keys_in_a_v3_file() -> None:
-    with pytest.raises(ctd.ConfigError, match="version 3 .*version 2 keys"):
+    with pytest.raises(ctd.ConfigError, match=r"version 3 .*version 2 keys"):
         ctd.merge_runtimes(fixture("containerd-v3-with-v2-keys.toml"), [CRUN])
 
 
@@ -151,7 +151,7 @@ def test_snippet_has_no_version_line_and_appends_cleanly() -> None:
 
 
 def test_merge_rejects_invalid_toml_naming_the_file() -> None:
-    with pytest.raises(ctd.ConfigError, match="my.toml: not valid TOML") as info:
+    with pytest.raises(ctd.ConfigError, match=r"my\.toml: not valid TOML") as info:
         ctd.merge_runtimes("version = 2\n[plugins\n", [CRUN], where="my.toml")
     assert info.value.exit_code == 2  # the user's file: bad input, not a generator failure
 

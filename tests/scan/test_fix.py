@@ -118,7 +118,7 @@ def test_not_fixed_when_it_would_break_or_weaken(corpus_copy: Path, fixed_engine
     plugins = next(f for f in helm.findings if f.name == "release-podinfo-plugins")
     # the team's stronger runtime is a choice, reported as such and never weakened by --fix
     assert plugins.status == "choice" and not plugins.fixable and "isolates more strongly" in (plugins.fix_note or "")
-    assert fix_files(edge.findings + [plugins]) == []
+    assert fix_files([*edge.findings, plugins]) == []
 
 
 def test_flow_style_spec_is_reported_not_mangled(tmp_path: Path, fixed_engine) -> None:

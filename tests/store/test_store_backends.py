@@ -65,7 +65,7 @@ def test_racing_saves_of_one_run_store_it_once(store_url: str) -> None:
             with ResultStore.open(store_url) as store:
                 barrier.wait()
                 store.save(run)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:  # reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=save) for _ in range(6)]

@@ -108,7 +108,7 @@ def test_page_view_with_measurements(browser: Any, stored_db: str, sclient: Test
         assert exposure == NINE
         assert "emulated (TCG)" in page.inner_text("#isolation-exposure tr[data-runtime=microvm]")
         overhead = page.inner_text("#isolation-overhead tr[data-runtime=runsc]")
-        assert "×" in overhead and "n=" in overhead
+        assert "\N{MULTIPLICATION SIGN}" in overhead and "n=" in overhead
         assert "not expressible" in page.inner_text("#isolation-overhead tr[data-runtime=wasmtime]")
         assert "not comparable" in page.inner_text("#isolation-overhead tr[data-runtime=microvm]")
         assert "Latest measurement" in page.inner_text("#isolation-status")

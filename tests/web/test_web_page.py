@@ -220,8 +220,8 @@ def test_relation_network_is_interactive(page_run: PageRun, client: TestClient) 
     assert box is not None
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     assert "selected" in (node.get_attribute("class") or "")
-    neighbours = {l["target"] for l in net["links"] if l["source"] == "A5"} | {
-        l["source"] for l in net["links"] if l["target"] == "A5"}
+    neighbours = {link["target"] for link in net["links"] if link["source"] == "A5"} | {
+        link["source"] for link in net["links"] if link["target"] == "A5"}
     dimmed = set(page.eval_on_selector_all("#network .gnode.dim", "els => els.map(e => e.dataset.id)"))
     assert dimmed == {n["id"] for n in net["nodes"]} - neighbours - {"A5"}
     assert "A5" in page.inner_text("#network-info")

@@ -54,10 +54,7 @@ def load_decision(source: str) -> dict[str, Any]:
     from rtadvisor import safeio
 
     where = decision_label(source)
-    if source == "-":
-        raw = safeio.read_stdin(what=where)
-    else:
-        raw = safeio.read_text(Path(source), what="decision")
+    raw = safeio.read_stdin(what=where) if source == "-" else safeio.read_text(Path(source), what="decision")
     data = safeio.load_json(raw, where=where)
     if not isinstance(data, dict):
         kinds = {list: "a list", str: "a string", type(None): "null", bool: "a boolean", int: "a number",

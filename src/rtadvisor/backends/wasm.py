@@ -213,7 +213,7 @@ def _wasmtime_version() -> str | None:
         from importlib.metadata import version
 
         return version("wasmtime")
-    except Exception:  # noqa: BLE001 - metadata missing just means "unknown"
+    except Exception:  # metadata missing just means "unknown"
         return None
 
 

@@ -42,7 +42,7 @@ def run_order(names: Sequence[str]) -> list[str]:
     def is_vm(name: str) -> bool:
         try:
             return backends.get(name).family == "vm"
-        except Exception:  # noqa: BLE001 - an unknown name is reported as unavailable, in place
+        except Exception:  # an unknown name is reported as unavailable, in place
             return False
 
     return [n for n in names if not is_vm(n)] + [n for n in names if is_vm(n)]

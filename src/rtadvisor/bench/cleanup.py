@@ -382,7 +382,7 @@ def sweep_stale(dry_run: bool = False, *, extra_roots: Iterable[Path] = ()) -> l
                 from rtadvisor.backends.containerd import remove_namespace_leftovers
 
                 remove_namespace_leftovers(ns, found.addresses.get(ns, ""))
-            except Exception as exc:  # noqa: BLE001 - report, never stop the sweep
+            except Exception as exc:  # report, never stop the sweep
                 error = f"{type(exc).__name__}: {exc}"
         report.append(Leftover("containerd-state", f"{RUN_CONTAINERD}/runc/{ns} and its shim sockets, FIFOs",
                                owner, not dry_run and error is None, error))

@@ -121,7 +121,7 @@ def read_confinement(pid: int, role: Role, *, exe: str | None = None) -> Confine
     return Confinement(
         pid=pid, comm=get.get("Name", "?"), exe=exe or _exe(pid), role=role,
         uid=int(get["Uid"].split()[1]) if get.get("Uid") else None,
-        seccomp=_SECCOMP.get(get.get("Seccomp", ""), None),  # type: ignore[arg-type]
+        seccomp=_SECCOMP.get(get.get("Seccomp", "")),  # type: ignore[arg-type]
         seccomp_filters=int(filters) if filters and filters.isdigit() else None,
         no_new_privs=get.get("NoNewPrivs") == "1" if "NoNewPrivs" in get else None,
         capabilities=decode_capabilities(cap_eff),

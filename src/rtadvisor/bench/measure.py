@@ -153,7 +153,7 @@ class Tracer(contextlib.AbstractContextManager["Tracer"]):
         self.fs = TraceFS()
         self.buffer_kb = buffer_kb
         self.instance: TraceInstance | None = None
-        self._function_refusal: str | None | bool = False  # False: not asked yet
+        self._function_refusal: str | bool | None = False  # False: not asked yet
 
     def __enter__(self) -> Self:
         self.fs.__enter__()
@@ -230,7 +230,7 @@ class _Lines:
                 at = text.find(PREFIX)
                 if at < 0:
                     if text.strip():
-                        self.raw = (self.raw + [text.strip()])[-8:]
+                        self.raw = ([*self.raw, text.strip()])[-8:]
                     continue
                 try:
                     value = json.loads(text[at + len(PREFIX):])
@@ -667,7 +667,7 @@ def _in_process(module: Path, scratch: Path | None, options: MeasureOptions, tra
             return
         try:
             handle_stdout(data)
-        except BaseException as exc:  # noqa: BLE001 - re-raised below, after the engine returned
+        except BaseException as exc:  # re-raised below, after the engine returned
             raised.append(exc)
             close_writer()
 

@@ -88,9 +88,9 @@ def register(app: typer.Typer) -> None:
                                             help="Paired rounds per overhead benchmark at least (1-50)."),
         overhead_max_rounds: int = typer.Option(_D.overhead_max_rounds, "--overhead-max-rounds",
                                                 help="Paired rounds per overhead benchmark at most (up to 500)."),
-        wasm: Path | None = typer.Option(None, "--wasm", help="Time (and trace) your own WASI module instead of hello."),  # noqa: B008
-        oci_layout: Path | None = typer.Option(None, "--oci-layout", help="Your OCI image layout (dir or tar)."),  # noqa: B008
-        rootfs: Path | None = typer.Option(None, "--rootfs", help="Your root filesystem directory."),  # noqa: B008
+        wasm: Path | None = typer.Option(None, "--wasm", help="Time (and trace) your own WASI module instead of hello."),
+        oci_layout: Path | None = typer.Option(None, "--oci-layout", help="Your OCI image layout (dir or tar)."),
+        rootfs: Path | None = typer.Option(None, "--rootfs", help="Your root filesystem directory."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout."),
         db: str | None = typer.Option(None, "--db", help=DB_HELP),
         no_store: bool = typer.Option(False, "--no-store", help="Do not store the results."),
@@ -214,7 +214,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def report(
         run_id: str = typer.Option("latest", "--run", help="Run to report (default: the latest)."),
-        html_file: Path | None = typer.Option(None, "--html", help="Also write a self-contained HTML report here."),  # noqa: B008
+        html_file: Path | None = typer.Option(None, "--html", help="Also write a self-contained HTML report here."),
         db: str | None = typer.Option(None, "--db", help=DB_HELP),
     ) -> None:
         """Tables of a stored bench run (start-up, memory, isolation, overhead), claims vs measurements,

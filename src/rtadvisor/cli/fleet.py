@@ -187,7 +187,7 @@ def render(report: FleetReport, *, show_nodes: bool) -> None:
     if show_nodes:
         table = Table(title="Nodes (newest run of each)", title_justify="left")
         for col in ("node", "pool", "age", "kernel", "kvm", "usable backends"):
-            table.add_column(col, no_wrap=col not in ("usable backends",))
+            table.add_column(col, no_wrap=col != "usable backends")
         for n in report.nodes:
             age = _age(n.age_s) + (" [yellow]stale[/]" if n.stale else "")
             kvm = n.kvm + ("" if n.kvm_linux_guests is None else " (Linux guests)" if n.kvm_linux_guests

@@ -129,7 +129,7 @@ def render_verdict(decision: Decision) -> None:
     if d.next_steps:
         console.print("[bold]To adopt it[/]")
         for st in d.next_steps:
-            style = "red" if st.kind in ("slo",) else ""
+            style = "red" if st.kind == "slo" else ""
             text = f"  - \\[{st.kind}] {escape(st.text)}"
             console.print(f"[{style}]{text}[/]" if style else text)
     if d.other_rulebook is not None:

@@ -160,7 +160,7 @@ def node_virtualization(evidence: Evidence | None) -> tuple[bool, str] | None:
     if evidence is None:
         return None
     facts = evidence.host if isinstance(evidence.host, Mapping) else {}
-    where = facts.get("pool") and f"pool {facts['pool']}" or facts.get("hostname") or "the measured node"
+    where = (facts.get("pool") and f"pool {facts['pool']}") or facts.get("hostname") or "the measured node"
     linux_guests = facts.get("kvm_linux_guests")
     if isinstance(linux_guests, bool):
         kvm = facts.get("kvm", "kvm")

@@ -115,13 +115,13 @@ def _kb_hits(text: str) -> list[Diagnosis]:
         base = kb.load()
         hits = base.find_troubleshooting(text)
         commands = {d.id: d.command for d in getattr(base.troubleshooting, "diagnostics", ())}
-    except Exception:  # noqa: BLE001 - a broken knowledge base must not hide the doctor's own table
+    except Exception:  # a broken knowledge base must not hide the doctor's own table
         return []
     out = []
     for hit in hits:
         e = hit.entry
         checks = tuple(commands.get(d, d) for d in getattr(e, "diagnostics", ()) or ())
-        out.append(Diagnosis(e.id, e.symptom, e.root_cause, checks + ("rtadvisor doctor",), e.fix,
+        out.append(Diagnosis(e.id, e.symptom, e.root_cause, (*checks, "rtadvisor doctor"), e.fix,
                              getattr(hit, "source", "S-wasm"), float(hit.score)))
     return out
 

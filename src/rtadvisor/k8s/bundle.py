@@ -159,7 +159,7 @@ def _containerd_files(req: GenerateRequest, handlers: tuple[Handler, ...],
     if preset.extends_base:
         to_configure = others
     else:
-        to_configure = [RUNC] + others if others else list(own)
+        to_configure = [RUNC, *others] if others else list(own)
     files: dict[str, str] = {}
     info: dict[str, Any] = {"distro": preset.distro, "restart": preset.restart, "files": []}
     if req.existing_config is not None:
@@ -321,7 +321,7 @@ def build_bundle(req: GenerateRequest) -> Bundle:
                 raise ManifestError(f"{req.manifest_name}: {str(exc).removeprefix(manifest_out + ': ')}") from exc
     files[manifest_out] = patched.text
     json_patches: dict[str, list[dict[str, Any]]] = {}
-    for before, after in zip(patched.originals, patched.documents):
+    for before, after in zip(patched.originals, patched.documents, strict=False):
         if isinstance(before, dict) and before.get("kind"):
             ops = json_patch(before, after)
             if ops:
@@ -361,7 +361,7 @@ def build_bundle(req: GenerateRequest) -> Bundle:
         "containerd": ctd_info,
         "patch": {"runtimeClassName": patch.runtime_class, "annotations": patch.annotations,
                   "resources": patch.resources, "env": patch.env, "changes": list(patched.changes)},
-        "files": sorted(files) + ["NOTES.md", "rtadvisor-generate.json"],
+        "files": [*sorted(files), "NOTES.md", "rtadvisor-generate.json"],
     }
     files["NOTES.md"] = _notes(summary, req)
     files["rtadvisor-generate.json"] = json.dumps(summary, indent=2) + "\n"

@@ -183,7 +183,7 @@ def load_all(text: str, *, where: str) -> list[Any]:
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     try:
-        return [d for d in _yaml().load_all(text)]
+        return list(_yaml().load_all(text))
     except MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else "?"
         raise ManifestError(f"{where}:{line}: not valid YAML: {exc.problem}") from exc

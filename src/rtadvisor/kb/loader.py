@@ -248,7 +248,7 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 def _read(path: Path) -> Any:
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506 - a safe loader
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # a safe loader
     except OSError as exc:
         raise KnowledgeBaseError(f"{path.name}: cannot read: {exc.strerror}") from exc
     except yaml.YAMLError as exc:
@@ -442,7 +442,7 @@ def _load_cached(data_dir: str) -> KnowledgeBase:
         path, key = cache
         try:
             with path.open("rb") as fh:
-                stored_key, kb = pickle.load(fh)  # noqa: S301 - our own file, keyed by the data it came from
+                stored_key, kb = pickle.load(fh)  # our own file, keyed by the data it came from
             if stored_key == key and isinstance(kb, KnowledgeBase):
                 return kb
         except (OSError, EOFError, pickle.PickleError, AttributeError, ImportError, TypeError, ValueError):

@@ -24,7 +24,7 @@ class KbTable:
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d["rows"] = [dict(zip(self.columns, r)) for r in self.rows]
+        d["rows"] = [dict(zip(self.columns, r, strict=True)) for r in self.rows]
         d["columns"] = list(self.columns)
         return d
 

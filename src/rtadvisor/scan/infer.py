@@ -45,15 +45,15 @@ _NOT_GPU = re.compile(r"(xilinx|fpga|rdma|sriov_net|mlnx|hca|nic)", re.IGNORECAS
 # intel.com/intel_sriov_netdevice, rdma/hca_shared_devices_a, smarter-devices/ttyUSB0,
 # squat.ai/serial, qat.intel.com/generic, fpga.intel.com/af-..., xilinx.com/fpga-...).
 _RESOURCE_DEVICES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"qat", re.I), "qat"),
-    (re.compile(r"fpga|xilinx|\baf-|arria|stratix|agilex", re.I), "fpga"),
-    (re.compile(r"dpdk|uio", re.I), "dpdk"),
-    (re.compile(r"rdma|hca|infiniband|\bib\d|mlnx_ib|roce", re.I), "rdma"),
-    (re.compile(r"sriov|sr-iov|_vf\b|netdevice|mlxnics|\bvf\b", re.I), "sriov-nic"),
-    (re.compile(r"vfio", re.I), "pci"),
-    (re.compile(r"tty(usb|acm|s\d|ama)|serial|\bcom\d", re.I), "serial"),
-    (re.compile(r"video|camera|v4l|webcam", re.I), "video"),
-    (re.compile(r"usb|hidraw|/snd\b|audio|sound|zigbee|bluetooth", re.I), "usb"),
+    (re.compile(r"qat", re.IGNORECASE), "qat"),
+    (re.compile(r"fpga|xilinx|\baf-|arria|stratix|agilex", re.IGNORECASE), "fpga"),
+    (re.compile(r"dpdk|uio", re.IGNORECASE), "dpdk"),
+    (re.compile(r"rdma|hca|infiniband|\bib\d|mlnx_ib|roce", re.IGNORECASE), "rdma"),
+    (re.compile(r"sriov|sr-iov|_vf\b|netdevice|mlxnics|\bvf\b", re.IGNORECASE), "sriov-nic"),
+    (re.compile(r"vfio", re.IGNORECASE), "pci"),
+    (re.compile(r"tty(usb|acm|s\d|ama)|serial|\bcom\d", re.IGNORECASE), "serial"),
+    (re.compile(r"video|camera|v4l|webcam", re.IGNORECASE), "video"),
+    (re.compile(r"usb|hidraw|/snd\b|audio|sound|zigbee|bluetooth", re.IGNORECASE), "usb"),
 )
 DEVICE_ORDER = ("usb", "serial", "video", "pci", "sriov-nic", "rdma", "dpdk", "fpga", "qat")
 # hostPaths of a node agent: the kubelet's and the container runtime's state and sockets, the
@@ -333,7 +333,7 @@ def classify_resource(key: str) -> tuple[str, str] | None:
             return "gpu", "vgpu"
         if "sriov" in k:
             return "gpu", "sriov"
-        if "mig-" in k or "shared" in k or k.startswith("gpu.intel.com/") and ("millicores" in k or "memory" in k):
+        if "mig-" in k or "shared" in k or (k.startswith("gpu.intel.com/") and ("millicores" in k or "memory" in k)):
             return "gpu", "shared"
         return "gpu", "passthrough"
     if "gpu" in k:  # another vendor's or a renamed GPU resource (e.g. a time-sliced rename)

@@ -266,11 +266,11 @@ def _strip_label(message: str, src: Input) -> str:
 # and leaves env, probes, ports, ConfigMap data, Service specs... as unconstructed nodes.
 # ALL = construct the whole subtree.
 ALL: dict[str, Any] = {}
-_CONTAINER = {k: ALL for k in ("name", "image", "command", "args", "resources", "securityContext", "restartPolicy")}
+_CONTAINER = dict.fromkeys(("name", "image", "command", "args", "resources", "securityContext", "restartPolicy"), ALL)
 _POD_SPEC = {
     "containers": _CONTAINER,
     "initContainers": _CONTAINER,
-    **{k: ALL for k in ("volumes", "nodeSelector", "tolerations", "runtimeClassName", "hostNetwork", "hostPID", "hostIPC")},
+    **dict.fromkeys(("volumes", "nodeSelector", "tolerations", "runtimeClassName", "hostNetwork", "hostPID", "hostIPC"), ALL),
 }
 _TEMPLATE = {"metadata": ALL, "spec": _POD_SPEC}
 PROJECTIONS: dict[str, dict[str, Any]] = {
