@@ -1,8 +1,9 @@
 """The ``rtadvisor`` command: wires the layers together and talks to people.
 
 Each command family lives in its own module with a ``register(app)`` function, so that the areas
-(core, bench, deploy, scan, web) can grow independently. Heavy imports happen inside the command
-functions to keep ``rtadvisor --help`` fast.
+(core, bench, deploy, scan, web, fleet) can grow independently. A command's module is imported only
+when that command runs (:data:`COMMANDS`), and heavy imports happen inside the command functions:
+start-up is part of every answer.
 """
 
 from __future__ import annotations
@@ -15,11 +16,85 @@ import sys
 # a CLI start); the command line uses none. A user who wants one can set the variable themselves.
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
+import importlib
+from collections.abc import Iterator, MutableMapping
+from typing import Any
+
 import typer
+import typer.core
+import typer.main
 
 from rtadvisor.errors import RtadvisorError
 
-from . import bench, deploy, fleet, kb, recommend, scan, serve
+#: Every top-level command and the module (under rtadvisor.cli) whose ``register(app)`` defines it,
+#: in the order ``rtadvisor --help`` lists them. A command's module is imported when the command runs
+#: (or when the help lists them all): ``rtadvisor recommend`` does not import the bench, the web server
+#: or the fleet. tests/cli/test_cli_lazy.py checks this table against what the modules register.
+COMMANDS: dict[str, str] = {
+    "recommend": "recommend",
+    "scan": "scan",
+    "generate": "deploy",
+    "doctor": "deploy",
+    "image": "deploy",
+    "bench": "bench",
+    "prepare": "bench",
+    "report": "bench",
+    "claims": "bench",
+    "kb": "kb",
+    "serve": "serve",
+    "agent": "fleet",
+    "fleet": "fleet",
+}
+
+_loaded: dict[str, dict[str, Any]] = {}
+
+
+def load_commands(module_name: str) -> dict[str, Any]:
+    """The click commands one CLI module registers (imported and converted once per process)."""
+    if module_name not in _loaded:
+        module = importlib.import_module(f".{module_name}", __name__)
+        sub = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+        module.register(sub)
+        group = typer.main.get_group(sub)
+        _loaded[module_name] = dict(group.commands)  # type: ignore[attr-defined]
+    return _loaded[module_name]
+
+
+class _LazyCommands(MutableMapping[str, Any]):
+    """The root group's command table: names known up front, each command built on first access."""
+
+    def __init__(self) -> None:
+        self._added: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name in self._added:
+            return self._added[name]
+        if name not in COMMANDS:
+            raise KeyError(name)
+        return load_commands(COMMANDS[name])[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self._added[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._added[name]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from COMMANDS
+        yield from (n for n in self._added if n not in COMMANDS)
+
+    def __len__(self) -> int:
+        return len(set(COMMANDS) | set(self._added))
+
+
+class LazyGroup(typer.core.TyperGroup):
+    """typer's group whose commands are imported when used (typer's own suggestions, help and
+    parsing read ``self.commands``, a mapping that loads on access)."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = _LazyCommands()
+
 
 app = typer.Typer(
     name="rtadvisor",
@@ -27,17 +102,13 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=LazyGroup,
 )
-
 
 
 @app.callback()
 def _root() -> None:
     """Choose the isolation runtime for a workload, explain it, measure it, deploy it."""
-
-
-for _module in (recommend, kb, bench, deploy, scan, serve, fleet):
-    _module.register(app)
 
 
 def _strip_control(text: str) -> str:

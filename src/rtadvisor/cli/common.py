@@ -2,7 +2,7 @@
 
 Names, paths, refs and messages come from the user's files and options, so they may hold rich
 markup (``[/bold]``) or terminal control sequences (ESC). :func:`esc` makes such a value safe to
-put inside a markup string; the consoles below are a safety net for what a caller forgot: control
+put inside a markup string; the consoles (:mod:`.console`, made on first use) are a safety net for what a caller forgot: control
 characters are shown as visible escapes (``\\x1b``) instead of reaching the terminal, and a string
 whose markup does not parse is printed as plain text rather than raising after work was done.
 """
@@ -13,14 +13,13 @@ import json
 import math
 import re
 import sys
-from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.errors import MarkupError
-from rich.markup import escape as _escape_markup
-from rich.segment import Segment
-from rich.text import Text
+if TYPE_CHECKING:
+    from .console import SafeConsole
+
+    console: SafeConsole
+    err_console: SafeConsole
 
 # C0 controls but tab and newline, DEL, C1 controls (0x9b is a one-byte CSI on some terminals), and
 # the Unicode bidirectional overrides/isolates that can reorder what a reader sees ("Trojan Source").
@@ -43,30 +42,22 @@ def esc(value: object) -> str:
     >>> esc("[/bold]\\x1b[31m")
     '\\\\[/bold]\\\\x1b\\\\[31m'
     """
-    return _escape_markup(strip_control(str(value)))
+    from rich.markup import escape
+
+    return escape(strip_control(str(value)))
 
 
-class SafeConsole(Console):
-    """A rich Console that never lets a control character of the content reach the terminal and never
-    fails on markup it cannot parse (see the module docstring)."""
+def __getattr__(name: str) -> Any:
+    # rich (~30 ms of imports) is loaded when a command first prints through a console, not for
+    # `recommend --json` or `scan -f json`, which print JSON only.
+    if name in ("console", "err_console", "SafeConsole"):
+        from .console import SafeConsole
 
-    def render_str(self, text: str, **kwargs: Any) -> Text:
-        text = strip_control(text)
-        try:
-            return super().render_str(text, **kwargs)
-        except MarkupError:
-            return super().render_str(text, **{**kwargs, "markup": False})
-
-    def _render_buffer(self, buffer: Iterable[Segment]) -> str:
-        # Last line of defence for Text objects built by other layers (they bypass render_str):
-        # the content of a segment is sanitised; rich's own control segments (cursor moves) are not.
-        clean = (seg if seg.control or not _CONTROL.search(seg.text)
-                 else Segment(strip_control(seg.text), seg.style, seg.control) for seg in buffer)
-        return super()._render_buffer(clean)
-
-
-console = SafeConsole()
-err_console = SafeConsole(stderr=True)
+        globals().setdefault("SafeConsole", SafeConsole)
+        globals().setdefault("console", SafeConsole())
+        globals().setdefault("err_console", SafeConsole(stderr=True))
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def print_json(obj: Any) -> None:

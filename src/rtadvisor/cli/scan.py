@@ -50,7 +50,8 @@ def register(app: typer.Typer) -> None:
         from rtadvisor.app import scanning
         from rtadvisor.errors import InputError
 
-        from .common import console, err_console, print_json
+        from . import common
+        from .common import print_json
 
         if dry_run and not fix:
             raise InputError("--dry-run only makes sense with --fix")
@@ -62,20 +63,20 @@ def register(app: typer.Typer) -> None:
         if fix:
             for outcome in scanning.fix(result.findings, dry_run=dry_run, roots=paths):
                 for err in outcome.errors:
-                    err_console.print(f"rtadvisor: fix: {err}", markup=False, highlight=False)
+                    common.err_console.print(f"rtadvisor: fix: {err}", markup=False, highlight=False)
                     fix_failed = True
                 if outcome.changed:
                     diffs.append(outcome.diff)
                     if not dry_run:
                         for change in outcome.changes:
-                            err_console.print(f"fixed {outcome.file}: {change}", markup=False, highlight=False)
+                            common.err_console.print(f"fixed {outcome.file}: {change}", markup=False, highlight=False)
                 if outcome.changed and not dry_run:
                     fixed.update((outcome.file, d, i) for d, i in outcome.applied)
 
         if fix and dry_run:
             sys.stdout.write("".join(diffs))
             s = result.summary()
-            err_console.print(
+            common.err_console.print(
                 f"{s['workloads']} workloads: {s['mismatch']} mismatch, {s['skipped']} skipped; "
                 f"{len(diffs)} files would change (dry run, nothing written)",
                 markup=False, highlight=False,
@@ -85,7 +86,7 @@ def register(app: typer.Typer) -> None:
         elif fmt is Format.sarif:
             print_json(scanning.report_sarif(result))
         else:
-            scanning.render_table(result, console)
+            scanning.render_table(result, common.console)
 
         # Threshold: findings that --fix has just resolved no longer count.
         remaining = [f for f in result.findings if (f.file, f.doc_index, f.item_index) not in fixed]
