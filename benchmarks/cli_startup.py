@@ -32,6 +32,8 @@ import tempfile
 from datetime import UTC
 from pathlib import Path
 
+from rtadvisor.backends.base import mark_owned
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 MANIFEST = """apiVersion: apps/v1
@@ -80,7 +82,8 @@ def main() -> int:
         return 2
     rtadvisor = str(BIN / "rtadvisor")
     prepared = _as_installed()
-    with tempfile.TemporaryDirectory(prefix="rtadvisor-startup-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="rtadvisor-bench-startup-") as tmp:
+        mark_owned(Path(tmp))  # a SIGKILLed run's directory is removed by the next bench or doctor
         manifest = Path(tmp) / "web.yaml"
         manifest.write_text(MANIFEST)
         commands = {

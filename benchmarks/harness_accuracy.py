@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 
 from rtadvisor import backends
-from rtadvisor.backends.base import Assets, Command, LaunchPlan
+from rtadvisor.backends.base import Assets, Command, LaunchPlan, mark_owned
 from rtadvisor.bench.harness import Session
 
 
@@ -103,7 +103,8 @@ def main() -> int:
     assets = Assets()
     deviations: list[float] = []
     print(f"{'runtime':<26} {'harness p50 ms':>15} {'hyperfine p50 ms':>17} {'ratio':>7} {'n':>5}  command")
-    with Session() as session, tempfile.TemporaryDirectory(prefix="rtadvisor-acc-") as tmp:
+    with Session() as session, tempfile.TemporaryDirectory(prefix="rtadvisor-bench-acc-") as tmp:
+        mark_owned(Path(tmp))  # a SIGKILLed run's directory is removed by the next bench or doctor
         for name in names:
             availability = backends.probe(name)
             if not availability.usable:

@@ -24,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from hostile.runner import MAX_CPU_S, MAX_RSS_MB, load_cases, prepare_generated, run_case
+from rtadvisor.backends.base import mark_owned
 
 
 def main() -> int:
@@ -34,7 +35,8 @@ def main() -> int:
     ap.add_argument("--top", type=int, default=15, help="rows of the worst-cases table (default 15)")
     args = ap.parse_args()
     cases = [c for c in load_cases() if args.k in c.id]
-    with tempfile.TemporaryDirectory(prefix="rtadvisor-hostile-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="rtadvisor-bench-hostile-") as tmp:
+        mark_owned(Path(tmp))  # a SIGKILLed run's directory is removed by the next bench or doctor
         base = Path(tmp)
         gen = prepare_generated(base)
         with ThreadPoolExecutor(max_workers=max(1, args.j)) as pool:

@@ -170,10 +170,12 @@ def main() -> int:
     args = ap.parse_args()
 
     # Warm the engine and kb imports so the first scan round is not charged for them.
+    from rtadvisor.backends.base import mark_owned
     from rtadvisor.scan.advise import engine
 
     engine()
-    tmp = Path(tempfile.mkdtemp(prefix="rtadvisor-scan-bench-"))
+    tmp = Path(tempfile.mkdtemp(prefix="rtadvisor-bench-scan-"))
+    mark_owned(tmp)  # a SIGKILLed run's directory is removed by the next bench or doctor
     try:
         size = generate(tmp, args.n, args.seed, args.apps)
         # CPU time of this process is the primary figure: the machine may be shared, and wall time
