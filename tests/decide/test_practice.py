@@ -319,3 +319,24 @@ def test_a_scan_decision_says_what_recommend_says(w: Workload) -> None:
         assert lite.reasons[0] == full.reasons[0]
         assert {c.id for c in lite.conflicts} == {c.id for c in full.conflicts}
         assert lite.assumptions == () and lite.other_rulebook is None
+
+
+# --------------------------------------------------------------------------- what the nodes can run
+
+
+def test_no_measurement_no_measured_reason(workload: Any) -> None:
+    """Without evidence (or evidence where every runtime ran) no reason cites a measurement of usability."""
+    for ev in (None, Evidence(measurements=(), unusable={})):
+        d = recommend(workload(untrusted_code=True, isolation="strong"), evidence=ev)
+        assert "P-node-usable" not in {r.rule for r in d.reasons}, ev
+        assert not any(c.source == "measured" for r in d.reasons for c in r.cite), ev
+
+
+def test_a_runtime_the_nodes_cannot_run_is_excluded_and_the_measurement_says_why(workload: Any) -> None:
+    w = workload(untrusted_code=True, isolation="strong")
+    chosen = recommend(w).runtime
+    ev = Evidence(measurements=(), unusable={chosen: "runsc: not installed on 3 of 3 nodes of pool p"})
+    d = recommend(w, evidence=ev)
+    assert d.runtime != chosen
+    excluded = {a.runtime: a.excluded for a in d.alternatives if a.excluded}
+    assert "not installed on 3 of 3 nodes" in (excluded.get(chosen) or ""), excluded

@@ -29,7 +29,7 @@ from rtadvisor.errors import RtadvisorError
 #: Every top-level command and the module (under rtadvisor.cli) whose ``register(app)`` defines it,
 #: in the order ``rtadvisor --help`` lists them. A command's module is imported when the command runs
 #: (or when the help lists them all): ``rtadvisor recommend`` does not import the bench, the web server
-#: or the fleet. tests/cli/test_cli_lazy.py checks this table against what the modules register.
+#: or the fleet. tests/test_cli_lazy.py checks this table against what the modules register.
 COMMANDS: dict[str, str] = {
     "recommend": "recommend",
     "scan": "scan",

@@ -234,6 +234,11 @@ def register_doctor(app: typer.Typer) -> None:
                 for f in d.on_this_node:
                     _say(f"  on this node: {f.status}: {f.title}")
             return
+        if dry_run and no_cleanup:
+            from rtadvisor.errors import InputError
+
+            raise InputError("--dry-run, --no-cleanup: give one (--dry-run reports what dead runs left, "
+                             "--no-cleanup does not look for it)")
         leftovers: use.Leftovers = "skip" if no_cleanup else "report" if dry_run else "remove"
         report = use.doctor(containerd_config=containerd_config, runtimeclasses=classes, leftovers=leftovers)
         if as_json:

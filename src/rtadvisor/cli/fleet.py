@@ -12,6 +12,10 @@ from typing import TYPE_CHECKING, Any
 import typer
 from typer.core import TyperCommand
 
+from rtadvisor.model import BenchSettings
+
+_D = BenchSettings()  # the bench's defaults, which the agent uses unless told otherwise
+
 if TYPE_CHECKING:
     from rtadvisor.app import FleetPool, FleetReport
 
@@ -47,8 +51,8 @@ def register(app: typer.Typer) -> None:
         runtimes: str | None = typer.Option(None, "--runtimes", envvar="RTADVISOR_AGENT_RUNTIMES",
                                             help="Comma-separated bench backends (default: every one)."),
         budget: str | None = typer.Option(None, "--budget", envvar="RTADVISOR_AGENT_BUDGET",
-                                          help="Time budget of one bench run (default 75s)."),
-        runs: int | None = typer.Option(None, "--runs", help="Timed cold starts per backend at most (default 30)."),
+                                          help=f"Time budget of one bench run (default {_D.budget_s:g}s, the bench's)."),
+        runs: int | None = typer.Option(None, "--runs", help=f"Timed cold starts per backend at most (default {_D.max_runs}, the bench's adaptive cap)."),
         memory: bool = typer.Option(True, "--memory/--no-memory", help="Measure idle memory and density."),
         spool: Path | None = typer.Option(None, "--spool", envvar="RTADVISOR_SPOOL",
                                           help="Directory for results not sent yet (default ~/.local/state/rtadvisor/spool)."),
@@ -217,7 +221,7 @@ def _fleet_generate_command() -> Any:  # the click Command typer builds (typer s
         db_secret_key: str = typer.Option("url", "--db-secret-key", help="Key of the URL in that Secret."),
         interval: str = typer.Option("6h", "--interval", help="Time between two bench runs of an agent."),
         runtimes: str | None = typer.Option(None, "--runtimes", help="Comma-separated bench backends (default: every one)."),
-        budget: str | None = typer.Option(None, "--budget", help="Time budget of one bench run (default 75s)."),
+        budget: str | None = typer.Option(None, "--budget", help=f"Time budget of one bench run (default {_D.budget_s:g}s, the bench's)."),
         toleration: list[str] | None = typer.Option(None, "--toleration", help="KEY[=VALUE][:EFFECT], repeatable."),
         pool_toleration: bool = typer.Option(True, "--pool-toleration/--no-pool-toleration",
                                              help="Tolerate a taint named like the pool label (pools tainted for their own workloads)."),

@@ -197,6 +197,13 @@ def apply_filters(st: _State) -> set[str]:
         if not _filters(kb, rule):
             st.fired.append(Fired(rule))
             continue
+        if rule.exclude_unusable and not f.unusable and rule.require is None and rule.exclude is None:
+            # no measured node says a runtime is unusable (no evidence, or every runtime ran there):
+            # the rule has nothing to say, and must not cite a measurement that was not made
+            if not (st.quiet or st.trace_off):
+                st.step("guard", rule.id, rule.title + "?", "no (no measured node reports a runtime it cannot run)",
+                        **_cite_detail(rule))
+            continue
         allowed = _allowed_by(kb, rule, f)
         remaining = cands & allowed
         if not remaining:

@@ -244,7 +244,7 @@ def _evidence_from(evidence: Evidence | None) -> str | None:
     host = evidence.host if isinstance(evidence.host, Mapping) else {}
     if host.get("pool"):
         nodes = host.get("nodes")
-        return f"pool {host['pool']}" + (f" ({nodes} nodes)" if nodes else "")
+        return f"pool {host['pool']}" + (f" ({nodes} node{'' if nodes == 1 else 's'})" if nodes else "")
     return f"node {host.get('node_name') or host.get('hostname') or 'unknown'}"
 
 
