@@ -93,7 +93,10 @@ class LazyGroup(typer.core.TyperGroup):
 
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
-        self.commands = _LazyCommands()
+        lazy = _LazyCommands()
+        for name, command in self.commands.items():  # commands registered on ``app`` directly
+            lazy[name] = command
+        self.commands = lazy
 
 
 app = typer.Typer(
