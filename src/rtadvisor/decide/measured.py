@@ -169,7 +169,7 @@ def reason_text(figs: tuple[MeasuredFigure, ...], kb: KnowledgeBase) -> str | No
             f" ({calls.value:g} calls)" if calls is not None else "") + " while it runs")
     start = _get(figs, "isolation.startup_syscalls_distinct")
     if start is not None:
-        parts.append(f"{start.value:g} distinct ones to create the sandbox")
+        parts.append(f"{start.value:g} distinct ones while it was created")
     unconf = _get(figs, "isolation.unconfined_processes")
     if unconf is not None:
         parts.append(f"{unconf.value:g} host process{'es' if unconf.value != 1 else ''} without a seccomp filter")
