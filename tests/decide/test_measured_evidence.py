@@ -128,6 +128,9 @@ def test_io_uring_unsupported_excludes_the_runtime_under_practice() -> None:
     assert runc.excluded is not None and runc.excluded.startswith("P-node-usable: measured on node-a")
     assert "io_uring is not supported in runc" in runc.excluded and "backend runc" in runc.excluded
     assert _figs(d, "runc")["io_uring_supported"].value == 0  # the excluded runtime's figures are shown
+    # the measurement, not the rule that names runc, heads the verdict
+    assert d.reasons[0].rule == "P-node-usable" and d.reasons[0].text.startswith("runc, which the rules would choose")
+    assert "Because runc, which the rules would choose, is ruled out on this node: measured on node-a" in d.summary
     assert not any(c.id == "measured-io_uring" for c in d.conflicts)
 
 

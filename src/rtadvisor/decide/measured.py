@@ -140,8 +140,12 @@ def with_measured_exclusions(kb: KnowledgeBase, facts: Facts, evidence: Evidence
     return facts.with_(unusable=tuple(sorted(merged.items())))
 
 
-def _bool_text(f: MeasuredFigure) -> str:
-    return "yes" if f.value else "no"
+def displaced_first(reasons: list[Reason], displaced: str, why: str) -> list[Reason]:
+    """The reasons with the measurement that ruled out the rules' own choice first (the rules'
+    reason for ``displaced`` would otherwise head a verdict that chose another runtime)."""
+    lead = Reason(text=f"{displaced}, which the rules would choose, is ruled out on this node: {why}", rule="P-node-usable",
+                  cite=(_CITE,))
+    return [lead, *(r for r in reasons if not (r.rule == "P-node-usable" and why in r.text))]
 
 
 def reason_text(figs: tuple[MeasuredFigure, ...], kb: KnowledgeBase) -> str | None:

@@ -260,10 +260,17 @@ def _recommend(ctx: engine._Ctx, workload: Workload, rulebook: str, slo_evidence
     kb = ctx.kb
     evidence_for_facts = ctx.evidence or slo_evidence
     facts, unknowns = resolve(workload, rulebook, kb.practice.assumptions, evidence_for_facts)
+    unmeasured = facts
     if rulebook == "practice":
         facts = measured.with_measured_exclusions(kb, facts, ctx.evidence)
     out = _run(ctx, rulebook, facts, lite=not explain)
     d = out.decision
+    reasons = list(out.reasons)
+    if facts is not unmeasured:
+        # Did a measurement rule out what the rules would have chosen? Then that is the first reason.
+        displaced = _runtime(ctx, rulebook, unmeasured)
+        if displaced != d.runtime and displaced in dict(facts.unusable):
+            reasons = measured.displaced_first(reasons, displaced, dict(facts.unusable)[displaced])
 
     assumptions = []
     for u in unknowns if explain else ():
@@ -300,14 +307,14 @@ def _recommend(ctx: engine._Ctx, workload: Workload, rulebook: str, slo_evidence
             if ref and ref not in claim_ids:
                 claim_ids.append(ref)
     conflicts_need = any("~" in c.id for c in d.conflicts)  # a practice rule could not hold with an earlier one
-    summary = _summary(kb, d, out.reasons, check, conflicts_need)
+    summary = _summary(kb, d, reasons, check, conflicts_need)
     decision = Decision(
         workload=workload, runtime=d.runtime, architecture=d.architecture, route=d.route, service_mesh=d.service_mesh,
         alternatives=d.alternatives, trace=d.trace, constraints=d.constraints, conflicts=d.conflicts,
         claims=tuple(kb.claim(c) for c in claim_ids), evidence_used=d.evidence_used,
         evidence_from=_evidence_from(ctx.evidence),
         rulebook=rulebook,  # type: ignore[arg-type]
-        runtime_name=kb.runtime(d.runtime).name, summary=summary, reasons=tuple(out.reasons),
+        runtime_name=kb.runtime(d.runtime).name, summary=summary, reasons=tuple(reasons),
         assumptions=tuple(assumptions), next_steps=tuple(steps), slo=check,
         other_rulebook=_other(kb, rulebook, out, other, other_id) if other is not None else None)
     # With evidence: the node's isolation and overhead figures, and the facts they contradict.
