@@ -236,3 +236,13 @@ def test_figures_that_contradict_nothing_only_add(name: str, monkeypatch: pytest
     shown = {f["runtime"] for f in after["measured"]}
     eligible = {a["runtime"] for a in after["alternatives"] if a["excluded"] is None}
     assert shown <= eligible | {after["runtime"]}
+
+
+def test_reason_line_says_when_figures_come_from_several_runs() -> None:
+    figs = _backend("runsc", passthrough=0, uring=1)
+    older = [m.model_copy(update={"date": "2026-11-20T08:00:00+00:00", "run_id": "run-0"}) if m.metric.startswith("overhead.")
+             else m for m in figs]
+    d = recommend(_w(untrusted_code=True), evidence=_evidence(older))
+    r = next(r for r in d.reasons if r.rule == "measured")
+    assert r.text.startswith(f"measured on {HOST} (2026-11-20 to 2026-11-26) by runsc:")
+    assert {f.run_id for f in d.measured if f.runtime == "gvisor"} == {"run-0", "run-1"}

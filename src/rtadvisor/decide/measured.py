@@ -154,13 +154,16 @@ def reason_text(figs: tuple[MeasuredFigure, ...], kb: KnowledgeBase) -> str | No
         return None
     first = figs[0]
     name = kb.runtime(first.runtime).name
+    hosts = sorted({f.host or "the measured node" for f in figs})
+    dates = sorted({(f.date or "date unknown")[:10] for f in figs})
+    where = f"{', '.join(hosts)} ({dates[0]}" + (f" to {dates[-1]})" if len(dates) > 1 else ")")
     backends = sorted({f.backend for f in figs})
     stand = [f for f in figs if f.stand_in]
     if stand:
-        who = (f"measured on {_where(first)} on {', '.join(backends)}, a stand-in, NOT {name} "
+        who = (f"measured on {where} on {', '.join(backends)}, a stand-in, NOT {name} "
                f"({stand[0].sense})" + ("; emulated (TCG)" if any(f.emulated for f in figs) else ""))
     else:
-        who = f"measured on {_where(first)} by {', '.join(backends)}" + (
+        who = f"measured on {where} by {', '.join(backends)}" + (
             " (emulated)" if any(f.emulated for f in figs) else "")
     parts: list[str] = []
     pt = _get(figs, "isolation.syscall_passthrough")
