@@ -289,6 +289,30 @@ class OtherRulebook(_Frozen):
     why: str
 
 
+class MeasuredFigure(_Frozen):
+    """A measured isolation or steady-state overhead figure about one knowledge-base runtime, as the
+    decision shows it (``recommend --evidence``), with its provenance: the bench backend it came from
+    and in what sense that backend is the runtime (``relation``/``sense`` from the registry
+    :data:`STAND_INS`). A ``stand_in`` figure (the emulated micro-VM for Kata or a VM) is about
+    another thing of the same class, never the runtime itself; it is shown, labelled, and never
+    overrides the knowledge base."""
+
+    runtime: str  # the knowledge-base runtime the figure is shown for
+    metric: str  # a key of EVIDENCE_METRICS: isolation.*, io_uring_supported, overhead.<name>_ratio
+    value: float  # booleans as 1.0 / 0.0
+    unit: str
+    n: int = 1
+    host: str | None = None
+    date: str | None = None
+    method: str = ""
+    run_id: str | None = None
+    backend: str  # the bench backend that measured it
+    relation: StandInRelation = "itself"
+    sense: str = ""  # "runc itself", "same VMM class (QEMU ...), not Kata: ..."
+    stand_in: bool = False  # measured on a stand-in, not on the runtime itself
+    emulated: bool = False  # measured under emulation (TCG)
+
+
 class Decision(_Frozen):
     """The engine's answer; ``model_dump(mode="json")`` is what ``recommend --json`` prints."""
 
@@ -314,6 +338,9 @@ class Decision(_Frozen):
     next_steps: tuple[NextStep, ...] = ()  # what must change to adopt it
     slo: SloCheck | None = None  # None when the workload states no cold-start SLO
     other_rulebook: OtherRulebook | None = None
+    # With evidence: this node's measured isolation and overhead figures for the chosen runtime and the
+    # eligible alternatives (and any runtime a measurement excluded), chosen runtime first.
+    measured: tuple[MeasuredFigure, ...] = ()
 
 
 # --------------------------------------------------------------------------- application layer results

@@ -7,7 +7,9 @@
 4. the other rulebook decides too, and ``other_rulebook`` says where and why it differs;
 5. the SLO is checked among the eligible runtimes only (measured figures where the node has them;
    a stand-in such as the emulated micro-VM is never taken for the runtime it stands in for);
-6. summary, reasons and next steps (RuntimeClass, node set-up, what changes in the workload).
+6. summary, reasons and next steps (RuntimeClass, node set-up, what changes in the workload);
+7. with evidence, the node's measured isolation and overhead figures, and the facts they contradict
+   (``measured``: io_uring not supported, a sandbox's system calls reaching the host kernel).
 
 Pure: no I/O (the caller passes measurements in).
 """
@@ -32,7 +34,7 @@ from rtadvisor.model import (
     Workload,
 )
 
-from . import engine, practice
+from . import engine, measured, practice
 from .facts import Facts, as_workload, assumption, resolve
 from .score import ScoreTable
 
@@ -258,8 +260,17 @@ def _recommend(ctx: engine._Ctx, workload: Workload, rulebook: str, slo_evidence
     kb = ctx.kb
     evidence_for_facts = ctx.evidence or slo_evidence
     facts, unknowns = resolve(workload, rulebook, kb.practice.assumptions, evidence_for_facts)
+    unmeasured = facts
+    if rulebook == "practice":
+        facts = measured.with_measured_exclusions(kb, facts, ctx.evidence)
     out = _run(ctx, rulebook, facts, lite=not explain)
     d = out.decision
+    reasons = list(out.reasons)
+    if facts is not unmeasured:
+        # Did a measurement rule out what the rules would have chosen? Then that is the first reason.
+        displaced = _runtime(ctx, rulebook, unmeasured)
+        if displaced != d.runtime and displaced in dict(facts.unusable):
+            reasons = measured.displaced_first(reasons, displaced, dict(facts.unusable)[displaced])
 
     assumptions = []
     for u in unknowns if explain else ():
@@ -276,6 +287,8 @@ def _recommend(ctx: engine._Ctx, workload: Workload, rulebook: str, slo_evidence
     other = None
     if explain:
         o_facts, _ = resolve(workload, other_id, kb.practice.assumptions, evidence_for_facts)
+        if other_id == "practice":
+            o_facts = measured.with_measured_exclusions(kb, o_facts, ctx.evidence)
         other = _run(ctx, other_id, o_facts)
 
     table = _slo_table(ctx, slo_evidence, facts, rulebook)
@@ -294,16 +307,18 @@ def _recommend(ctx: engine._Ctx, workload: Workload, rulebook: str, slo_evidence
             if ref and ref not in claim_ids:
                 claim_ids.append(ref)
     conflicts_need = any("~" in c.id for c in d.conflicts)  # a practice rule could not hold with an earlier one
-    summary = _summary(kb, d, out.reasons, check, conflicts_need)
-    return Decision(
+    summary = _summary(kb, d, reasons, check, conflicts_need)
+    decision = Decision(
         workload=workload, runtime=d.runtime, architecture=d.architecture, route=d.route, service_mesh=d.service_mesh,
         alternatives=d.alternatives, trace=d.trace, constraints=d.constraints, conflicts=d.conflicts,
         claims=tuple(kb.claim(c) for c in claim_ids), evidence_used=d.evidence_used,
         evidence_from=_evidence_from(ctx.evidence),
         rulebook=rulebook,  # type: ignore[arg-type]
-        runtime_name=kb.runtime(d.runtime).name, summary=summary, reasons=tuple(out.reasons),
+        runtime_name=kb.runtime(d.runtime).name, summary=summary, reasons=tuple(reasons),
         assumptions=tuple(assumptions), next_steps=tuple(steps), slo=check,
         other_rulebook=_other(kb, rulebook, out, other, other_id) if other is not None else None)
+    # With evidence: the node's isolation and overhead figures, and the facts they contradict.
+    return measured.annotate(kb, decision, facts, ctx.evidence)
 
 
 def recommend(workload: Workload, kb: KnowledgeBase | None = None, evidence: Evidence | None = None,
