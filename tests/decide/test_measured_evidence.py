@@ -146,8 +146,10 @@ def test_io_uring_unsupported_is_a_conflict_under_sources_and_the_choice_stays()
     assert c.winner == "sources" and "io_uring_supported = 0 in runc" in c.positions["measured"]
     assert "node-a" in c.why and "backend runc" in c.why
     assert any(s.kind == "node" and "io_uring" in s.text for s in d.next_steps)
-    # the practice answer differs, and the other-rulebook line says so
+    # the practice answer differs, and the other-rulebook line says so, with the measurement as its why
     assert d.other_rulebook is not None and d.other_rulebook.runtime != "runc"
+    assert "because runc, which the rules would choose, is ruled out on this node: measured on node-a" \
+        in d.other_rulebook.why, d.other_rulebook.why
 
 
 def test_io_uring_figure_does_nothing_when_the_workload_does_not_need_it() -> None:

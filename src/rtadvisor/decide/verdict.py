@@ -287,9 +287,15 @@ def _recommend(ctx: engine._Ctx, workload: Workload, rulebook: str, slo_evidence
     other = None
     if explain:
         o_facts, _ = resolve(workload, other_id, kb.practice.assumptions, evidence_for_facts)
+        o_unmeasured = o_facts
         if other_id == "practice":
             o_facts = measured.with_measured_exclusions(kb, o_facts, ctx.evidence)
         other = _run(ctx, other_id, o_facts)
+        if o_facts is not o_unmeasured:
+            # as for this rulebook: a measurement that displaced practice's own choice is its first reason
+            o_displaced = _runtime(ctx, other_id, o_unmeasured)
+            if o_displaced != other.decision.runtime and o_displaced in dict(o_facts.unusable):
+                other.reasons = measured.displaced_first(other.reasons, o_displaced, dict(o_facts.unusable)[o_displaced])
 
     table = _slo_table(ctx, slo_evidence, facts, rulebook)
     check = _slo(kb, facts, table, d.runtime, out.eligible, _table(engine._Ctx(kb, None, ctx.preferences, ctx.fast), facts, rulebook))
