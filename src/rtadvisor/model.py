@@ -1037,6 +1037,16 @@ class EvidenceFigure(_Frozen):
     method: str
 
 
+def _first_clause(text: str) -> str:
+    """``text`` up to its first ';' outside parentheses (a method's headline, brackets balanced)."""
+    depth = 0
+    for i, ch in enumerate(text):
+        depth += (ch == "(") - (ch == ")")
+        if ch == ";" and depth <= 0:
+            return text[:i]
+    return text
+
+
 def isolation_overhead_figures(result: BenchResult) -> tuple[EvidenceFigure, ...]:
     """The isolation and overhead figures of one backend's result as evidence (see
     :data:`EVIDENCE_METRICS`); none unless measured. Booleans are 1.0 / 0.0."""
@@ -1044,7 +1054,7 @@ def isolation_overhead_figures(result: BenchResult) -> tuple[EvidenceFigure, ...
     iso, ovh = result.isolation, result.overhead
     if iso is not None and iso.status == "measured" and iso.workload == "probe":
         workload, startup = iso.window("workload"), iso.window("startup")
-        where = f"backend {result.runtime}: {iso.method.split(';')[0]}"
+        where = f"backend {result.runtime}: {_first_clause(iso.method)}"
         if workload is not None:
             out.append(EvidenceFigure(metric="isolation.host_syscalls", value=float(workload.syscalls), unit="calls",
                                       method=f"{where}; host system calls in the probe's workload window"
