@@ -251,3 +251,25 @@ def test_a_pool_name_is_only_a_name(store_url: str) -> None:
         load_pool_evidence(store_url, "x'; DROP TABLE runs; --")
     with ResultStore.open(store_url) as store:
         assert len(store.runs()) == 1
+
+
+def test_pool_evidence_carries_isolation_and_overhead_yes_no_figures_conservatively() -> None:
+    """Overhead ratios are medians across the nodes; io_uring counts as supported only when every node
+    supports it, and the workload's calls reach the host kernel when they do on any node."""
+    from rtadvisor.store.fleet import NodeRuntime, NodeState, evidence_of
+
+    def node(name: str, ratio: float, uring: float, passthrough: float) -> NodeState:
+        figures = {"cold_start_ms": 100.0, "overhead.null_call_ratio": ratio, "io_uring_supported": uring,
+                   "isolation.syscall_passthrough": passthrough}
+        return NodeState(node_name=name, pool="p", hostname=name, run_id=f"r-{name}", started=NOW.isoformat(),
+                         facts={}, runtimes={"runsc": NodeRuntime("runsc", "measured", None, figures)})
+
+    states = [node("a", 10.0, 1, 0), node("b", 30.0, 0, 0), node("c", 20.0, 1, 1)]
+    evidence = evidence_of(summarize_pool("p", states, now=NOW, stale_after_s=24 * 3600))
+    for runtime in ("runsc", "gvisor"):  # runsc measures gVisor itself: filed under both
+        ratio = evidence.get(runtime, "overhead.null_call_ratio")
+        assert ratio is not None and ratio.value == 20.0 and ratio.unit == "x native" and ratio.n == 3
+        uring = evidence.get(runtime, "io_uring_supported")
+        assert uring is not None and uring.value == 0 and "lowest across 3 nodes" in uring.method
+        through = evidence.get(runtime, "isolation.syscall_passthrough")
+        assert through is not None and through.value == 1 and "one node is enough" in through.method

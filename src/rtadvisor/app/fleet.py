@@ -244,9 +244,9 @@ def _reasons(items: dict[str, str], what: str) -> list[str]:
 
 def _runtime_row(backend: Any) -> FleetRuntime:
     from rtadvisor.model import stand_ins
-    from rtadvisor.store import METRICS
+    from rtadvisor.store import ALL_METRICS
 
-    figures = tuple(FleetFigure(metric=m, unit=METRICS[m], median=s.median, min=s.low, q1=s.q1, q3=s.q3, max=s.high,
+    figures = tuple(FleetFigure(metric=m, unit=ALL_METRICS[m], median=s.median, min=s.low, q1=s.q1, q3=s.q3, max=s.high,
                                 nodes=s.nodes, emulated=s.emulated) for m, s in backend.figures.items())
     return FleetRuntime(
         runtime=backend.runtime, stands_for=tuple(s.label for s in stand_ins(backend=backend.runtime)),

@@ -30,13 +30,13 @@ from rtadvisor.model import Evidence
 
 from .documents import read_bench_run
 from .location import default_db_path, describe, resolve_url, sqlite_file
-from .records import METRICS, SCHEMA_VERSION, RunInfo, StoredResult, extract_measurements
+from .records import ALL_METRICS, METRICS, SCHEMA_VERSION, RunInfo, StoredResult, extract_measurements
 
 if TYPE_CHECKING:
     from .database import ResultStore
 
 __all__ = [
-    "METRICS", "SCHEMA_VERSION", "ResultStore", "RunInfo", "StoredResult", "default_db_path", "describe",
+    "ALL_METRICS", "METRICS", "SCHEMA_VERSION", "ResultStore", "RunInfo", "StoredResult", "default_db_path", "describe",
     "extract_measurements", "load_evidence", "load_pool_evidence", "read_bench_run", "resolve_url",
     "try_load_evidence",
 ]

@@ -8,7 +8,8 @@ second; the rest is arithmetic here.
 
 What a pool says, and how (also in docs/fleet.md):
 
-* **figures**: per backend and metric, the median across the pool's nodes of each node's figure,
+* **figures**: per backend and metric (:data:`ALL_METRICS`), the median across the pool's nodes of each node's figure
+  (the yes/no ones of :data:`BOOLEAN_POOL_RULE` in its evidence: lowest or highest, whichever is the safe side),
   with min, quartiles and max (the spread), over the *fresh* nodes -- those whose newest run is
   younger than ``stale_after_s`` -- or over all of them when none is fresh (said in ``basis``);
 * **usable**: a knowledge-base runtime is *unusable on the pool* when some node of it cannot run
@@ -37,7 +38,7 @@ from rtadvisor.model import STAND_INS, BenchResult, Evidence, Measurement
 
 from .database import measurements, results, runs
 from .documents import read_bench_result
-from .records import FILED_UNDER_RUNTIME, METRICS, file_under_runtimes
+from .records import ALL_METRICS, BOOLEAN_POOL_RULE, FILED_UNDER_RUNTIME, file_under_runtimes
 
 if TYPE_CHECKING:
     from .database import ResultStore
@@ -304,7 +305,7 @@ def summarize_pool(pool: str | None, states: Sequence[NodeState], *, now: dateti
     names = list(dict.fromkeys(r for s in counted for r in s.runtimes))
     for name in names:
         figures = {metric: spread(found, emulated=name in emulated)
-                   for metric in METRICS if (found := values.get(name, {}).get(metric))}
+                   for metric in ALL_METRICS if (found := values.get(name, {}).get(metric))}
         backends[name] = BackendInPool(name, tuple(measured.get(name, ())), failed.get(name, {}),
                                        unavailable.get(name, {}), figures)
 
@@ -350,10 +351,19 @@ def evidence_of(summary: PoolSummary) -> Evidence:
     found: list[Measurement] = []
     for name, backend in summary.backends.items():
         for metric, sp in backend.figures.items():
-            method = (f"backend {name}: median across {nodes_text(sp.nodes)} of {where} of each node's {metric} "
-                      f"(newest run per node; min {sp.low:g}, quartiles {sp.q1:g}-{sp.q3:g}, max {sp.high:g})")
-            found.append(Measurement(runtime=name, metric=metric, value=sp.median, unit=METRICS[metric], n=sp.nodes,
-                                     method=method, run_id=None, host=where, date=newest, emulated=sp.emulated))
+            rule = BOOLEAN_POOL_RULE.get(metric)
+            if rule is not None:
+                value = sp.low if rule == "min" else sp.high
+                how = (f"{'lowest' if rule == 'min' else 'highest'} across {nodes_text(sp.nodes)} of {where} of each "
+                       f"node's {metric} (1 = yes; {'every node must' if rule == 'min' else 'one node is enough'}; "
+                       f"newest run per node)")
+            else:
+                value = sp.median
+                how = (f"median across {nodes_text(sp.nodes)} of {where} of each node's {metric} "
+                       f"(newest run per node; min {sp.low:g}, quartiles {sp.q1:g}-{sp.q3:g}, max {sp.high:g})")
+            found.append(Measurement(runtime=name, metric=metric, value=value, unit=ALL_METRICS[metric], n=sp.nodes,
+                                     method=f"backend {name}: {how}", run_id=None, host=where, date=newest,
+                                     emulated=sp.emulated))
     return Evidence(measurements=file_under_runtimes(found), host=summary.host, unusable=summary.unusable)
 
 

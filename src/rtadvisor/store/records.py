@@ -9,7 +9,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from rtadvisor.model import BenchResult, Measurement, NodeInfo, isolation_overhead_figures, stand_ins
+from rtadvisor.model import (
+    EVIDENCE_METRICS,
+    BenchResult,
+    Measurement,
+    NodeInfo,
+    isolation_overhead_figures,
+    stand_ins,
+)
 
 #: Version of the database schema (table ``schema_version``; the migrations keep it in step with
 #: their revisions, see :mod:`rtadvisor.store.migrate`). A store with a newer one is refused.
@@ -20,6 +27,12 @@ METRICS: dict[str, str] = {
     "cold_start_ms": "ms", "cpu_ms": "ms", "pss_mb": "MB", "per_instance_mb": "MB",
     "artifact_bytes": "bytes", "density": "instances/node",
 }
+#: every metric a run files, with its unit: the headline figures and the isolation/overhead ones
+#: (what a node pool aggregates across its nodes)
+ALL_METRICS: dict[str, str] = {**METRICS, **EVIDENCE_METRICS}
+#: yes/no figures, aggregated across a pool conservatively instead of by median: io_uring counts as
+#: supported only if every node supports it; the workload's calls reach the host kernel if they do on any node
+BOOLEAN_POOL_RULE: dict[str, str] = {"io_uring_supported": "min", "isolation.syscall_passthrough": "max"}
 #: Relations under which a backend's figure is also filed under the knowledge-base runtime's id:
 #: the runtime itself was measured. A stand-in (the micro-VM for Kata) stays under its own name.
 FILED_UNDER_RUNTIME = ("itself", "through", "same-engine")
