@@ -65,6 +65,9 @@ def test_recommend_json_loads_only_its_own_command_module_and_no_rich() -> None:
     assert not loaded & others
     assert not {m for m in loaded if m == "rich" or m.startswith("rich.")}
     assert not {m for m in loaded if m.split(".")[0] in ("fastapi", "uvicorn", "sqlalchemy", "wasmtime")}
+    # neither the bench's nor the other use cases' result types (rtadvisor.model's lazy part)
+    assert not loaded & {"rtadvisor.model.bench", "rtadvisor.model.results", "rtadvisor.store.records",
+                         "rtadvisor.app.bench", "rtadvisor.app.fleet", "rtadvisor.app.deploy"}
 
 
 def test_scan_json_loads_only_its_own_command_module_and_no_rich(tmp_path: Path) -> None:
@@ -74,6 +77,7 @@ def test_scan_json_loads_only_its_own_command_module_and_no_rich(tmp_path: Path)
     loaded = _modules_after(["scan", str(manifest), "-f", "json"])
     assert "rtadvisor.cli.scan" in loaded
     assert not loaded & ({f"rtadvisor.cli.{m}" for m in MODULES} - {"rtadvisor.cli.scan"})
+    assert not loaded & {"rtadvisor.model.bench", "rtadvisor.model.results", "rtadvisor.app.bench"}
     assert not {m for m in loaded if m == "rich" or m.startswith("rich.")}
 
 
@@ -83,3 +87,21 @@ def test_an_unknown_command_is_refused_with_a_suggestion_without_loading_any_com
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert proc.stderr.strip() == "rtadvisor: error: No such command 'recomend'. Did you mean 'recommend'?"
     assert proc.stdout.strip() == "['rtadvisor.cli.common'] 2"
+
+
+def test_the_lazy_names_of_model_app_and_store_resolve_and_are_listed() -> None:
+    """Every name the packages promise lazily is there (a renamed class fails here, not in a user's run)."""
+    import rtadvisor.app
+    import rtadvisor.model
+    import rtadvisor.store
+
+    for package, table in ((rtadvisor.model, rtadvisor.model._LAZY), (rtadvisor.app, rtadvisor.app._NAMES),
+                           (rtadvisor.store, rtadvisor.store._LAZY)):
+        for name, module in table.items():
+            value = getattr(package, name)
+            assert value is not None, (package.__name__, name)
+            defined_in = getattr(value, "__module__", None)
+            if defined_in is not None and defined_in.startswith("rtadvisor."):
+                assert defined_in.startswith(f"{package.__name__}.{module}") or package.__name__ == "rtadvisor.app", \
+                    (name, defined_in)
+    assert set(rtadvisor.model._LAZY) <= set(dir(rtadvisor.model))

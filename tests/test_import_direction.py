@@ -18,7 +18,7 @@ import pytest
 import rtadvisor
 
 PKG = Path(rtadvisor.__file__).resolve().parent
-PURE = ["model.py", "errors.py", "kb", "decide", "k8s"]
+PURE = ["model", "errors.py", "kb", "decide", "k8s"]
 FORBIDDEN_MODULES = {"subprocess", "socket", "sqlite3", "sqlalchemy", "http", "urllib.request", "requests", "httpx",
                      "multiprocessing", "asyncio.subprocess", "psutil"}
 FORBIDDEN_OURS = {"cli", "bench", "backends", "store", "web", "doctor", "scan"}
@@ -66,7 +66,7 @@ def _imports(path: Path, pkg: Path = PKG) -> list[tuple[int, str]]:
 
 def test_pure_layers_exist() -> None:
     names = {p.relative_to(PKG).parts[0] for p in _pure_files()}
-    assert {"model.py", "kb", "decide"} <= names
+    assert {"model", "kb", "decide"} <= names
 
 
 @pytest.mark.parametrize("path", _pure_files(), ids=lambda p: str(p.relative_to(PKG)))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
+from rtadvisor.cli import run
 
-from rtadvisor.cli import main
-
-sys.exit(main())
+run()

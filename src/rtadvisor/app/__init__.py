@@ -20,66 +20,106 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .bench import backend_names, check_backends, prepare
-from .decisions import (
-    RULEBOOKS,
-    load_workload,
-    parse_decision,
-    parse_preference_pairs,
-    parse_workload,
-    presets,
-    recommend,
-)
-from .deploy import diagnose, doctor, generate, write_bundle
-from .evidence import (
-    check_claims,
-    claim_rule,
-    claims_vs_measurements,
-    compare_runs,
-    isolation_overhead,
-    list_runs,
-    load_evidence,
-    order_verdicts,
-    show_run,
-)
-from .knowledge import (
-    CasesFile,
-    ChainStep,
-    Coordinate,
-    Observability,
-    RoutesFile,
-    Runtime,
-    RuntimeDetail,
-    ScenariosFile,
-    ScenarioTables,
-    ScoredValue,
-    TimelineEvent,
-    chain_path,
-    claim_text,
-    claims,
-    coordinates,
-    decision_tree,
-    knowledge_base,
-    network,
-    network_summary,
-    observability,
-    routes,
-    runtime,
-    runtimes,
-    scenarios,
-    table_names,
-    tables,
-    timeline,
-    troubleshoot,
-)
-
-# The fleet's use cases and report types are imported on first use: defining the report's pydantic
-# models costs ~8 ms, which every other command would pay at start-up.
-_FLEET_NAMES = frozenset({
-    "FleetDisagreement", "FleetFigure", "FleetNode", "FleetNodeRuntime", "FleetPool", "FleetReport", "FleetRuntime",
-    "agent", "fleet_report", "generate_fleet", "load_pool_evidence", "parse_duration",
-})
+# Every use case is imported on first use (PEP 562): a command pays only for the modules it calls --
+# ``recommend`` does not define the bench's, the doctor's or the fleet's result types (~45 ms of
+# pydantic classes at every start, see rtadvisor.model).
+_NAMES: dict[str, str] = {
+    "CasesFile": "knowledge",
+    "ChainStep": "knowledge",
+    "Coordinate": "knowledge",
+    "FleetDisagreement": "fleet",
+    "FleetFigure": "fleet",
+    "FleetNode": "fleet",
+    "FleetNodeRuntime": "fleet",
+    "FleetPool": "fleet",
+    "FleetReport": "fleet",
+    "FleetRuntime": "fleet",
+    "Observability": "knowledge",
+    "RULEBOOKS": "decisions",
+    "RoutesFile": "knowledge",
+    "Runtime": "knowledge",
+    "RuntimeDetail": "knowledge",
+    "ScenarioTables": "knowledge",
+    "ScenariosFile": "knowledge",
+    "ScoredValue": "knowledge",
+    "TimelineEvent": "knowledge",
+    "agent": "fleet",
+    "backend_names": "bench",
+    "chain_path": "knowledge",
+    "check_backends": "bench",
+    "check_claims": "evidence",
+    "claim_rule": "evidence",
+    "claim_text": "knowledge",
+    "claims": "knowledge",
+    "claims_vs_measurements": "evidence",
+    "compare_runs": "evidence",
+    "coordinates": "knowledge",
+    "decision_tree": "knowledge",
+    "diagnose": "deploy",
+    "doctor": "deploy",
+    "fleet_report": "fleet",
+    "generate": "deploy",
+    "generate_fleet": "fleet",
+    "isolation_overhead": "evidence",
+    "knowledge_base": "knowledge",
+    "list_runs": "evidence",
+    "load_evidence": "evidence",
+    "load_pool_evidence": "fleet",
+    "load_workload": "decisions",
+    "network": "knowledge",
+    "network_summary": "knowledge",
+    "observability": "knowledge",
+    "order_verdicts": "evidence",
+    "parse_decision": "decisions",
+    "parse_duration": "fleet",
+    "parse_preference_pairs": "decisions",
+    "parse_workload": "decisions",
+    "prepare": "bench",
+    "presets": "decisions",
+    "recommend": "decisions",
+    "routes": "knowledge",
+    "runtime": "knowledge",
+    "runtimes": "knowledge",
+    "scenarios": "knowledge",
+    "show_run": "evidence",
+    "table_names": "knowledge",
+    "tables": "knowledge",
+    "timeline": "knowledge",
+    "troubleshoot": "knowledge",
+    "write_bundle": "deploy",
+}
 if TYPE_CHECKING:
+    from .bench import (
+        backend_names,
+        check_backends,
+        prepare,
+    )
+    from .decisions import (
+        RULEBOOKS,
+        load_workload,
+        parse_decision,
+        parse_preference_pairs,
+        parse_workload,
+        presets,
+        recommend,
+    )
+    from .deploy import (
+        diagnose,
+        doctor,
+        generate,
+        write_bundle,
+    )
+    from .evidence import (
+        check_claims,
+        claim_rule,
+        claims_vs_measurements,
+        compare_runs,
+        isolation_overhead,
+        list_runs,
+        load_evidence,
+        order_verdicts,
+        show_run,
+    )
     from .fleet import (
         FleetDisagreement,
         FleetFigure,
@@ -94,15 +134,47 @@ if TYPE_CHECKING:
         load_pool_evidence,
         parse_duration,
     )
+    from .knowledge import (
+        CasesFile,
+        ChainStep,
+        Coordinate,
+        Observability,
+        RoutesFile,
+        Runtime,
+        RuntimeDetail,
+        ScenariosFile,
+        ScenarioTables,
+        ScoredValue,
+        TimelineEvent,
+        chain_path,
+        claim_text,
+        claims,
+        coordinates,
+        decision_tree,
+        knowledge_base,
+        network,
+        network_summary,
+        observability,
+        routes,
+        runtime,
+        runtimes,
+        scenarios,
+        table_names,
+        tables,
+        timeline,
+        troubleshoot,
+    )
 
 
 def __getattr__(name: str) -> Any:
-    if name in _FLEET_NAMES:
-        import importlib
+    module = _NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
 
-        module = importlib.import_module(".fleet", __name__)
-        return getattr(module, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
 
 
 def version() -> str:

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from rtadvisor.errors import InputError
-from rtadvisor.model import Decision, Preset, RulebookId, Workload
+from rtadvisor.model import Decision, RulebookId, Workload
+
+if TYPE_CHECKING:
+    from rtadvisor.model import Preset
 
 PRESETS_FILE = Path(__file__).with_name("presets.yaml")
 RULEBOOKS: tuple[RulebookId, ...] = ("practice", "sources")
@@ -127,6 +130,8 @@ def presets() -> tuple[Preset, ...]:
 
     data = yaml.safe_load(PRESETS_FILE.read_text(encoding="utf-8"))
     # each preset's profile goes through the same validation as a user's
+    from rtadvisor.model import Preset
+
     return tuple(Preset(id=p["id"], label=p["label"], source=p["source"],
                         profile=parse_workload(p["profile"], source=f"{PRESETS_FILE.name}: preset {p['id']}"))
                  for p in data["presets"])

@@ -28,12 +28,18 @@ from typing import TYPE_CHECKING, Any
 from rtadvisor.errors import StoreError
 from rtadvisor.model import Evidence
 
-from .documents import read_bench_run
 from .location import default_db_path, describe, resolve_url, sqlite_file
-from .records import ALL_METRICS, METRICS, SCHEMA_VERSION, RunInfo, StoredResult, extract_measurements
 
 if TYPE_CHECKING:
     from .database import ResultStore
+    from .documents import read_bench_run
+    from .records import ALL_METRICS, METRICS, SCHEMA_VERSION, RunInfo, StoredResult, extract_measurements
+
+# Imported on first use: the result documents (and with them the bench's pydantic types, see
+# rtadvisor.model) are not needed to answer `recommend` on a node without stored measurements.
+_LAZY = {"ResultStore": "database", "read_bench_run": "documents", "ALL_METRICS": "records", "METRICS": "records",
+         "SCHEMA_VERSION": "records", "RunInfo": "records", "StoredResult": "records",
+         "extract_measurements": "records"}
 
 __all__ = [
     "ALL_METRICS", "METRICS", "SCHEMA_VERSION", "ResultStore", "RunInfo", "StoredResult", "default_db_path", "describe",
@@ -43,12 +49,15 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # ResultStore (and so SQLAlchemy) is imported on first use only.
-    if name == "ResultStore":
-        from .database import ResultStore
+    # ResultStore (and so SQLAlchemy) is imported on first use only, like the result documents.
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
 
-        return ResultStore
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
 
 
 def load_evidence(db: str | None = None) -> Evidence:
