@@ -17,6 +17,7 @@ Pure: no I/O (the caller passes measurements in).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from rtadvisor.errors import InputError
@@ -81,6 +82,22 @@ def _runtime(ctx: engine._Ctx, rulebook: str, facts: Facts) -> str:
         else:
             ctx.memo[key] = engine.sources_runtime(ctx, facts)
     return ctx.memo[key]  # type: ignore[no-any-return]
+
+
+def _decide(ctx: engine._Ctx, rulebook: str, facts: Facts, *, lite: bool = False) -> tuple[practice.Outcome, Facts]:
+    """One rulebook's outcome on ``facts`` and the facts it decided on: under practice, the runtimes
+    this node's measurements rule out are excluded first, and when that displaced what the rules
+    would have chosen, the measurement is the first reason (a new Outcome: ``_run``'s are memoized)."""
+    unmeasured = facts
+    if rulebook == "practice":
+        facts = measured.with_measured_exclusions(ctx.kb, facts, ctx.evidence)
+    out = _run(ctx, rulebook, facts, lite=lite)
+    if facts is not unmeasured:
+        displaced = _runtime(ctx, rulebook, unmeasured)
+        why = dict(facts.unusable).get(displaced)
+        if displaced != out.decision.runtime and why is not None:
+            out = replace(out, reasons=measured.displaced_first(list(out.reasons), displaced, why))
+    return out, facts
 
 
 def _sources_reasons(run: Any, d: Decision) -> list[Reason]:
@@ -260,17 +277,9 @@ def _recommend(ctx: engine._Ctx, workload: Workload, rulebook: str, slo_evidence
     kb = ctx.kb
     evidence_for_facts = ctx.evidence or slo_evidence
     facts, unknowns = resolve(workload, rulebook, kb.practice.assumptions, evidence_for_facts)
-    unmeasured = facts
-    if rulebook == "practice":
-        facts = measured.with_measured_exclusions(kb, facts, ctx.evidence)
-    out = _run(ctx, rulebook, facts, lite=not explain)
+    out, facts = _decide(ctx, rulebook, facts, lite=not explain)
     d = out.decision
     reasons = list(out.reasons)
-    if facts is not unmeasured:
-        # Did a measurement rule out what the rules would have chosen? Then that is the first reason.
-        displaced = _runtime(ctx, rulebook, unmeasured)
-        if displaced != d.runtime and displaced in dict(facts.unusable):
-            reasons = measured.displaced_first(reasons, displaced, dict(facts.unusable)[displaced])
 
     assumptions = []
     for u in unknowns if explain else ():
@@ -287,15 +296,7 @@ def _recommend(ctx: engine._Ctx, workload: Workload, rulebook: str, slo_evidence
     other = None
     if explain:
         o_facts, _ = resolve(workload, other_id, kb.practice.assumptions, evidence_for_facts)
-        o_unmeasured = o_facts
-        if other_id == "practice":
-            o_facts = measured.with_measured_exclusions(kb, o_facts, ctx.evidence)
-        other = _run(ctx, other_id, o_facts)
-        if o_facts is not o_unmeasured:
-            # as for this rulebook: a measurement that displaced practice's own choice is its first reason
-            o_displaced = _runtime(ctx, other_id, o_unmeasured)
-            if o_displaced != other.decision.runtime and o_displaced in dict(o_facts.unusable):
-                other.reasons = measured.displaced_first(other.reasons, o_displaced, dict(o_facts.unusable)[o_displaced])
+        other, _ = _decide(ctx, other_id, o_facts)
 
     table = _slo_table(ctx, slo_evidence, facts, rulebook)
     check = _slo(kb, facts, table, d.runtime, out.eligible, _table(engine._Ctx(kb, None, ctx.preferences, ctx.fast), facts, rulebook))
