@@ -18,7 +18,9 @@ error names the input at fault.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from rtadvisor.lazy import submodule_attributes
 
 # Every use case is imported on first use (PEP 562): a command pays only for the modules it calls --
 # ``recommend`` does not define the bench's, the doctor's or the fleet's result types (~45 ms of
@@ -166,15 +168,7 @@ if TYPE_CHECKING:
     )
 
 
-def __getattr__(name: str) -> Any:
-    module = _NAMES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = submodule_attributes(__name__, _NAMES)
 
 
 def version() -> str:

@@ -2,7 +2,7 @@
 
 The boundary types (``Workload`` in, ``Decision`` out, ``Claim``, ``Measurement``) are pydantic v2
 models so that profiles, JSON output and the HTTP API share one validated shape. This package imports
-nothing of ours.
+nothing of ours but :mod:`rtadvisor.lazy` (its loader of names from submodules).
 
 This module holds what a decision needs (the workload, claims and evidence, the decision, the
 registry of which bench backend measures which runtime). The application layer's result types
@@ -17,6 +17,8 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from rtadvisor.lazy import submodule_attributes
 
 # Where a rule or number comes from: one of the five source documents' tags, a measurement on a
 # node, a derivation of rtadvisor's own, or current upstream practice (the practice rulebook; the
@@ -590,15 +592,7 @@ if TYPE_CHECKING:
     from .results import TroubleshootingResult as TroubleshootingResult
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = submodule_attributes(__name__, _LAZY)
 
 
 def __dir__() -> list[str]:

@@ -23,9 +23,10 @@ Importing this package does not import SQLAlchemy: ``recommend`` without a store
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rtadvisor.errors import StoreError
+from rtadvisor.lazy import submodule_attributes
 from rtadvisor.model import Evidence
 
 from .location import default_db_path, describe, resolve_url, sqlite_file
@@ -48,16 +49,8 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # ResultStore (and so SQLAlchemy) is imported on first use only, like the result documents.
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+# ResultStore (and so SQLAlchemy) is imported on first use only, like the result documents.
+__getattr__ = submodule_attributes(__name__, _LAZY)
 
 
 def load_evidence(db: str | None = None) -> Evidence:
